@@ -1,0 +1,213 @@
+"""The `briefbot` command's domain subcommands: demo, ingest, preview, topics, retag, db upgrade.
+
+`bot.cli` adds `run` on top of this parser, so this module never imports the Discord transport.
+Bad input ends with a one-line error and a non-zero status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+
+import sqlalchemy as sa
+from tqdm import tqdm
+
+from digests.errors import BriefbotError, ConfigError, InputError, SourceError
+from digests.ingest import read_source
+from digests.logs import configure_logging
+from digests.selection import find_stories, select_digest, topic_counts
+from digests.services import Services
+from digests.settings import Settings
+from digests.store import add_stories, count_stories, record_ingest_run, retag, session_scope
+from digests.timeutil import parse_timezone
+
+Handler = Callable[[argparse.Namespace, Services], int]
+AddCommands = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+
+
+def utc_now() -> datetime:
+    """The one place the CLI reads the clock; everything below takes `now` as an argument."""
+    return datetime.now(UTC)
+
+
+def build_parser(*extensions: AddCommands) -> argparse.ArgumentParser:
+    """The parser of every domain subcommand (each sets `handler`), plus those `extensions` add."""
+    parser = argparse.ArgumentParser(
+        prog="briefbot",
+        description="Briefbot turns news feeds into daily briefing digests on Discord.",
+        epilog="Settings come from .env and the environment; see .env.example.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="ingest the bundled sample and print the briefing as it would be posted")
+    demo.add_argument("--tz", help="timezone to show times in (default: DEFAULT_TIMEZONE)")
+    demo.set_defaults(handler=cmd_demo)
+
+    ingest = commands.add_parser("ingest", help="ingest briefing text, RSS/Atom/JSON feeds or JSON Lines")
+    ingest.add_argument("sources", nargs="+", metavar="SOURCE", help="a file path or an http(s) URL")
+    ingest.set_defaults(handler=cmd_ingest)
+
+    preview = commands.add_parser("preview", help="print the briefing a new channel would get now")
+    preview.add_argument("--topics", default="", help="comma-separated topic slugs (default: all topics)")
+    preview.add_argument("--hours", type=int, default=24, help="look back this many hours (1-168, default 24)")
+    preview.add_argument("--tz", help="timezone to show times in (default: DEFAULT_TIMEZONE)")
+    preview.set_defaults(handler=cmd_preview)
+
+    topics = commands.add_parser("topics", help="list the topics with their stories of the last 24 h")
+    topics.set_defaults(handler=cmd_topics)
+
+    retag_cmd = commands.add_parser("retag", help="re-tag every stored story after a taxonomy change")
+    retag_cmd.set_defaults(handler=cmd_retag)
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    upgrade = db_commands.add_parser("upgrade", help="apply the Alembic migrations the database lacks")
+    upgrade.set_defaults(handler=cmd_db_upgrade)
+    for extend in extensions:
+        extend(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | None = None) -> int:
+    """Run one subcommand; returns the exit status."""
+    args = (parser or build_parser()).parse_args(argv)
+    try:
+        settings = Settings.load()
+        configure_logging(settings.log_level, secrets=[settings.discord_token or ""])
+        services = Services.from_settings(settings)
+    except BriefbotError as exc:
+        return _fail(exc, status=2)
+    try:
+        return args.handler(args, services)
+    except ConfigError as exc:
+        return _fail(exc, status=2)
+    except BriefbotError as exc:
+        return _fail(exc, status=1)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away; stop quietly, as other command-line tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    finally:
+        services.close()
+
+
+def _fail(exc: BriefbotError, *, status: int) -> int:
+    print(f"briefbot: error: {exc}", file=sys.stderr)
+    return status
+
+
+def cmd_ingest(args: argparse.Namespace, services: Services) -> int:
+    """Ingest each source in its own transaction; a failed source loses nothing already stored."""
+    totals = {"new": 0, "duplicate": 0, "failed": 0}
+    with tqdm(args.sources, desc="ingest", unit="source", file=sys.stderr, disable=len(args.sources) < 2 or None,
+              leave=False) as progress:
+        for source in progress:
+            line, failed, added = ingest_one(source, services)
+            totals["new"] += added.new if added else 0
+            totals["duplicate"] += added.duplicates if added else 0
+            totals["failed"] += failed
+            progress.write(line, file=sys.stdout)
+    print(f"{totals['new']} new, {totals['duplicate']} duplicate, {totals['failed']} failed")
+    return 1 if totals["failed"] else 0
+
+
+def ingest_one(source: str, services: Services, *, now: datetime | None = None):
+    """Read, store and record one source; returns (report line, failed?, AddResult or None)."""
+    started = now or utc_now()
+    try:
+        parsed = read_source(source)
+        with session_scope(services.engine) as session:
+            added = add_stories(session=session, drafts=parsed.drafts, taxonomy=services.taxonomy, now=started)
+            problem = "; ".join(parsed.problems[:3]) + (" …" if len(parsed.problems) > 3 else "")
+            record_ingest_run(session=session, source=source, started_at=started, result=added,
+                              error=problem or None)
+    except SourceError as exc:
+        with session_scope(services.engine) as session:
+            record_ingest_run(session=session, source=source, started_at=started, result=None, error=str(exc))
+        return f"✗ {source}: {exc}", True, None
+    summary = f"{added.new} new, {added.duplicates} duplicate"
+    if parsed.problems:
+        return f"✗ {source}: {summary}; {len(parsed.problems)} item(s) skipped: {problem}", True, added
+    return f"✓ {source}: {summary}", False, added
+
+
+def cmd_demo(args: argparse.Namespace, services: Services) -> int:
+    """Ingest the bundled sample, then print the briefing and each topic's stories as posted."""
+    now = utc_now()
+    tz = parse_timezone(args.tz) if args.tz else services.default_timezone
+    sample = resources.files("digests") / "data" / "sample-briefing.txt"
+    with resources.as_file(sample) as path:
+        line, _, _ = ingest_one(str(path), services, now=now)
+    print(line.replace(str(path), "bundled sample briefing"))
+    with session_scope(services.engine) as session:
+        digest = select_digest(session=session, taxonomy=services.taxonomy, topics=None, since=None, now=now)
+        _print_parts("channel briefing (/briefing post-now)", services.renderer.briefing(digest, tz=tz))
+        for topic, count in topic_counts(session=session, taxonomy=services.taxonomy, now=now):
+            if not count:
+                continue
+            stories = find_stories(session=session, taxonomy=services.taxonomy, topic=topic.slug, query=None,
+                                   hours=24, limit=5, now=now)
+            _print_parts(f"/stories topic:{topic.slug}", services.renderer.story_list(stories, tz=tz, now=now))
+    return 0
+
+
+def cmd_preview(args: argparse.Namespace, services: Services) -> int:
+    """Print the briefing a new channel with these topics would get now."""
+    if not 1 <= args.hours <= 168:
+        raise InputError("--hours must be between 1 and 168")
+    tz = parse_timezone(args.tz) if args.tz else services.default_timezone
+    slugs = []
+    for name in filter(None, (part.strip() for part in args.topics.split(","))):
+        topic = services.taxonomy.resolve(name)
+        if topic is None:
+            raise InputError(f"unknown topic “{name}”; see `briefbot topics`")
+        slugs.append(topic.slug)
+    now = utc_now()
+    with session_scope(services.engine) as session:
+        digest = select_digest(session=session, taxonomy=services.taxonomy, topics=slugs, since=None, now=now,
+                               first_window=timedelta(hours=args.hours))
+    if digest.is_empty:
+        print(f"No stories in the last {args.hours} h for these topics: nothing would be posted.")
+        return 0
+    _print_parts("briefing preview", services.renderer.briefing(digest, tz=tz))
+    return 0
+
+
+def cmd_topics(args: argparse.Namespace, services: Services) -> int:
+    """Print the taxonomy with the number of stories of the last 24 h."""
+    with session_scope(services.engine) as session:
+        counts = topic_counts(session=session, taxonomy=services.taxonomy, now=utc_now())
+    for part in services.renderer.topic_list(counts):
+        print(part)
+    return 0
+
+
+def cmd_retag(args: argparse.Namespace, services: Services) -> int:
+    """Re-tag every story with the taxonomy in force."""
+    with session_scope(services.engine) as session:
+        links = retag(session=session, taxonomy=services.taxonomy)
+        stories = count_stories(session=session)
+    print(f"Re-tagged {stories} stories: {links} topic links.")
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace, services: Services) -> int:
+    """Apply migrations (opening the store does) and say where."""
+    url = sa.make_url(services.settings.database_url).render_as_string(hide_password=True)
+    services.engine  # noqa: B018 - opening the store applies the migrations
+    print(f"Database {url} is up to date.")
+    return 0
+
+
+def _print_parts(label: str, parts: list[str]) -> None:
+    for number, part in enumerate(parts, start=1):
+        print(f"──── {label} · message {number}/{len(parts)} · {len(part)} characters ────")
+        print(part)
+    print()

@@ -1,0 +1,31 @@
+"""The errors the domain raises, so the CLI and the bot can turn them into clear messages.
+
+    BriefbotError            anything the user can fix; its message is safe to show
+    ├── ConfigError          a setting or a settings file is wrong (bad TOPICS_FILE, bad URL)
+    ├── InputError           a value a user typed is invalid (time, timezone, topic, URL, length)
+    ├── SourceError          one ingest source failed (missing file, malformed feed, network)
+    └── NotFoundError        a named thing (topic, briefing, feed) does not exist
+
+Messages never contain secrets; callers pass user-facing text only.
+"""
+
+
+class BriefbotError(Exception):
+    """Base of every error whose message is meant for the user."""
+
+
+class ConfigError(BriefbotError):
+    """A setting or a configuration file is invalid."""
+
+
+class InputError(BriefbotError):
+    """A value supplied by a user is invalid."""
+
+
+class SourceError(BriefbotError):
+    """An ingest source could not be read or parsed."""
+
+
+class NotFoundError(BriefbotError):
+    """A named object does not exist."""
+

@@ -1,0 +1,173 @@
+"""RSS 0.9x/1.0/2.0 and Atom through feedparser; JSON Feed read as JSON (feedparser's release parses none).
+
+Feed documents are untrusted. Before feedparser sees one, its DOCTYPE is removed: a DTD is where
+entity bombs ("billion laughs", a text entity used thousands of times) and external entities (XXE)
+are declared, and no real news feed needs one. Entries that still carry an undeclared entity
+reference in their title are rejected rather than stored with `&name;` in them.
+"""
+
+from __future__ import annotations
+
+import calendar
+import email.utils
+import json
+import re
+from datetime import UTC, datetime
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+
+from digests.errors import InputError, SourceError
+from digests.ingest.draft import StoryDraft
+from digests.text import headline_from_lead, html_to_text
+from digests.timeutil import as_utc, parse_iso_datetime
+
+_DOCTYPE_RE = re.compile(rb"<!DOCTYPE[^\[>]*(\[.*?\]\s*)?>", re.IGNORECASE | re.DOTALL)
+# The prolog (XML declaration, comments, DOCTYPE) lives at the start; no need to scan a whole body.
+_PROLOG_SCAN = 65_536
+_ENTITY_REF_RE = re.compile(r"&[A-Za-z_][\w.-]*;")
+_JSON_FEED_VERSION = "https://jsonfeed.org/version/"
+TITLE_FROM_TEXT_MAX = 120
+
+
+def looks_like_json(data: bytes) -> bool:
+    """True when `data` starts like a JSON object (after a BOM and whitespace)."""
+    return data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{"
+
+
+def parse_feed(data: bytes, *, location: str) -> tuple[list[StoryDraft], list[str]]:
+    """The stories of an RSS/Atom/JSON feed document, and a message for every entry skipped.
+
+    `location` (a URL or a file path) resolves relative links and names the source when the feed
+    has no title. Raises SourceError when the document is not a feed at all.
+    """
+    if not data.strip():
+        raise SourceError("the document is empty")
+    if looks_like_json(data):
+        return _parse_json_feed(data, location=location)
+    return _parse_xml_feed(data, location=location)
+
+
+def _strip_doctype(data: bytes) -> bytes:
+    head, tail = data[:_PROLOG_SCAN], data[_PROLOG_SCAN:]
+    return _DOCTYPE_RE.sub(b"", head, count=1) + tail
+
+
+def _parse_xml_feed(data: bytes, *, location: str) -> tuple[list[StoryDraft], list[str]]:
+    base = location if "://" in location else ""
+    parsed = feedparser.parse(_strip_doctype(data), response_headers={"content-location": base} if base else None,
+                              sanitize_html=True, resolve_relative_uris=bool(base))
+    version = parsed.get("version", "")
+    if not version and not parsed.entries:
+        problem = parsed.get("bozo_exception")
+        detail = f": {_describe(problem)}" if problem else ""
+        raise SourceError(f"not an RSS, Atom or JSON feed{detail}")
+    source = html_to_text(parsed.feed.get("title")) or _name_from_location(location)
+    drafts: list[StoryDraft] = []
+    skipped: list[str] = []
+    for number, entry in enumerate(parsed.entries, start=1):
+        try:
+            drafts.append(_draft_from_entry(entry, source=source, base=base))
+        except InputError as exc:
+            skipped.append(f"entry {number}: {exc}")
+    if not drafts and parsed.get("bozo") and not skipped:
+        raise SourceError(f"malformed feed with no readable entry: {_describe(parsed.get('bozo_exception'))}")
+    return drafts, skipped
+
+
+def _draft_from_entry(entry: feedparser.FeedParserDict, *, source: str, base: str) -> StoryDraft:
+    raw_title = entry.get("title") or ""
+    if _ENTITY_REF_RE.search(raw_title.replace("&amp;", "").replace("&lt;", "").replace("&gt;", "")):
+        raise InputError("title holds an undeclared XML entity; rejected")
+    summary = html_to_text(entry.get("summary"))
+    content = entry.get("content") or []
+    body = html_to_text(max((c.get("value", "") for c in content), key=len)) if content else ""
+    title = html_to_text(raw_title) or headline_from_lead(summary or body, TITLE_FROM_TEXT_MAX)
+    if not title:
+        raise InputError("no title, summary or content")
+    link = entry.get("link") or ""
+    if link and base:
+        link = urljoin(base, link)
+    published = entry.get("published_parsed") or entry.get("updated_parsed")
+    return StoryDraft(
+        title=title,
+        source=html_to_text(entry.get("source", {}).get("title")) or source,
+        url=link or None,
+        summary=summary if summary != body else "",
+        body=body or None,
+        published_at=datetime.fromtimestamp(calendar.timegm(published), tz=UTC) if published else None,
+    )
+
+
+def _parse_json_feed(data: bytes, *, location: str) -> tuple[list[StoryDraft], list[str]]:
+    try:
+        doc = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"JSON Feed is not UTF-8 (byte {exc.start})") from None
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise SourceError(f"invalid JSON: {getattr(exc, 'msg', 'too deeply nested')}") from None
+    if not isinstance(doc, dict) or not str(doc.get("version", "")).startswith(_JSON_FEED_VERSION):
+        raise SourceError("JSON document is not a JSON Feed (no jsonfeed.org version)")
+    items = doc.get("items")
+    if not isinstance(items, list):
+        raise SourceError("JSON Feed has no “items” list")
+    source = _string(doc.get("title")) or _name_from_location(location)
+    base = _string(doc.get("home_page_url")) or (location if "://" in location else "")
+    drafts: list[StoryDraft] = []
+    skipped: list[str] = []
+    for number, item in enumerate(items, start=1):
+        try:
+            drafts.append(_draft_from_json_item(item, source=source, base=base))
+        except InputError as exc:
+            skipped.append(f"item {number}: {exc}")
+    return drafts, skipped
+
+
+def _draft_from_json_item(item: object, *, source: str, base: str) -> StoryDraft:
+    if not isinstance(item, dict):
+        raise InputError("not an object")
+    summary = html_to_text(_string(item.get("summary")))
+    body = html_to_text(_string(item.get("content_html"))) or html_to_text(_string(item.get("content_text")))
+    title = html_to_text(_string(item.get("title"))) or headline_from_lead(summary or body, TITLE_FROM_TEXT_MAX)
+    if not title:
+        raise InputError("no title, summary or content")
+    url = _string(item.get("url")) or _string(item.get("external_url"))
+    published = _string(item.get("date_published")) or _string(item.get("date_modified"))
+    return StoryDraft(
+        title=title,
+        source=source,
+        url=urljoin(base, url) if url and base else url or None,
+        summary=summary,
+        body=body or None,
+        published_at=_lenient_date(published),
+    )
+
+
+def _lenient_date(value: str) -> datetime | None:
+    """JSON Feed dates are meant to be RFC 3339; real feeds also send RFC 2822. Anything else: no date."""
+    if not value:
+        return None
+    try:
+        return parse_iso_datetime(value)
+    except InputError:
+        pass
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return as_utc(parsed)
+
+
+def _string(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _name_from_location(location: str) -> str:
+    if "://" in location:
+        return urlsplit(location).hostname or location
+    return location.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _describe(problem: object) -> str:
+    text = str(problem) if problem else "unknown problem"
+    return text.splitlines()[0][:200] if text else type(problem).__name__

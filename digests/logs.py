@@ -1,0 +1,33 @@
+"""Logging set-up: one format, and secrets redacted from every line at every level."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
+class RedactingFormatter(logging.Formatter):
+    """Formats a record (message, traceback and all), then replaces each secret with ********."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__(LOG_FORMAT)
+        self.secrets = [secret for secret in secrets if secret]
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        for secret in self.secrets:
+            text = text.replace(secret, "********")
+        return text
+
+
+def configure_logging(level: str, *, secrets: Iterable[str] = ()) -> None:
+    """Log to stderr at `level` through one handler that redacts `secrets`."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(RedactingFormatter(secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # Alembic announces every migration check at INFO; only a DEBUG run needs that.
+    logging.getLogger("alembic").setLevel(level if level == "DEBUG" else "WARNING")

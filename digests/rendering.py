@@ -1,0 +1,131 @@
+"""Rendering digests and answers as Discord markdown from Jinja2 templates, split into messages.
+
+One `Renderer` (one Jinja environment) is built at start-up: templates in the user's
+`TEMPLATES_DIR` are found first, the built-in `templates/` package second. Every user-supplied
+string goes through the `md` filter, which escapes markdown and breaks mentions, so a story titled
+"@everyone" is inert text even before `allowed_mentions` is applied.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
+
+from digests.errors import ConfigError
+from digests.selection import Digest, StoryList
+from digests.text import cut_at_word
+from digests.timeutil import as_utc, humanize_age
+from digests.topics import Topic
+
+DISCORD_MESSAGE_MAX = 2_000
+_MARKDOWN_RE = re.compile(r"([\\*_~`|\[\]<>])")
+_LINE_START_RE = re.compile(r"^(\s*)([#>\-+]|\d+\.)", re.MULTILINE)
+_MENTION_RE = re.compile(r"@(?=[^\s\u200b])")
+
+
+def escape_markdown(text: str) -> str:
+    """`text` shown literally in Discord: markdown escaped, mentions broken with a zero-width space."""
+    escaped = _MARKDOWN_RE.sub(r"\\\1", text)
+    escaped = _LINE_START_RE.sub(lambda m: m[1] + "\\" + m[2], escaped)
+    return _MENTION_RE.sub("@\u200b", escaped)
+
+
+def link_target(url: str) -> str:
+    """`url` wrapped in <…> so Discord does not unfurl it; characters that would end it are encoded."""
+    return "<" + quote(url, safe=":/?#[]@!$&'()*+,;=%~-._") + ">"
+
+
+def split_message(text: str, limit: int = DISCORD_MESSAGE_MAX) -> list[str]:
+    """`text` in parts of at most `limit` characters.
+
+    Parts break between paragraphs (blank-line separated blocks, so a topic heading stays with its
+    headlines) where they can, else between lines. A single line longer than `limit` is cut at a
+    word boundary (mid-word only when it has no space), so no part is ever over the limit.
+    """
+    parts: list[str] = []
+    current = ""
+    for block in re.split(r"\n\s*\n", text.strip()):
+        candidate = f"{current}\n\n{block}" if current else block
+        if len(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            parts.append(current)
+        current = ""
+        for line in _cut_long_lines(block.split("\n"), limit):
+            candidate = f"{current}\n{line}" if current else line
+            if len(candidate) > limit:
+                parts.append(current)
+                candidate = line
+            current = candidate
+    parts.append(current)
+    return [part.strip("\n") for part in parts if part.strip()]
+
+
+def _cut_long_lines(lines: list[str], limit: int) -> list[str]:
+    pieces = []
+    for line in lines:
+        while len(line) > limit:
+            cut = line.rfind(" ", 0, limit + 1)
+            cut = cut if cut > limit // 2 else limit
+            pieces.append(line[:cut].rstrip())
+            line = line[cut:].lstrip()
+        pieces.append(line)
+    return pieces
+
+
+class Renderer:
+    """Renders every message Briefbot sends from the templates."""
+
+    def __init__(self, templates_dir: Path | None = None) -> None:
+        if templates_dir is not None and not templates_dir.is_dir():
+            raise ConfigError(f"TEMPLATES_DIR {templates_dir} is not a directory")
+        builtin = FileSystemLoader(str(resources.files("templates")))
+        loaders = [FileSystemLoader(str(templates_dir)), builtin] if templates_dir else [builtin]
+        self.env = Environment(
+            loader=ChoiceLoader(loaders),
+            undefined=StrictUndefined,
+            autoescape=False,  # noqa: S701 - output is Discord markdown, escaped by the `md` filter
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters.update(md=escape_markdown, link=link_target, age=humanize_age, clip=cut_at_word)
+        self.env.filters["local"] = _local_time
+        self.env.globals["utc"] = ZoneInfo("UTC")
+
+    def render(self, template: str, **context: object) -> str:
+        """The text of `template` with `context`; a broken user template is a ConfigError."""
+        try:
+            return self.env.get_template(template).render(**context).strip()
+        except TemplateError as exc:
+            raise ConfigError(f"template {template} failed: {exc.message or type(exc).__name__}") from None
+
+    def render_parts(self, template: str, **context: object) -> list[str]:
+        """`render` split into Discord-sized messages."""
+        return split_message(self.render(template, **context))
+
+    def briefing(self, digest: Digest, *, tz: ZoneInfo, mention_role_id: int | None = None) -> list[str]:
+        """A channel briefing, as messages."""
+        return self.render_parts("briefing.md.j2", digest=digest, now=digest.now, tz=tz, mention=mention_role_id)
+
+    def personal_digest(self, digest: Digest, *, tz: ZoneInfo, topics: list[Topic]) -> list[str]:
+        """A user's personal digest, as messages."""
+        return self.render_parts("personal_digest.md.j2", digest=digest, now=digest.now, tz=tz, topics=topics)
+
+    def story_list(self, stories: StoryList, *, tz: ZoneInfo, now: datetime) -> list[str]:
+        """The answer to `/stories`, as messages."""
+        return self.render_parts("story_list.md.j2", result=stories, now=now, tz=tz)
+
+    def topic_list(self, counts: list[tuple[Topic, int]]) -> list[str]:
+        """The answer to `/topics`, as messages."""
+        return self.render_parts("topics.md.j2", counts=counts)
+
+
+def _local_time(moment: datetime, tz: ZoneInfo, fmt: str = "%a %d %b %H:%M") -> str:
+    return as_utc(moment).astimezone(tz).strftime(fmt)

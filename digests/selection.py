@@ -1,0 +1,227 @@
+"""Choosing stories: what a digest holds, what `/stories` answers, how many stories a topic has.
+
+Nothing here reads the clock: every function takes `now`, so digests are testable on any day.
+
+Digest ranking: stories with the same normalised title are one item (the sources that carried it
+are listed as "also"); each item scores
+
+    2 × (sources − 1)  +  0.5 if it has a body  +  freshness (1 when new, 0 at the age limit)
+
+so a story carried by more outlets wins, then a full article beats a bare headline of similar age.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from digests.errors import InputError
+from digests.models import Story, StoryTopic
+from digests.store import full_text_condition, topic_links
+from digests.text import normalise_title
+from digests.topics import Taxonomy, Topic
+
+DIGEST_MAX_ITEMS = 15
+MAX_AGE = timedelta(hours=36)
+FIRST_DIGEST_WINDOW = timedelta(hours=24)
+# Enough candidates to fill a digest after grouping, without loading a busy day's whole store.
+CANDIDATES_MAX = 1_000
+
+
+@dataclass(frozen=True)
+class StoryItem:
+    """A story as it is shown: one line, or the top story with its summary."""
+
+    id: int
+    title: str
+    url: str | None
+    source: str
+    summary: str
+    effective_at: datetime
+    topics: tuple[str, ...]
+    has_body: bool
+    also: tuple[str, ...] = ()
+
+    def score(self, now: datetime) -> float:
+        """Rank of this item in a digest (see the module docstring)."""
+        freshness = max(0.0, 1.0 - (now - self.effective_at) / MAX_AGE)
+        return 2.0 * len(self.also) + (0.5 if self.has_body else 0.0) + freshness
+
+
+@dataclass(frozen=True)
+class DigestSection:
+    """Headlines under one topic; `topic` is None for stories that have no topic."""
+
+    topic: Topic | None
+    items: tuple[StoryItem, ...]
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A top story and headlines grouped by topic, plus how many more matched."""
+
+    top: StoryItem | None
+    sections: tuple[DigestSection, ...]
+    more: int
+    now: datetime
+
+    @property
+    def is_empty(self) -> bool:
+        """True when there is nothing to post."""
+        return self.top is None
+
+    @property
+    def size(self) -> int:
+        """How many items the digest shows."""
+        return (self.top is not None) + sum(len(section.items) for section in self.sections)
+
+
+def select_digest(
+    *,
+    session: Session,
+    taxonomy: Taxonomy,
+    topics: Sequence[str] | None,
+    since: datetime | None,
+    now: datetime,
+    first_window: timedelta = FIRST_DIGEST_WINDOW,
+) -> Digest:
+    """The digest for a target with these topics (None or empty: all) last delivered at `since`.
+
+    It holds the stories ingested after `since` that are at most 36 h old; a target never delivered
+    (`since` None) gets the stories of the `first_window` (24 h) before `now`.
+    """
+    oldest = now - (MAX_AGE if since is not None else first_window)
+    statement = _window(oldest, now)
+    if since is not None:
+        statement = statement.where(col(Story.ingested_at) > since)
+    if topics:
+        statement = statement.where(_has_topic(topics))
+    stories = session.exec(statement.order_by(col(Story.effective_at).desc()).limit(CANDIDATES_MAX)).all()
+    items = _group_by_title(_items(session, stories), now)
+    ranked = sorted(items, key=lambda item: item.score(now), reverse=True)
+    shown = ranked[:DIGEST_MAX_ITEMS]
+    if not shown:
+        return Digest(top=None, sections=(), more=0, now=now)
+    return Digest(
+        top=shown[0],
+        sections=_sections(shown[1:], taxonomy, topics),
+        more=len(ranked) - len(shown),
+        now=now,
+    )
+
+
+@dataclass(frozen=True)
+class StoryList:
+    """The answer to a `/stories` request."""
+
+    topic: Topic | None
+    query: str | None
+    hours: int
+    items: tuple[StoryItem, ...]
+
+
+def find_stories(
+    *,
+    session: Session,
+    taxonomy: Taxonomy,
+    topic: str | None,
+    query: str | None,
+    hours: int,
+    limit: int,
+    now: datetime,
+) -> StoryList:
+    """The newest stories of the last `hours` on `topic`, matching `query` when given.
+
+    A `topic` that names no topic of the taxonomy is taken as words to search for.
+    """
+    if not 1 <= hours <= 168:
+        raise InputError("hours must be between 1 and 168.")
+    if not 1 <= limit <= 10:
+        raise InputError("limit must be between 1 and 10.")
+    resolved = taxonomy.resolve(topic) if topic else None
+    words = " ".join(part for part in ((topic if topic and not resolved else None), query) if part and part.strip())
+    statement = _window(now - timedelta(hours=hours), now)
+    if resolved:
+        statement = statement.where(_has_topic([resolved.slug]))
+    if words:
+        condition = full_text_condition(session, words)
+        if condition is None:
+            return StoryList(topic=resolved, query=words, hours=hours, items=())
+        statement = statement.where(condition)
+    stories = session.exec(statement.order_by(col(Story.effective_at).desc()).limit(limit)).all()
+    return StoryList(topic=resolved, query=words or None, hours=hours, items=tuple(_items(session, stories)))
+
+
+def topic_counts(
+    *, session: Session, taxonomy: Taxonomy, now: datetime, hours: int = 24
+) -> list[tuple[Topic, int]]:
+    """Every topic of the taxonomy with its number of stories in the last `hours`."""
+    rows = session.execute(
+        sa.select(StoryTopic.topic_slug, sa.func.count())
+        .join(Story, col(Story.id) == col(StoryTopic.story_id))
+        .where(col(Story.effective_at) >= now - timedelta(hours=hours), col(Story.effective_at) <= now)
+        .group_by(col(StoryTopic.topic_slug))
+    ).all()
+    counts = dict(rows)
+    return [(topic, counts.get(topic.slug, 0)) for topic in taxonomy]
+
+
+def _window(oldest: datetime, now: datetime):
+    return select(Story).where(col(Story.effective_at) >= oldest, col(Story.effective_at) <= now)
+
+
+def _has_topic(slugs: Sequence[str]) -> sa.ColumnElement[bool]:
+    return col(Story.id).in_(select(StoryTopic.story_id).where(col(StoryTopic.topic_slug).in_(list(slugs))))
+
+
+def _items(session: Session, stories: Sequence[Story]) -> list[StoryItem]:
+    links = topic_links(session=session, story_ids=[story.id for story in stories if story.id is not None])
+    return [
+        StoryItem(
+            id=story.id or 0,
+            title=story.title,
+            url=story.url,
+            source=story.source,
+            summary=story.summary,
+            effective_at=story.effective_at,
+            topics=tuple(links.get(story.id or 0, ())),
+            has_body=bool(story.body),
+        )
+        for story in stories
+    ]
+
+
+def _group_by_title(items: list[StoryItem], now: datetime) -> list[StoryItem]:
+    """One item per normalised title: the best-placed copy, with the other outlets as `also`."""
+    groups: dict[str, list[StoryItem]] = {}
+    for item in items:
+        groups.setdefault(normalise_title(item.title), []).append(item)
+    merged = []
+    for copies in groups.values():
+        best = max(copies, key=lambda item: item.score(now))
+        others = tuple(dict.fromkeys(c.source for c in copies if c.source != best.source))
+        topics = tuple(dict.fromkeys(slug for c in copies for slug in c.topics))
+        merged.append(StoryItem(**{**best.__dict__, "also": others, "topics": topics}))
+    return merged
+
+
+def _sections(
+    items: Sequence[StoryItem], taxonomy: Taxonomy, wanted: Sequence[str] | None
+) -> tuple[DigestSection, ...]:
+    """Items under the first of their topics the target follows, sections in taxonomy order."""
+    wanted_set = set(wanted or ())
+    by_topic: dict[str | None, list[StoryItem]] = {}
+    for item in items:
+        home = next((slug for slug in item.topics if not wanted_set or slug in wanted_set), None)
+        by_topic.setdefault(home, []).append(item)
+    sections = [
+        DigestSection(topic=topic, items=tuple(by_topic[topic.slug])) for topic in taxonomy if topic.slug in by_topic
+    ]
+    if None in by_topic:
+        sections.append(DigestSection(topic=None, items=tuple(by_topic[None])))
+    return tuple(sections)
+

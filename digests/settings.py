@@ -1,0 +1,111 @@
+"""Settings from `.env` and the environment (the real environment wins), built once at start-up.
+
+Nothing reads the environment at import time: `Settings.load()` is called by the CLI and the
+result is passed down, so tests build their own `Settings` without touching `os.environ`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from digests.errors import ConfigError
+from digests.timeutil import parse_timezone
+
+DEFAULT_DATABASE_URL = "sqlite:///briefbot.db"
+
+
+class Secret(str):
+    """A string that never shows itself in `repr`, logs or tracebacks' locals."""
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of SPEC section 2, validated."""
+
+    discord_token: Secret | None = None
+    database_url: str = DEFAULT_DATABASE_URL
+    default_timezone: str = "UTC"
+    topics_file: Path | None = None
+    templates_dir: Path | None = None
+    feeds_file: Path | None = None
+    discord_guild_id: int | None = None
+    discord_api_base: str | None = None
+    discord_gateway_url: str | None = None
+    catchup_grace_minutes: int = 120
+    allow_private_feeds: bool = False
+    log_level: str = "INFO"
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
+        """Merge `env_file` (if it exists) with `environ` (default: os.environ, which wins)."""
+        values: dict[str, str] = {}
+        if env_file is not None and Path(env_file).is_file():
+            values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        values.update(os.environ if environ is None else environ)
+        return cls.from_mapping(values)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, str]) -> Settings:
+        """Build settings from a plain mapping of variable names to strings."""
+
+        def get(name: str) -> str | None:
+            value = values.get(name, "").strip()
+            return value or None
+
+        token = get("DISCORD_TOKEN")
+        default_tz = get("DEFAULT_TIMEZONE") or "UTC"
+        parse_timezone(default_tz)  # raises InputError naming the bad zone
+        log_level = (get("LOG_LEVEL") or "INFO").upper()
+        if log_level not in logging.getLevelNamesMapping():
+            raise ConfigError(f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR; got {log_level!r}")
+        grace = _int("CATCHUP_GRACE_MINUTES", get("CATCHUP_GRACE_MINUTES"), minimum=0)
+        return cls(
+            discord_token=Secret(token) if token else None,
+            database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            default_timezone=default_tz,
+            topics_file=_path(get("TOPICS_FILE")),
+            templates_dir=_path(get("TEMPLATES_DIR")),
+            feeds_file=_path(get("FEEDS_FILE")),
+            discord_guild_id=_int("DISCORD_GUILD_ID", get("DISCORD_GUILD_ID"), minimum=1),
+            discord_api_base=get("DISCORD_API_BASE"),
+            discord_gateway_url=get("DISCORD_GATEWAY_URL"),
+            catchup_grace_minutes=120 if grace is None else grace,
+            allow_private_feeds=_bool("ALLOW_PRIVATE_FEEDS", get("ALLOW_PRIVATE_FEEDS")),
+            log_level=log_level,
+        )
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value).expanduser() if value else None
+
+
+def _int(name: str, value: str | None, *, minimum: int) -> int | None:
+    if value is None:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number; got {value!r}") from None
+    if number < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}; got {number}")
+    return number
+
+
+def _bool(name: str, value: str | None) -> bool:
+    if value is None:
+        return False
+    lowered = value.lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false; got {value!r}")

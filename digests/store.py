@@ -1,0 +1,260 @@
+"""The story store: engine set-up and migrations, adding stories, tagging, and queries.
+
+Functions take the session keyword-only and return models; one session is one unit of work, and
+the caller decides when to commit (`session_scope` does it for the common case).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from digests.errors import ConfigError
+from digests.ingest.draft import StoryDraft
+from digests.models import IngestRun, Story, StoryTopic, Topic
+from digests.topics import Taxonomy
+
+log = logging.getLogger(__name__)
+
+# How much of a body the tagger reads: the lead carries the topic, and tagging runs on every story.
+TAG_TEXT_MAX = 3_000
+_BATCH = 500
+_FTS_TOKEN_RE = re.compile(r"\w+", re.UNICODE)
+
+
+def create_engine(database_url: str) -> sa.Engine:
+    """An engine for `database_url`; SQLite files get WAL, foreign keys and a busy timeout."""
+    try:
+        engine = sa.create_engine(database_url, pool_pre_ping=not database_url.startswith("sqlite"))
+    except (sa.exc.ArgumentError, ImportError) as exc:
+        raise ConfigError(f"DATABASE_URL is not a usable SQLAlchemy URL ({type(exc).__name__})") from None
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def upgrade_database(engine: sa.Engine) -> None:
+    """Apply every Alembic migration the database lacks."""
+    config = Config()
+    config.set_main_option("script_location", str(Path(str(resources.files("digests") / "migrations"))))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def open_store(database_url: str, taxonomy: Taxonomy) -> sa.Engine:
+    """An engine on an up-to-date schema whose topic table matches `taxonomy`."""
+    engine = create_engine(database_url)
+    try:
+        upgrade_database(engine)
+        with session_scope(engine) as session:
+            sync_topics(session=session, taxonomy=taxonomy)
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        raise ConfigError(f"cannot open the database: {_first_line(exc.orig)}") from None
+    return engine
+
+
+@contextmanager
+def session_scope(engine: sa.Engine) -> Iterator[Session]:
+    """A session that commits when the block succeeds and rolls back when it raises."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def sync_topics(*, session: Session, taxonomy: Taxonomy) -> None:
+    """Make the topic table match the taxonomy; links to removed topics go with them."""
+    wanted = {topic.slug: (position, topic) for position, topic in enumerate(taxonomy)}
+    existing = {row.slug: row for row in session.exec(select(Topic))}
+    for slug, row in existing.items():
+        if slug not in wanted:
+            session.exec(sa.delete(StoryTopic).where(col(StoryTopic.topic_slug) == slug))
+            session.delete(row)
+    for slug, (position, topic) in wanted.items():
+        row = existing.get(slug) or Topic(slug=slug, name=topic.name)
+        row.name, row.emoji, row.position = topic.name, topic.emoji, position
+        session.add(row)
+    session.flush()
+
+
+@dataclass(frozen=True)
+class AddResult:
+    """How many drafts were stored and how many were already there."""
+
+    new: int
+    duplicates: int
+
+
+def add_stories(
+    *, session: Session, drafts: Iterable[StoryDraft], taxonomy: Taxonomy, now: datetime
+) -> AddResult:
+    """Store the drafts that are not stored yet, tagged with their topics."""
+    unique: dict[str, StoryDraft] = {}
+    seen = 0
+    for draft in drafts:
+        seen += 1
+        cleaned = draft.clean()
+        unique.setdefault(cleaned.dedupe_key(), cleaned)
+    insert = _insert_ignoring_duplicates(session)
+    new = 0
+    keys = list(unique)
+    for start in range(0, len(keys), _BATCH):
+        rows = [_story_row(key, unique[key], now) for key in keys[start:start + _BATCH]]
+        inserted = session.execute(insert(Story).returning(Story.id, Story.dedupe_key), rows).all()
+        links = [
+            {"story_id": story_id, "topic_slug": slug}
+            for story_id, key in inserted
+            for slug in _topics_for(unique[key], taxonomy)
+        ]
+        if links:
+            session.execute(sa.insert(StoryTopic), links)
+        new += len(inserted)
+    return AddResult(new=new, duplicates=seen - new)
+
+
+def _insert_ignoring_duplicates(session: Session):
+    """An INSERT that skips rows whose dedupe key exists, even when another process just added it."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        return lambda table: sqlite.insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    if dialect == "postgresql":
+        return lambda table: postgresql.insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    raise ConfigError(f"unsupported database {dialect!r}: use SQLite or PostgreSQL")
+
+
+def _story_row(key: str, draft: StoryDraft, now: datetime) -> dict:
+    return {
+        "dedupe_key": key,
+        "title": draft.title,
+        "url": draft.url,
+        "canonical_url": key[4:] if key.startswith("url:") else None,
+        "source": draft.source,
+        "summary": draft.summary,
+        "body": draft.body,
+        "published_at": draft.published_at,
+        "ingested_at": now,
+        "effective_at": draft.effective_at(now),
+    }
+
+
+def _topics_for(draft: StoryDraft, taxonomy: Taxonomy) -> list[str]:
+    """The tagger's topics plus those the source declared, when the taxonomy knows them."""
+    declared = [topic.slug for topic in map(taxonomy.resolve, draft.topics) if topic is not None]
+    return list(dict.fromkeys(taxonomy.tag(draft.title, _tag_text(draft.summary, draft.body)) + declared))
+
+
+def _tag_text(summary: str, body: str | None) -> str:
+    """The text the tagger reads besides the title; a summary cut from the body is not read twice."""
+    if body and (not summary or body.startswith(summary[:50])):
+        return body[:TAG_TEXT_MAX]
+    return "\n".join(part for part in (summary, body) if part)[:TAG_TEXT_MAX]
+
+
+def retag(*, session: Session, taxonomy: Taxonomy) -> int:
+    """Re-tag every story with the taxonomy in force; returns the number of topic links."""
+    sync_topics(session=session, taxonomy=taxonomy)
+    session.exec(sa.delete(StoryTopic))
+    links = 0
+    last_id = 0
+    while True:
+        batch = session.execute(
+            sa.select(Story.id, Story.title, Story.summary, Story.body)
+            .where(col(Story.id) > last_id)
+            .order_by(col(Story.id))
+            .limit(_BATCH)
+        ).all()
+        if not batch:
+            return links
+        rows = [
+            {"story_id": story_id, "topic_slug": slug}
+            for story_id, title, summary, body in batch
+            for slug in taxonomy.tag(title, _tag_text(summary, body))
+        ]
+        if rows:
+            session.execute(sa.insert(StoryTopic), rows)
+        links += len(rows)
+        last_id = batch[-1][0]
+
+
+def record_ingest_run(
+    *, session: Session, source: str, started_at: datetime, result: AddResult | None, error: str | None
+) -> IngestRun:
+    """Remember that a source was read, and what came of it."""
+    run = IngestRun(
+        source=source[:2000],
+        started_at=started_at,
+        new=result.new if result else 0,
+        duplicates=result.duplicates if result else 0,
+        error=error[:1000] if error else None,
+    )
+    session.add(run)
+    return run
+
+
+def full_text_condition(session: Session, query: str) -> sa.ColumnElement[bool] | None:
+    """A WHERE condition matching stories whose title, summary or body contain every word of `query`.
+
+    Returns None when the query holds no word. Users' text never reaches the FTS syntax raw: each
+    word is quoted, so `AND`, `*` or quotes in a query are just text.
+    """
+    words = _FTS_TOKEN_RE.findall(query)[:16]
+    if not words:
+        return None
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        match = " ".join('"' + word.replace('"', "") + '"' for word in words)
+        matching = sa.select(sa.column("rowid")).select_from(sa.table("story_fts")).where(
+            sa.text("story_fts MATCH :fts").bindparams(fts=match)
+        )
+        return col(Story.id).in_(matching)
+    return sa.text("story.search @@ plainto_tsquery('english', :fts)").bindparams(fts=" ".join(words))
+
+
+def topic_links(*, session: Session, story_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The topic slugs of each story, in taxonomy order."""
+    found: dict[int, list[str]] = {story_id: [] for story_id in story_ids}
+    for start in range(0, len(story_ids), _BATCH):
+        rows = session.execute(
+            sa.select(StoryTopic.story_id, StoryTopic.topic_slug)
+            .join(Topic, col(Topic.slug) == col(StoryTopic.topic_slug))
+            .where(col(StoryTopic.story_id).in_(story_ids[start:start + _BATCH]))
+            .order_by(col(Topic.position))
+        ).all()
+        for story_id, slug in rows:
+            found[story_id].append(slug)
+    return found
+
+
+def count_stories(*, session: Session) -> int:
+    """How many stories are stored."""
+    return session.execute(sa.select(sa.func.count()).select_from(Story)).scalar_one()
+
+
+def _first_line(error: object) -> str:
+    return str(error).splitlines()[0][:200] if str(error) else type(error).__name__

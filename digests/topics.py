@@ -1,0 +1,313 @@
+"""The topic taxonomy and the keyword tagger that assigns topics to stories at ingest.
+
+A taxonomy is a list of topics, each with a slug, a display name, an emoji, keywords and
+optional exclude phrases. The built-in one is ``digests/data/topics.toml``; a deployment can
+replace it with its own TOML file (``TOPICS_FILE``; the format is documented at the top of the
+built-in file).
+
+Matching — how a keyword finds a hit:
+
+* Whole words only: a hit may not have a letter or digit on either side, so ``AI`` never
+  matches inside "said" and ``trade`` never inside "trademark". Keywords start with a letter
+  or digit.
+* Case: a keyword written with any capital letter (``NATO``, ``ICE``, ``Fed``) matches only with
+  exactly those capitals, so ICE the agency is not "ice cream" and the Fed is not "fed up".
+  An all-lowercase keyword matches in any case.
+* Phrases: the words of a keyword (split at spaces and hyphens) match across any run of
+  whitespace or hyphens, Unicode dashes and no-break spaces included, so ``trade war`` matches
+  "trade-war" and a phrase broken by a line end.
+* Inflection: the last word also matches its plural and possessive: ``tariff`` matches
+  "tariffs", ``NATO`` matches "NATO's" and "NATO\u2019s", ``economy`` matches "economies".
+* Overlaps: where keywords overlap, the longest wins and counts once, for every topic that has
+  a keyword inside it ("Supreme Court" is one law-courts hit, not also a hit for "court").
+  An ``exclude`` phrase is found the same way but counts for no topic that lists it, which
+  hides that topic's keywords inside it (``trade deadline`` hides ``trade`` for the trade topic).
+
+Scoring — when a story gets a topic: every hit in the title scores 3, every hit in the text
+(summary or body; only its first 3,000 characters are read) scores 1, and a topic is assigned
+when its score reaches 3. So one keyword in a headline is enough, while the body alone needs
+three hits: one passing mention of "trade" deep in an article does not make it a trade story.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from digests.errors import ConfigError, NotFoundError
+
+TITLE_WEIGHT = 3
+TEXT_WEIGHT = 1
+THRESHOLD = 3
+TEXT_PREFIX_CHARS = 3_000
+
+_SLUG_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_REQUIRED_KEYS = ("slug", "name", "keywords")
+_KNOWN_KEYS = frozenset({"slug", "name", "emoji", "keywords", "exclude"})
+_DEFAULT_EMOJI = "📰"
+
+_DASHES = "\u2010\u2011\u2012\u2013\u2014"
+# A keyword is split into words at whitespace and hyphens; in text the words may be separated by
+# any run of whitespace (incl. no-break space) and hyphens/dashes.
+_WORD_SPLIT = re.compile(r"[\s\-]+")
+_JOINER = rf"[\s\-{_DASHES}]+"
+_APOSTROPHES = "'\u2019"
+_POSSESSIVE = f"(?:[{_APOSTROPHES}]s?)?"
+# Punctuation that may touch a word; replaced by spaces before splitting a text into words
+# (chained str.replace and str.split are several times faster than a tokenising regex).
+_SEPARATORS = (*"-'\".,:;!?()[]/#|", *_DASHES, *"\u2018\u2019\u201c\u201d\u00ab\u00bb\u2026")
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One topic of the taxonomy and the keyword rules that select its stories."""
+
+    slug: str
+    name: str
+    emoji: str
+    keywords: tuple[str, ...]
+    exclude: tuple[str, ...] = field(default=())
+
+    @property
+    def label(self) -> str:
+        """The emoji and display name, as shown to users."""
+        return f"{self.emoji} {self.name}".strip()
+
+
+def _inflection(word: str) -> tuple[str, str, str]:
+    """Split a keyword's last word into (stem, regex for its endings, lowercase plural ending)."""
+    lower = word.lower()
+    if len(word) > 2 and lower.endswith("y") and lower[-2] not in "aeiou":
+        return word[:-1], f"(?:{re.escape(word[-1])}|ies)", "ies"  # economy, economies
+    # "es" only after sibilants, so "war" does not match "wares"; acronyms take "s" (EVs).
+    if lower.endswith(("s", "x", "z", "ch", "sh")):
+        return word, "(?:es)?", "es"
+    return word, "s?", "s"
+
+
+def _literal(word: str) -> str:
+    """Regex matching word literally, either apostrophe standing for both."""
+    return "".join(f"[{_APOSTROPHES}]" if c in _APOSTROPHES else re.escape(c) for c in word)
+
+
+def _pattern(keyword: str) -> str:
+    """Regex for one keyword with its case rule applied, without word-boundary guards."""
+    *head, last = _WORD_SPLIT.split(keyword)
+    stem, endings, _ = _inflection(last)
+    body = _JOINER.join([*map(_literal, head), _literal(stem) + endings + _POSSESSIVE])
+    return body if keyword != keyword.lower() else f"(?i:{body})"
+
+
+def _words(lower: str) -> list[str]:
+    """The words of a lowercased text, split at whitespace and punctuation."""
+    for mark in _SEPARATORS:
+        lower = lower.replace(mark, " ")
+    return lower.split()
+
+
+def _triggers(keyword: str) -> set[str]:
+    """Lowercase words of which one must occur in a text for the keyword to match there."""
+    lower = keyword.lower()
+    words = _words(lower)
+    if words[0] != lower:
+        return {words[0]}  # the first word of a phrase is never inflected
+    stem, _, plural = _inflection(lower)
+    return {lower, stem.lower() + plural}
+
+
+class _Matcher:
+    """Finds the keywords and exclude phrases of every topic in a text in one pass.
+
+    Scanning a text with a regex alternation of hundreds of keywords is slow in Python, so the
+    text is split into words (plain string methods, fast), the words that can start a keyword are
+    picked out with a set intersection, and only where one occurs are the few keywords starting
+    with that word tried, longest first.
+    """
+
+    __slots__ = ("_finders", "_size", "_triggers")
+
+    def __init__(self, topics: tuple[Topic, ...]) -> None:
+        phrases = sorted({p for t in topics for p in (*t.keywords, *t.exclude)}, key=lambda p: (-len(p), p))
+        # Which topics a phrase counts for: every topic with a keyword inside it ("Senate race" holds
+        # "Senate"), except those that exclude it. Worked out once here, so matching needs one pass.
+        finders = [
+            re.compile(r"(?<!\w)(?:" + "|".join(_pattern(k) for k in t.keywords) + r")(?!\w)") for t in topics
+        ]
+        counts_for = {
+            p: tuple(
+                i
+                for i, (topic, finder) in enumerate(zip(topics, finders, strict=True))
+                if p not in topic.exclude and finder.search(p)
+            )
+            for p in phrases
+        }
+        by_trigger: dict[str, list[str]] = {}
+        for phrase in phrases:
+            for word in _triggers(phrase):
+                by_trigger.setdefault(word, []).append(phrase)
+        # One group per phrase, longest first, so a match's lastindex names the phrase.
+        self._finders = {
+            word: (
+                re.compile(r"(?<!\w)(?:" + "|".join(f"({_pattern(p)})" for p in group) + r")(?!\w)"),
+                tuple(counts_for[p] for p in group),
+            )
+            for word, group in by_trigger.items()
+        }
+        self._triggers = frozenset(self._finders)
+        self._size = len(topics)
+
+    def scores(self, title: str, text: str) -> list[int]:
+        """Per-topic scores of a story: TITLE_WEIGHT per hit in title, TEXT_WEIGHT per hit in text."""
+        scores = [0] * self._size
+        # One pass over both; the "|" keeps a phrase from running from the title into the text.
+        story = f"{title}\n|\n{text}" if text else title
+        lower = story.lower()
+        if len(lower) != len(story):
+            # A few characters lowercase to two ("İ"); keep offsets aligned with the original text.
+            lower = "".join(c.lower() if len(c.lower()) == 1 else c for c in story)
+        starts: dict[int, str] = {}
+        for word in self._triggers.intersection(_words(lower)):
+            at = lower.find(word)
+            while at >= 0:
+                after = at + len(word)
+                if (at == 0 or not lower[at - 1].isalnum()) and not lower[after : after + 1].isalnum():
+                    starts[at] = word
+                at = lower.find(word, after)
+        end = 0
+        for start in sorted(starts):
+            if start < end:
+                continue  # inside a longer phrase already counted
+            finder, counts_for = self._finders[starts[start]]
+            hit = finder.match(story, start)
+            if hit is None:
+                continue  # e.g. the wrong case: "ice" for "ICE"
+            weight = TITLE_WEIGHT if start < len(title) else TEXT_WEIGHT
+            for index in counts_for[hit.lastindex - 1]:
+                scores[index] += weight
+            end = hit.end()
+        return scores
+
+
+class Taxonomy:
+    """An ordered set of topics that can tag stories and resolve user input to a topic."""
+
+    def __init__(self, topics: Iterable[Topic]) -> None:
+        self.topics: tuple[Topic, ...] = tuple(topics)
+        self._by_slug = {t.slug: t for t in self.topics}
+        self._by_key = {t.slug.casefold(): t for t in self.topics}
+        for t in self.topics:
+            self._by_key.setdefault(t.name.strip().casefold(), t)
+        self._matcher = _Matcher(self.topics)
+
+    def tag(self, title: str, text: str = "") -> list[str]:
+        """Slugs of the topics the story belongs to, in taxonomy order."""
+        scores = self._matcher.scores(title, text[:TEXT_PREFIX_CHARS])
+        return [t.slug for t, score in zip(self.topics, scores, strict=True) if score >= THRESHOLD]
+
+    def resolve(self, value: str) -> Topic | None:
+        """The topic whose slug or display name is value (case-insensitive), or None."""
+        return self._by_key.get(value.strip().casefold())
+
+    def get(self, slug: str) -> Topic:
+        """The topic with this exact slug; NotFoundError if there is none."""
+        try:
+            return self._by_slug[slug]
+        except KeyError:
+            raise NotFoundError(f"unknown topic {slug!r}") from None
+
+    def __iter__(self) -> Iterator[Topic]:
+        return iter(self.topics)
+
+    def __len__(self) -> int:
+        return len(self.topics)
+
+
+def _string_list(value: object, *, key: str, where: str, source: str) -> tuple[str, ...]:
+    """A TOML array of strings with whitespace normalised; ConfigError otherwise."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{source}: {where}: {key!r} must be a list of strings")
+    items = tuple(" ".join(v.split()) for v in value)
+    for item in items:
+        if not item[:1].isalnum():
+            raise ConfigError(f"{source}: {where}: {key!r} entry {item!r} must start with a letter or digit")
+    return items
+
+
+def _parse_topic(raw: object, index: int, source: str) -> Topic:
+    """Validate one [[topic]] table and build its Topic."""
+    where = f"topic #{index}"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: {where} must be a table ([[topic]])")
+    if isinstance(raw.get("slug"), str):
+        where = f"topic #{index} ({raw['slug']!r})"
+    missing = [k for k in _REQUIRED_KEYS if k not in raw]
+    if missing:
+        raise ConfigError(f"{source}: {where} is missing {', '.join(repr(k) for k in missing)}")
+    unknown = sorted(set(raw) - _KNOWN_KEYS)
+    if unknown:
+        raise ConfigError(f"{source}: {where} has unknown key(s) {', '.join(repr(k) for k in unknown)}")
+    slug, name, emoji = raw["slug"], raw["name"], raw.get("emoji", _DEFAULT_EMOJI)
+    if not isinstance(slug, str) or not _SLUG_RE.fullmatch(slug):
+        raise ConfigError(
+            f"{source}: {where}: slug {slug!r} must be lowercase letters, digits and single hyphens"
+        )
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"{source}: {where}: 'name' must be a non-empty string")
+    if not isinstance(emoji, str):
+        raise ConfigError(f"{source}: {where}: 'emoji' must be a string")
+    keywords = _string_list(raw["keywords"], key="keywords", where=where, source=source)
+    if not keywords:
+        raise ConfigError(f"{source}: {where} has no keywords")
+    exclude = _string_list(raw.get("exclude", []), key="exclude", where=where, source=source)
+    return Topic(slug=slug, name=name.strip(), emoji=emoji.strip(), keywords=keywords, exclude=exclude)
+
+
+def parse_taxonomy(text: str, source: str = "<topics>") -> Taxonomy:
+    """Build a Taxonomy from TOML text; ConfigError names source and the problem."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: invalid TOML: {exc}") from None
+    raw_topics = data.get("topic")
+    if not isinstance(raw_topics, list) or not raw_topics:
+        raise ConfigError(f"{source}: no topics defined (expected one or more [[topic]] tables)")
+    topics = [_parse_topic(raw, i, source) for i, raw in enumerate(raw_topics, start=1)]
+    slugs: set[str] = set()
+    names: dict[str, str] = {}
+    for topic in topics:
+        if topic.slug in slugs:
+            raise ConfigError(f"{source}: duplicate slug {topic.slug!r}")
+        slugs.add(topic.slug)
+        # Names must be unique too, or resolving a display name would be ambiguous.
+        other = names.setdefault(topic.name.casefold(), topic.slug)
+        if other != topic.slug:
+            raise ConfigError(
+                f"{source}: topics {other!r} and {topic.slug!r} have the same name {topic.name!r}"
+            )
+    return Taxonomy(topics)
+
+
+@cache
+def _builtin() -> Taxonomy:
+    """The packaged taxonomy, parsed and compiled once per process."""
+    text = resources.files("digests").joinpath("data/topics.toml").read_text(encoding="utf-8")
+    return parse_taxonomy(text, source="built-in topics.toml")
+
+
+def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
+    """The taxonomy from a TOML file, or the built-in one when path is None."""
+    if path is None:
+        return _builtin()
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"topics file {str(path)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"topics file {str(path)!r} cannot be read: {exc}") from None
+    return parse_taxonomy(text, source=f"topics file {str(path)!r}")

@@ -1,0 +1,62 @@
+"""Shared fixtures: the built-in taxonomy, a fixed clock, and a real store on SQLite and PostgreSQL.
+
+Store tests run once on a SQLite file and once on the machine's PostgreSQL (127.0.0.1:5432, trust
+auth, database `test`), each PostgreSQL test in a schema of its own that is dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from digests.rendering import Renderer
+from digests.store import open_store
+from digests.topics import Taxonomy, load_taxonomy
+
+POSTGRES_URL = os.environ.get("BRIEFBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+NOW = datetime(2026, 11, 28, 7, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def taxonomy() -> Taxonomy:
+    return load_taxonomy()
+
+
+@pytest.fixture(scope="session")
+def renderer() -> Renderer:
+    return Renderer()
+
+
+@pytest.fixture
+def now() -> datetime:
+    return NOW
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, or a new PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'briefbot.db'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(database_url: str, taxonomy: Taxonomy) -> Iterator[sa.Engine]:
+    engine = open_store(database_url, taxonomy)
+    yield engine
+    engine.dispose()

@@ -1,0 +1,49 @@
+from datetime import UTC, datetime, timedelta
+
+from digests.ingest.draft import StoryDraft, canonical_url
+from digests.models import BODY_MAX, SUMMARY_MAX, TITLE_MAX
+
+
+def test_canonical_url_drops_tracking_fragment_and_default_port():
+    url = "HTTP://News.Example.com:80/world/story?id=7&utm_source=x&utm_medium=y&fbclid=z#comments"
+    assert canonical_url(url) == "https://news.example.com/world/story?id=7"
+
+
+def test_canonical_url_keeps_a_non_default_port_and_rejects_other_schemes():
+    assert canonical_url("https://example.com:8443/a") == "https://example.com:8443/a"
+    assert canonical_url("ftp://example.com/a") is None
+    assert canonical_url("https://[::1:bad/") is None
+
+
+def test_dedupe_key_uses_the_url_else_title_and_source():
+    with_url = StoryDraft(title="A", source="S", url="https://x.org/a?utm_campaign=1")
+    same_url = StoryDraft(title="Another title", source="T", url="https://x.org/a")
+    assert with_url.dedupe_key() == same_url.dedupe_key()
+    no_url = StoryDraft(title="Fed Holds Rates!", source="Wire")
+    assert no_url.dedupe_key() == StoryDraft(title="fed holds rates", source="wire").dedupe_key()
+    assert no_url.dedupe_key() != StoryDraft(title="fed holds rates", source="Other").dedupe_key()
+
+
+def test_clean_caps_every_field():
+    draft = StoryDraft(title="t " * 400, source="s", summary="word " * 1000, body="b" * (BODY_MAX + 10)).clean()
+    assert len(draft.title) <= TITLE_MAX
+    assert len(draft.summary) <= SUMMARY_MAX
+    assert len(draft.body or "") == BODY_MAX
+
+
+def test_clean_derives_the_summary_from_the_body():
+    draft = StoryDraft(title="t", source="s", body="First sentence here. Second one.").clean()
+    assert draft.summary == "First sentence here. Second one."
+
+
+def test_clean_drops_urls_that_are_not_http():
+    assert StoryDraft(title="t", source="s", url="javascript:alert(1)").clean().url is None
+
+
+def test_effective_at_ignores_missing_and_future_dates():
+    ingested = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    past = ingested - timedelta(hours=3)
+    assert StoryDraft(title="t", source="s", published_at=past).effective_at(ingested) == past
+    assert StoryDraft(title="t", source="s").effective_at(ingested) == ingested
+    future = ingested + timedelta(days=2)
+    assert StoryDraft(title="t", source="s", published_at=future).effective_at(ingested) == ingested

@@ -1,0 +1,176 @@
+"""Parsing every supported format, and every kind of bad input, without a database."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import pytest
+
+from digests.errors import SourceError
+from digests.ingest import read_source
+from digests.ingest.briefing_text import parse_briefing_text
+from digests.ingest.feeds import parse_feed
+from digests.ingest.jsonl import parse_json_lines
+
+SAMPLE = (resources.files("digests") / "data" / "sample-briefing.txt").read_text(encoding="utf-8")
+
+RSS = b"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Wire &amp; Co</title><link>https://wire.example/</link>
+<item><title>Fed holds rates steady</title><link>https://wire.example/fed?utm_source=rss</link>
+<description>&lt;p&gt;The &lt;b&gt;Federal Reserve&lt;/b&gt; held rates.&lt;/p&gt;
+&lt;script&gt;x()&lt;/script&gt;</description>
+<pubDate>Fri, 27 Nov 2026 10:00:00 GMT</pubDate></item>
+<item><title></title><description></description></item>
+</channel></rss>"""
+
+ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Atom News</title>
+<entry><title type="html">Chips &lt;em&gt;export&lt;/em&gt; rules</title>
+<link href="/tech/chips" rel="alternate"/><updated>2026-11-27T08:30:00+01:00</updated>
+<content type="html">&lt;p&gt;Long body text about semiconductors.&lt;/p&gt;</content></entry></feed>"""
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE rss [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+]>
+<rss version="2.0"><channel><title>Bomb</title>
+<item><title>&lol4;</title><description>&lol4;</description></item>
+<item><title>Safe headline</title></item></channel></rss>"""
+
+XXE = b"""<?xml version="1.0"?>
+<!DOCTYPE rss [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<rss version="2.0"><channel><title>XXE</title><item><title>Leak &xxe;</title>
+<description>&xxe;</description></item></channel></rss>"""
+
+
+def test_sample_briefing_is_one_article_then_seventeen_headlines():
+    drafts = parse_briefing_text(SAMPLE, source="sample")
+    article, headlines = drafts[0], drafts[1:]
+    assert len(headlines) == 17
+    assert article.body is not None and article.body.count("\n") == 6  # seven paragraphs
+    assert len(article.title) <= 120
+    assert article.title.startswith("U.S. Defense Secretary Pete Hegseth")
+    assert headlines[0].title == "Trump Family Files $10 Billion Lawsuit Over IRS Tax Disclosure"
+    assert all(h.body is None for h in headlines)
+
+
+def test_briefing_text_with_only_an_article_has_no_headlines():
+    drafts = parse_briefing_text("\n\nOne paragraph only. Done.\n", source="s")
+    assert [d.title for d in drafts] == ["One paragraph only"]
+
+
+def test_json_lines_reads_fields_and_reports_bad_lines_by_number():
+    text = "\n".join([
+        json.dumps({"title": "Ok", "url": "https://x.org/1", "published": "2026-11-27T10:00:00Z",
+                    "topics": ["economy"], "summary": "<b>Sum</b>"}),
+        json.dumps({"url": "https://x.org/2"}),
+        "{not json",
+        json.dumps({"title": "Bad date", "published": "yesterday"}),
+        json.dumps(["a list"]),
+        "",
+    ])
+    drafts, errors = parse_json_lines(text, source="feed")
+    assert [d.title for d in drafts] == ["Ok"]
+    assert drafts[0].summary == "Sum"
+    assert drafts[0].topics == ("economy",)
+    assert drafts[0].published_at is not None and drafts[0].published_at.utcoffset().total_seconds() == 0
+    assert errors[0].startswith("line 2: missing “title”")
+    assert errors[1].startswith("line 3: not valid JSON")
+    assert errors[2].startswith("line 4:") and "ISO 8601" in errors[2]
+    assert errors[3] == "line 5: expected a JSON object"
+
+
+def test_rss_descriptions_become_plain_text_and_entries_without_text_are_reported():
+    drafts, skipped = parse_feed(RSS, location="https://wire.example/rss")
+    assert len(drafts) == 1
+    story = drafts[0]
+    assert story.title == "Fed holds rates steady"
+    assert story.source == "Wire & Co"
+    assert story.summary == "The Federal Reserve held rates."
+    assert story.published_at is not None and story.published_at.isoformat() == "2026-11-27T10:00:00+00:00"
+    assert skipped == ["entry 2: no title, summary or content"]
+
+
+def test_atom_relative_links_resolve_against_the_feed_url_and_html_titles_are_text():
+    drafts, _ = parse_feed(ATOM, location="https://atom.example/feed.xml")
+    assert drafts[0].title == "Chips export rules"
+    assert drafts[0].url == "https://atom.example/tech/chips"
+    assert drafts[0].body == "Long body text about semiconductors."
+    assert drafts[0].published_at is not None and drafts[0].published_at.hour == 7
+
+
+def test_json_feed_is_read_as_json():
+    doc = {"version": "https://jsonfeed.org/version/1.1", "title": "JF",
+           "items": [{"id": "1", "url": "https://jf.example/1", "content_html": "<p>Hello world.</p>",
+                      "date_published": "Tue, 06 Feb 2018 06:34:12 -0700"},
+                     {"id": "2"}]}
+    drafts, skipped = parse_feed(json.dumps(doc).encode(), location="jf.json")
+    assert drafts[0].title == "Hello world"
+    assert drafts[0].published_at is not None and drafts[0].published_at.hour == 13
+    assert skipped == ["item 2: no title, summary or content"]
+
+
+def test_entity_bombs_do_not_expand():
+    drafts, skipped = parse_feed(BILLION_LAUGHS, location="bomb.xml")
+    assert all(len(d.title) < 200 and "lol" not in d.title for d in drafts)
+    assert [d.title for d in drafts] == ["Safe headline"]
+    assert skipped == ["entry 1: title holds an undeclared XML entity; rejected"]
+
+
+def test_external_entities_never_read_local_files():
+    try:
+        drafts, _ = parse_feed(XXE, location="xxe.xml")
+    except SourceError:
+        return
+    assert all("root:" not in (d.title + d.summary) for d in drafts)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "empty"),
+        (b"<html><body><p>Not a feed</p></body></html>", "not an RSS, Atom or JSON feed"),
+        (b'{"hello": "world"}', "not a JSON Feed"),
+        (b"{broken json", "invalid JSON"),
+    ],
+)
+def test_documents_that_are_not_feeds_fail_clearly(data: bytes, message: str):
+    with pytest.raises(SourceError, match=message):
+        parse_feed(data, location="x")
+
+
+def test_read_source_picks_the_format_by_suffix(tmp_path):
+    (tmp_path / "b.txt").write_text(SAMPLE, encoding="utf-8")
+    (tmp_path / "s.jsonl").write_text('{"title": "One"}\n', encoding="utf-8")
+    (tmp_path / "f.xml").write_bytes(RSS)
+    assert len(read_source(str(tmp_path / "b.txt")).drafts) == 18
+    assert read_source(str(tmp_path / "s.jsonl")).drafts[0].source == "s"
+    assert read_source(str(tmp_path / "f.xml")).drafts[0].title == "Fed holds rates steady"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("missing.txt", None, "no such file"),
+        ("latin1.txt", "Café crème".encode("latin-1"), "not UTF-8 text"),
+        ("empty.txt", b"  \n", "the file is empty"),
+        ("bad.jsonl", b'{"url": "x"}\n', "no valid line"),
+    ],
+)
+def test_read_source_fails_clearly_on_bad_files(tmp_path, name, content, message):
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(SourceError, match=message):
+        read_source(str(path))
+
+
+def test_read_source_refuses_other_schemes_and_directories(tmp_path):
+    with pytest.raises(SourceError, match="only files and http"):
+        read_source("file:///etc/passwd")
+    with pytest.raises(SourceError, match="directory"):
+        read_source(str(tmp_path))

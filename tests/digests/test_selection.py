@@ -1,0 +1,147 @@
+"""What a digest holds and how `/stories` answers, with an injected clock."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from digests.errors import InputError
+from digests.ingest.draft import StoryDraft
+from digests.selection import DIGEST_MAX_ITEMS, find_stories, select_digest, topic_counts
+from digests.store import add_stories, session_scope
+
+
+def add(engine, taxonomy, when, *drafts: StoryDraft):
+    with session_scope(engine) as session:
+        add_stories(session=session, drafts=drafts, taxonomy=taxonomy, now=when)
+
+
+def digest(engine, taxonomy, now, topics=None, since=None):
+    with session_scope(engine) as session:
+        return select_digest(session=session, taxonomy=taxonomy, topics=topics, since=since, now=now)
+
+
+def all_titles(d) -> list[str]:
+    titles = [d.top.title] if d.top else []
+    return titles + [item.title for section in d.sections for item in section.items]
+
+
+def test_first_digest_holds_the_24_hours_before_the_slot(engine, taxonomy, now):
+    add(engine, taxonomy, now - timedelta(hours=30), StoryDraft(title="Old NATO summit", source="A"))
+    add(engine, taxonomy, now - timedelta(hours=2), StoryDraft(title="New NATO summit", source="A"))
+    assert all_titles(digest(engine, taxonomy, now)) == ["New NATO summit"]
+
+
+def test_next_digest_holds_only_what_arrived_after_the_watermark(engine, taxonomy, now):
+    last_delivery = now - timedelta(hours=24)
+    add(engine, taxonomy, last_delivery - timedelta(hours=1), StoryDraft(title="Before", source="A"))
+    add(engine, taxonomy, last_delivery + timedelta(hours=1), StoryDraft(title="After", source="A"))
+    assert all_titles(digest(engine, taxonomy, now, since=last_delivery)) == ["After"]
+
+
+def test_stories_older_than_36_hours_are_left_out_even_if_new_to_the_store(engine, taxonomy, now):
+    add(engine, taxonomy, now - timedelta(hours=1),
+        StoryDraft(title="Ancient", source="A", published_at=now - timedelta(hours=40)),
+        StoryDraft(title="Recent", source="A", published_at=now - timedelta(hours=30)))
+    assert all_titles(digest(engine, taxonomy, now, since=now - timedelta(days=3))) == ["Recent"]
+
+
+def test_a_story_claiming_a_future_date_counts_from_its_ingest(engine, taxonomy, now):
+    add(engine, taxonomy, now - timedelta(hours=1),
+        StoryDraft(title="Time traveller", source="A", published_at=now + timedelta(days=300)))
+    d = digest(engine, taxonomy, now)
+    assert d.top is not None and d.top.effective_at == now - timedelta(hours=1)
+
+
+def test_topics_filter_the_digest(engine, taxonomy, now):
+    add(engine, taxonomy, now - timedelta(hours=1),
+        StoryDraft(title="NATO allies meet on defence spending", source="A"),
+        StoryDraft(title="Federal Reserve holds interest rates", source="A"))
+    assert all_titles(digest(engine, taxonomy, now, topics=["economy"])) == ["Federal Reserve holds interest rates"]
+
+
+def test_a_story_carried_by_more_outlets_ranks_first(engine, taxonomy, now):
+    add(engine, taxonomy, now - timedelta(minutes=5), StoryDraft(title="Fresh single-source scoop", source="A"))
+    for outlet in ("Reuters", "AP", "BBC"):
+        add(engine, taxonomy, now - timedelta(hours=5), StoryDraft(title="Fed cuts interest rates", source=outlet))
+    d = digest(engine, taxonomy, now)
+    assert d.top is not None and d.top.title == "Fed cuts interest rates"
+    assert len(d.top.also) == 2
+    assert d.size == 2
+
+
+def test_a_full_article_beats_a_bare_headline_of_the_same_age(engine, taxonomy, now):
+    when = now - timedelta(hours=3)
+    add(engine, taxonomy, when, StoryDraft(title="Headline only", source="A"),
+        StoryDraft(title="With body", source="A", body="A real article body."))
+    assert digest(engine, taxonomy, now).top.title == "With body"
+
+
+def test_a_digest_shows_at_most_15_items_and_counts_the_rest(engine, taxonomy, now):
+    drafts = [StoryDraft(title=f"Story number {i} about tariffs", source="A") for i in range(20)]
+    add(engine, taxonomy, now - timedelta(hours=1), *drafts)
+    d = digest(engine, taxonomy, now)
+    assert d.size == DIGEST_MAX_ITEMS
+    assert d.more == 5
+
+
+def test_headlines_are_grouped_by_topic_in_taxonomy_order(engine, taxonomy, now):
+    add(engine, taxonomy, now - timedelta(hours=1),
+        StoryDraft(title="Top story", source="A", body="Body text."),
+        StoryDraft(title="Supreme Court rules on tariffs case", source="A"),
+        StoryDraft(title="NATO deploys troops", source="A"),
+        StoryDraft(title="Cat rescued from tree", source="A"))
+    d = digest(engine, taxonomy, now)
+    order = [section.topic.slug if section.topic else None for section in d.sections]
+    positions = {topic.slug: i for i, topic in enumerate(taxonomy)}
+    named = [slug for slug in order if slug]
+    assert named == sorted(named, key=positions.__getitem__)
+    assert order[-1] is None  # stories with no topic come last
+
+
+def test_an_empty_digest_is_empty(engine, taxonomy, now):
+    assert digest(engine, taxonomy, now).is_empty
+
+
+def test_find_stories_by_topic_and_by_free_text(engine, taxonomy, now):
+    add(engine, taxonomy, now - timedelta(hours=1),
+        StoryDraft(title="NATO allies meet", source="A", body="Talks covered Greenland and the Arctic."),
+        StoryDraft(title="Fed holds rates", source="B"))
+    with session_scope(engine) as session:
+        by_topic = find_stories(session=session, taxonomy=taxonomy, topic="Defense & Security", query=None,
+                                hours=24, limit=5, now=now)
+        by_text = find_stories(session=session, taxonomy=taxonomy, topic="Greenland", query=None,
+                               hours=24, limit=5, now=now)
+        nothing = find_stories(session=session, taxonomy=taxonomy, topic="economy", query="penguins",
+                               hours=24, limit=5, now=now)
+    assert by_topic.topic is not None and by_topic.topic.slug == "defense"
+    assert [i.title for i in by_topic.items] == ["NATO allies meet"]
+    assert by_text.topic is None and by_text.query == "Greenland"
+    assert [i.title for i in by_text.items] == ["NATO allies meet"]
+    assert nothing.items == ()
+
+
+def test_find_stories_limits_and_orders_newest_first(engine, taxonomy, now):
+    for hours_ago in (5, 1, 3):
+        add(engine, taxonomy, now - timedelta(hours=hours_ago), StoryDraft(title=f"Tariffs {hours_ago}h", source="A"))
+    with session_scope(engine) as session:
+        result = find_stories(session=session, taxonomy=taxonomy, topic="trade", query=None, hours=4, limit=10,
+                              now=now)
+    assert [i.title for i in result.items] == ["Tariffs 1h", "Tariffs 3h"]
+
+
+@pytest.mark.parametrize(("hours", "limit"), [(0, 5), (169, 5), (24, 0), (24, 11)])
+def test_find_stories_rejects_out_of_range_arguments(engine, taxonomy, now, hours, limit):
+    with session_scope(engine) as session, pytest.raises(InputError):
+        find_stories(session=session, taxonomy=taxonomy, topic="trade", query=None, hours=hours, limit=limit,
+                     now=now)
+
+
+def test_topic_counts_cover_every_topic(engine, taxonomy, now):
+    add(engine, taxonomy, now - timedelta(hours=1), StoryDraft(title="Tariffs rise", source="A"))
+    add(engine, taxonomy, now - timedelta(hours=30), StoryDraft(title="Tariffs fall", source="A"))
+    with session_scope(engine) as session:
+        counts = {topic.slug: n for topic, n in topic_counts(session=session, taxonomy=taxonomy, now=now)}
+    assert counts["trade"] == 1
+    assert set(counts) == {topic.slug for topic in taxonomy}

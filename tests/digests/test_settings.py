@@ -1,0 +1,60 @@
+import logging
+import sys
+
+import pytest
+
+from digests.errors import ConfigError, InputError
+from digests.logs import RedactingFormatter
+from digests.settings import DEFAULT_DATABASE_URL, Settings
+
+
+def test_defaults_match_the_spec():
+    settings = Settings.from_mapping({})
+    assert settings.discord_token is None
+    assert settings.database_url == DEFAULT_DATABASE_URL == "sqlite:///briefbot.db"
+    assert settings.default_timezone == "UTC"
+    assert settings.catchup_grace_minutes == 120
+    assert settings.allow_private_feeds is False
+    assert settings.log_level == "INFO"
+
+
+def test_the_real_environment_wins_over_dotenv(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("DEFAULT_TIMEZONE=Europe/Brussels\nLOG_LEVEL=debug\nCATCHUP_GRACE_MINUTES=0\n")
+    settings = Settings.load({"DEFAULT_TIMEZONE": "America/New_York"}, env_file=env_file)
+    assert settings.default_timezone == "America/New_York"
+    assert settings.log_level == "DEBUG"
+    assert settings.catchup_grace_minutes == 0
+
+
+@pytest.mark.parametrize(
+    ("values", "error", "message"),
+    [
+        ({"DEFAULT_TIMEZONE": "Mars/Olympus"}, InputError, "Mars/Olympus"),
+        ({"ALLOW_PRIVATE_FEEDS": "maybe"}, ConfigError, "ALLOW_PRIVATE_FEEDS"),
+        ({"CATCHUP_GRACE_MINUTES": "-5"}, ConfigError, "at least 0"),
+        ({"DISCORD_GUILD_ID": "abc"}, ConfigError, "whole number"),
+        ({"LOG_LEVEL": "LOUD"}, ConfigError, "LOG_LEVEL"),
+    ],
+)
+def test_bad_settings_fail_with_a_message_naming_them(values, error, message):
+    with pytest.raises(error, match=message):
+        Settings.from_mapping(values)
+
+
+def test_the_token_never_shows_in_repr():
+    settings = Settings.from_mapping({"DISCORD_TOKEN": "super.secret.token"})
+    assert settings.discord_token == "super.secret.token"
+    assert "super.secret.token" not in repr(settings)
+
+
+def test_log_lines_redact_the_token_even_in_tracebacks():
+    formatter = RedactingFormatter(["tok.en.value"])
+    try:
+        raise RuntimeError("login failed for tok.en.value")
+    except RuntimeError:
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "token %s", ("tok.en.value",), sys.exc_info())
+    line = formatter.format(record)
+    assert "RuntimeError: login failed for ********" in line
+    assert line.startswith("20") and "token ********" in line
+    assert "tok.en.value" not in line

@@ -1,0 +1,155 @@
+"""The store on a real SQLite file and on the real PostgreSQL server (see tests/conftest.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+
+import sqlalchemy as sa
+from sqlmodel import select
+
+from digests.ingest.briefing_text import parse_briefing_text
+from digests.ingest.draft import StoryDraft
+from digests.models import Story, StoryTopic, Topic
+from digests.store import (
+    add_stories,
+    count_stories,
+    full_text_condition,
+    open_store,
+    retag,
+    session_scope,
+    topic_links,
+)
+from digests.topics import load_taxonomy
+
+SAMPLE = (resources.files("digests") / "data" / "sample-briefing.txt").read_text(encoding="utf-8")
+
+
+def _ingest_sample(engine, taxonomy, now):
+    with session_scope(engine) as session:
+        return add_stories(session=session, drafts=parse_briefing_text(SAMPLE, source="sample"),
+                           taxonomy=taxonomy, now=now)
+
+
+def _search(engine, words: str) -> list[str]:
+    with session_scope(engine) as session:
+        return list(session.exec(select(Story.title).where(full_text_condition(session, words))))
+
+
+def test_migrations_create_the_schema_from_empty(engine):
+    tables = set(sa.inspect(engine).get_table_names())
+    assert {"story", "topic", "story_topic", "ingest_run", "alembic_version"} <= tables
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+
+
+def test_opening_an_up_to_date_store_again_changes_nothing(database_url, engine, taxonomy, now):
+    _ingest_sample(engine, taxonomy, now)
+    again = open_store(database_url, taxonomy)
+    with session_scope(again) as session:
+        assert count_stories(session=session) == 18
+    again.dispose()
+
+
+def test_ingesting_the_sample_twice_stores_it_once(engine, taxonomy, now):
+    first = _ingest_sample(engine, taxonomy, now)
+    second = _ingest_sample(engine, taxonomy, now + timedelta(hours=1))
+    assert (first.new, first.duplicates) == (18, 0)
+    assert (second.new, second.duplicates) == (0, 18)
+    with session_scope(engine) as session:
+        assert count_stories(session=session) == 18
+
+
+def test_duplicates_within_one_batch_are_stored_once(engine, taxonomy, now):
+    drafts = [StoryDraft(title="Same", source="S", url="https://x.org/a?utm_source=1"),
+              StoryDraft(title="Same again", source="T", url="https://x.org/a")]
+    with session_scope(engine) as session:
+        result = add_stories(session=session, drafts=drafts, taxonomy=taxonomy, now=now)
+    assert (result.new, result.duplicates) == (1, 1)
+
+
+def test_timestamps_come_back_timezone_aware_utc(engine, taxonomy, now):
+    published = datetime(2026, 11, 27, 23, 30, tzinfo=UTC)
+    with session_scope(engine) as session:
+        add_stories(session=session, drafts=[StoryDraft(title="T", source="S", published_at=published)],
+                    taxonomy=taxonomy, now=now)
+    with session_scope(engine) as session:
+        story = session.exec(select(Story)).one()
+    assert story.published_at == published and story.published_at.tzinfo is not None
+    assert story.ingested_at == now and story.ingested_at.utcoffset() == timedelta(0)
+
+
+def test_full_text_finds_greenland_in_the_article_body(engine, taxonomy, now):
+    _ingest_sample(engine, taxonomy, now)
+    assert [title[:30] for title in _search(engine, "Greenland")] == ["U.S. Defense Secretary Pete He"]
+    assert _search(engine, "greenland arctic NATO")  # every word, any case
+    assert _search(engine, "Greenland penguins") == []
+
+
+def test_full_text_treats_query_syntax_as_plain_words(engine, taxonomy, now):
+    _ingest_sample(engine, taxonomy, now)
+    plain = sorted(_search(engine, "Powell"))
+    assert len(plain) == 2
+    for hostile in ('Powell*', '"Powell', "Powell)", "(Powell", "Powell:", "^Powell"):
+        assert sorted(_search(engine, hostile)) == plain, hostile
+    assert _search(engine, "*** ((") == []
+
+
+def test_full_text_index_follows_updates_and_deletes(engine, taxonomy, now):
+    _ingest_sample(engine, taxonomy, now)
+    with session_scope(engine) as session:
+        story = session.exec(select(Story).where(Story.title.startswith("Trump Family"))).one()
+        story.title = "Zanzibar referendum announced"
+    assert len(_search(engine, "Zanzibar")) == 1
+    assert _search(engine, "IRS") == []
+    with session_scope(engine) as session:
+        session.delete(session.exec(select(Story).where(Story.title.startswith("Zanzibar"))).one())
+    assert _search(engine, "Zanzibar") == []
+
+
+def test_sample_is_tagged_as_the_spec_requires(engine, taxonomy, now):
+    _ingest_sample(engine, taxonomy, now)
+    with session_scope(engine) as session:
+        stories = session.exec(select(Story)).all()
+        links = topic_links(session=session, story_ids=[s.id for s in stories])
+    by_title = {s.title: links[s.id] for s in stories}
+
+    def topics_of(prefix: str) -> list[str]:
+        return next(topics for title, topics in by_title.items() if title.startswith(prefix))
+
+    assert "defense" in topics_of("U.S. Defense Secretary")
+    assert "economy" in topics_of("Jerome Powell Attends")
+    assert "economy" in topics_of("Trump to Announce New Federal Reserve")
+    assert "technology" in topics_of("U.S. and Taiwan Strengthen AI")
+    assert "immigration" in topics_of("Trump Warns Minneapolis Mayor")
+
+
+def test_retag_applies_a_changed_taxonomy(engine, taxonomy, now, tmp_path):
+    _ingest_sample(engine, taxonomy, now)
+    custom = tmp_path / "topics.toml"
+    custom.write_text(
+        '[[topic]]\nslug = "arctic"\nname = "Arctic"\nemoji = "🧊"\nkeywords = ["Greenland", "Arctic", "alliance"]\n'
+        '[[topic]]\nslug = "economy"\nname = "Economy"\nemoji = "📈"\nkeywords = ["Federal Reserve"]\n',
+        encoding="utf-8",
+    )
+    new_taxonomy = load_taxonomy(custom)
+    with session_scope(engine) as session:
+        links = retag(session=session, taxonomy=new_taxonomy)
+    with session_scope(engine) as session:
+        slugs = set(session.exec(select(Topic.slug)))
+        tagged = session.exec(select(StoryTopic.topic_slug, sa.func.count()).group_by(StoryTopic.topic_slug)).all()
+    assert slugs == {"arctic", "economy"}
+    assert dict(tagged) == {"arctic": 1, "economy": 1}
+    assert links == 2
+
+
+def test_a_failed_batch_loses_nothing_already_stored(engine, taxonomy, now):
+    _ingest_sample(engine, taxonomy, now)
+    try:
+        with session_scope(engine) as session:
+            add_stories(session=session, drafts=[StoryDraft(title="New", source="S")], taxonomy=taxonomy, now=now)
+            raise RuntimeError("the process died mid-ingest")
+    except RuntimeError:
+        pass
+    with session_scope(engine) as session:
+        assert count_stories(session=session) == 18

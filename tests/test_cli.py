@@ -1,0 +1,98 @@
+"""The `briefbot` command, run as a real subprocess in an empty directory."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+RSS = """<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>
+<item><title>Fed holds interest rates</title><link>https://wire.example/fed</link></item>
+</channel></rss>"""
+
+
+def briefbot(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "DATABASE_URL", "TOPICS"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd, env={**clean_env, **(env or {})}, capture_output=True, text=True, timeout=120, check=False,
+    )
+
+
+def parts_of(output: str) -> list[str]:
+    """The message parts the demo printed, without their separator lines."""
+    return [part.strip() for part in re.split(r"^──── .* ────$", output, flags=re.MULTILINE)[1:]]
+
+
+def test_demo_prints_a_briefing_and_topic_lists_on_a_fresh_machine(tmp_path):
+    result = briefbot("demo", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "18 new, 0 duplicate" in result.stdout
+    assert "Daily briefing" in result.stdout
+    assert "channel briefing (/briefing post-now)" in result.stdout
+    assert "/stories topic:defense" in result.stdout
+    assert "/stories topic:immigration" in result.stdout
+    assert all(0 < len(part) <= 2000 for part in parts_of(result.stdout))
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / "briefbot.db").exists()
+    again = briefbot("demo", cwd=tmp_path)
+    assert "0 new, 18 duplicate" in again.stdout
+
+
+def test_ingest_reports_new_duplicate_failed_and_exits_1_on_any_failure(tmp_path):
+    (tmp_path / "wire.xml").write_text(RSS, encoding="utf-8")
+    (tmp_path / "bad.xml").write_text("<rss><channel><item><title>broken", encoding="utf-8")
+    result = briefbot("ingest", "wire.xml", "missing.jsonl", "bad.xml", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "✓ wire.xml: 1 new, 0 duplicate" in result.stdout
+    assert "✗ missing.jsonl: no such file" in result.stdout
+    assert "1 new, 0 duplicate, 2 failed" in result.stdout
+    assert "Traceback" not in result.stderr
+    ok = briefbot("ingest", "wire.xml", cwd=tmp_path)
+    assert ok.returncode == 0
+    assert "0 new, 1 duplicate, 0 failed" in ok.stdout
+
+
+def test_preview_and_topics_show_what_is_stored(tmp_path):
+    (tmp_path / "wire.xml").write_text(RSS, encoding="utf-8")
+    briefbot("ingest", "wire.xml", cwd=tmp_path)
+    preview = briefbot("preview", "--topics", "Economy & Markets", "--hours", "48", "--tz", "europe/brussels",
+                       cwd=tmp_path)
+    assert preview.returncode == 0, preview.stderr
+    assert "Fed holds interest rates" in preview.stdout
+    topics = briefbot("topics", cwd=tmp_path)
+    assert re.search(r"`economy` — 1$", topics.stdout, flags=re.MULTILINE)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("preview", "--tz", "Mars/Base"), "not a known IANA timezone"),
+        (("preview", "--topics", "knitting"), "unknown topic “knitting”"),
+        (("preview", "--hours", "500"), "--hours must be between 1 and 168"),
+    ],
+)
+def test_bad_input_is_one_clear_line_not_a_traceback(tmp_path, args, message):
+    result = briefbot(*args, cwd=tmp_path)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_settings_exit_2(tmp_path):
+    result = briefbot("topics", cwd=tmp_path, env={"TOPICS_FILE": str(tmp_path / "nope.toml")})
+    assert result.returncode == 2
+    assert "nope.toml" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_retag_and_db_upgrade(tmp_path):
+    briefbot("demo", cwd=tmp_path)
+    upgrade = briefbot("db", "upgrade", cwd=tmp_path)
+    assert upgrade.returncode == 0 and "is up to date" in upgrade.stdout
+    retag = briefbot("retag", cwd=tmp_path)
+    assert retag.returncode == 0
+    assert re.match(r"Re-tagged 18 stories: \d+ topic links\.", retag.stdout)
