@@ -1,0 +1,2306 @@
+"""An in-process fake Discord (REST API v10 + gateway) for offline end-to-end tests.
+
+The real discord.py client -- normally the bot, started as a subprocess -- is pointed at the fake
+through ``bot.endpoints.configure_endpoints`` (settings ``DISCORD_API_BASE`` and
+``DISCORD_GATEWAY_URL``, see :meth:`FakeDiscord.env`). The fake serves aiohttp on 127.0.0.1 from a
+background thread with its own event loop, so every harness method is a plain, thread-safe,
+synchronous call with a timeout, usable from sync and async tests alike::
+
+    with FakeDiscord() as fake, ClientProcess(["briefbot", "run"], env=fake.env()) as bot:
+        fake.watch(bot)                       # waits fail fast (with the bot's output) if it dies
+        guild = fake.add_guild(name="News", channels=["general", "briefings"])
+        fake.wait_until_ready()
+        fake.wait_for_commands()
+        res = fake.invoke("briefing setup", {"channel": "briefings"}, guild_id=guild.id)
+        assert res.ephemeral and "saved" in res.content
+
+Behaviour the client depends on, modelled on purpose:
+
+* JSON responses carry exactly ``Content-Type: application/json``: discord.py only decodes a body
+  as JSON when the header equals that string (aiohttp's ``json_response`` would add a charset).
+* 429s carry a ``Via`` header and a JSON body with ``retry_after`` and ``global``; without ``Via``
+  discord.py takes a 429 for a Cloudflare ban and raises instead of sleeping and retrying.
+* Gateway transport compression: discord.py asks for ``compress=zlib-stream`` (``zstd-stream`` when
+  ``zstandard`` is installed). zlib-stream is honoured (binary frames, each ending in a
+  Z_SYNC_FLUSH); otherwise plain text frames are sent, which discord.py always accepts.
+* Interaction callbacks answer like ``?with_response=1`` (discord.py always asks for it); the
+  initial response must come within ``interaction_deadline`` seconds (else 404 10062) and only
+  once (else 400 40060). After a defer, the first followup replaces the "thinking" message.
+* Messages: 2000-character content, empty message (50006), nonce of at most 25 characters,
+  ``enforce_nonce`` de-duplication per channel for 5 minutes, the bot's channel permissions
+  (50001 Missing Access / 50013 Missing Permissions), unknown channel (10003), closed DMs (50007).
+* Command sync (bulk overwrite) validates names/descriptions/option order like Discord and keeps a
+  command's id stable across syncs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import os
+import re
+import secrets
+import subprocess
+import tempfile
+import threading
+import time
+import zlib
+from collections import deque
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v10"
+GATEWAY_PATH = "/gateway"
+RESUME_GATEWAY_PATH = "/gateway-resume"
+DISCORD_EPOCH_MS = 1_420_070_400_000
+
+# Permission bits (https://discord.com/developers/docs/topics/permissions#permissions-bitwise-permission-flags)
+CREATE_INSTANT_INVITE = 1 << 0
+ADMINISTRATOR = 1 << 3
+MANAGE_CHANNELS = 1 << 4
+MANAGE_GUILD = 1 << 5
+ADD_REACTIONS = 1 << 6
+VIEW_CHANNEL = 1 << 10
+SEND_MESSAGES = 1 << 11
+EMBED_LINKS = 1 << 14
+ATTACH_FILES = 1 << 15
+READ_MESSAGE_HISTORY = 1 << 16
+MENTION_EVERYONE = 1 << 17
+USE_APPLICATION_COMMANDS = 1 << 31
+SEND_MESSAGES_IN_THREADS = 1 << 38
+ALL_PERMISSIONS = (1 << 51) - 1
+
+DEFAULT_EVERYONE_PERMISSIONS = (
+    CREATE_INSTANT_INVITE
+    | ADD_REACTIONS
+    | VIEW_CHANNEL
+    | SEND_MESSAGES
+    | EMBED_LINKS
+    | ATTACH_FILES
+    | READ_MESSAGE_HISTORY
+    | USE_APPLICATION_COMMANDS
+    | SEND_MESSAGES_IN_THREADS
+)
+DEFAULT_BOT_PERMISSIONS = (
+    VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | ATTACH_FILES | READ_MESSAGE_HISTORY | ADD_REACTIONS
+)
+DM_APP_PERMISSIONS = (
+    VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | ATTACH_FILES | READ_MESSAGE_HISTORY | ADD_REACTIONS
+)
+
+EPHEMERAL = 1 << 6
+LOADING = 1 << 7
+NONCE_WINDOW_SECONDS = 300.0
+MAX_CONTENT_LENGTH = 2000
+MAX_NONCE_LENGTH = 25
+
+ERROR_MESSAGES: dict[int, str] = {
+    10002: "Unknown Application",
+    10003: "Unknown Channel",
+    10004: "Unknown Guild",
+    10007: "Unknown Member",
+    10008: "Unknown Message",
+    10013: "Unknown User",
+    10015: "Unknown Webhook",
+    10062: "Unknown interaction",
+    10063: "Unknown application command",
+    40060: "Interaction has already been acknowledged.",
+    50001: "Missing Access",
+    50006: "Cannot send an empty message",
+    50007: "Cannot send messages to this user",
+    50013: "Missing Permissions",
+    50035: "Invalid Form Body",
+}
+_STATUS_TEXT = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+# Application command option types.
+SUB_COMMAND, SUB_COMMAND_GROUP, STRING, INTEGER, BOOLEAN = 1, 2, 3, 4, 5
+USER, CHANNEL, ROLE, MENTIONABLE, NUMBER, ATTACHMENT = 6, 7, 8, 9, 10, 11
+_COMMAND_NAME_RE = re.compile(r"^[-_'\w\u0900-\u097F\u0E00-\u0E7F]{1,32}$")
+
+
+# --------------------------------------------------------------------------------------------
+# Small helpers
+# --------------------------------------------------------------------------------------------
+
+
+class _Snowflakes:
+    """Real-shaped, strictly increasing snowflakes: ``ms since 2015 << 22 | worker << 17 | n``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last_ms = 0
+        self._increment = 0
+
+    def __call__(self) -> int:
+        with self._lock:
+            ms = max(int(time.time() * 1000), self._last_ms)
+            if ms == self._last_ms:
+                self._increment += 1
+                if self._increment > 0xFFF:
+                    ms += 1
+                    self._increment = 0
+            else:
+                self._increment = 0
+            self._last_ms = ms
+            return ((ms - DISCORD_EPOCH_MS) << 22) | (1 << 17) | self._increment
+
+
+def _iso_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
+    """A JSON response whose Content-Type is exactly ``application/json`` (no charset)."""
+    all_headers = {"Content-Type": "application/json", **(headers or {})}
+    return web.Response(status=status, body=json.dumps(body).encode(), headers=all_headers)
+
+
+def _error_body(status: int, code: int, message: str | None = None) -> dict[str, Any]:
+    default = f"{status}: {_STATUS_TEXT.get(status, 'Error')}"
+    return {"message": message or ERROR_MESSAGES.get(code, default), "code": code}
+
+
+def _rate_limit_response(retry_after: float, *, is_global: bool, body: Any = None) -> web.Response:
+    """A 429 the way Discord (behind Cloudflare/Google, hence ``Via``) sends it."""
+    headers = {
+        "Retry-After": str(max(1, math.ceil(retry_after))),
+        "X-RateLimit-Scope": "global" if is_global else "user",
+        "Via": "1.1 google",
+    }
+    if is_global:
+        headers["X-RateLimit-Global"] = "true"
+    else:
+        headers |= {
+            "X-RateLimit-Limit": "5",
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": f"{time.time() + retry_after:.3f}",
+            "X-RateLimit-Reset-After": f"{retry_after:.3f}",
+            "X-RateLimit-Bucket": "f4ked1sc0rdbucket",
+        }
+    if body is None:
+        body = {"message": "You are being rate limited.", "retry_after": retry_after, "global": is_global}
+    return _json_response(body, 429, headers)
+
+
+class _ApiError(Exception):
+    """Raised by route handlers; becomes a Discord-style JSON error response."""
+
+    def __init__(self, status: int, code: int, message: str | None = None, errors: Any = None) -> None:
+        super().__init__(message or ERROR_MESSAGES.get(code, str(code)))
+        self.status = status
+        self.body = _error_body(status, code, message)
+        if errors is not None:
+            self.body["errors"] = errors
+
+
+def _form_error(path: Sequence[str | int], code: str, message: str) -> _ApiError:
+    """A 400 / 50035 Invalid Form Body with Discord's nested ``errors`` shape."""
+    node: dict[str, Any] = {"_errors": [{"code": code, "message": message}]}
+    for key in reversed(path):
+        node = {str(key): node}
+    return _ApiError(400, 50035, errors=node)
+
+
+# --------------------------------------------------------------------------------------------
+# Public records
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RecordedRequest:
+    """One REST request the fake received (``path`` is relative to the API base)."""
+
+    time: float  # time.monotonic() on arrival
+    wall_time: float  # time.time() on arrival
+    method: str
+    path: str  # e.g. "/channels/123/messages" (no /api/v10 prefix, no query)
+    query: dict[str, str]
+    json: Any  # parsed JSON body, ``payload_json`` of a multipart body, or None
+    files: tuple[str, ...] = ()  # file names of a multipart body
+    status: int = 0  # status the fake answered with (0 while in flight)
+    injected: bool = False  # answered by an injected fault or the enforced global rate limit
+
+
+@dataclass
+class Injection:
+    """A fault registered with :meth:`FakeDiscord.inject`; ``hits`` counts answered requests."""
+
+    method: str
+    pattern: re.Pattern[str]
+    status: int
+    body: Any
+    times: int | None
+    retry_after: float
+    is_global: bool
+    headers: dict[str, str]
+    hits: int = 0
+
+    @property
+    def exhausted(self) -> bool:
+        """True once the injection answered ``times`` requests."""
+        return self.times is not None and self.hits >= self.times
+
+
+@dataclass(frozen=True)
+class FakeGuild:
+    """What :meth:`FakeDiscord.add_guild` created; ids are ints."""
+
+    id: int
+    name: str
+    owner_id: int
+    channel_ids: dict[str, int]
+    role_ids: dict[str, int]
+    member_ids: tuple[int, ...]
+
+    def channel(self, name: str) -> int:
+        """The id of the channel called ``name``."""
+        return self.channel_ids[name]
+
+    def role(self, name: str) -> int:
+        """The id of the role called ``name``."""
+        return self.role_ids[name]
+
+
+@dataclass
+class GatewayConnection:
+    """One websocket connection to the fake gateway (``ops`` are the opcodes the client sent)."""
+
+    path: str
+    query: dict[str, str]
+    compression: str | None = None  # transport compression the fake applied ("zlib-stream" or None)
+    ops: list[int] = field(default_factory=list)
+    identify: dict[str, Any] | None = None  # IDENTIFY ``d`` without the token
+    resumed: bool = False
+    closed: bool = False
+
+
+@dataclass(frozen=True)
+class InteractionResult:
+    """Snapshot of everything the client did with one interaction.
+
+    ``content``/``embeds``/``flags``/``allowed_mentions`` describe the *original* response message
+    with all edits applied (after a defer, the first followup becomes the original, as on Discord).
+    """
+
+    interaction_id: int
+    token: str
+    payload: dict[str, Any]  # the INTERACTION_CREATE ``d`` that was dispatched
+    type: int | None  # initial callback type: 4 reply, 5 defer, 6/7 update, 8 autocomplete, 9 modal
+    content: str | None
+    embeds: list[dict[str, Any]]
+    flags: int
+    allowed_mentions: dict[str, Any] | None
+    original: dict[str, Any] | None  # the original response as a Discord message object
+    choices: list[dict[str, Any]] | None  # autocomplete result
+    callbacks: list[dict[str, Any]]  # raw callback bodies
+    followups: list[dict[str, Any]]  # raw followup (POST /webhooks/{app}/{token}) bodies
+    edits: list[dict[str, Any]]  # raw PATCH bodies for @original or followup messages
+    errors: list[dict[str, Any]]  # {"method", "path", "status", "body"} of failed requests
+
+    @property
+    def ephemeral(self) -> bool:
+        """Whether the original response is ephemeral (flags & 64)."""
+        return bool(self.flags & EPHEMERAL)
+
+    @property
+    def deferred(self) -> bool:
+        """Whether the initial response was a defer (type 5)."""
+        return self.type == 5
+
+    @property
+    def texts(self) -> list[str]:
+        """Content of the original response followed by every separate followup message."""
+        out = [self.content] if self.content else []
+        followups = self.followups[1:] if self.deferred else self.followups
+        return out + [f["content"] for f in followups if f.get("content")]
+
+
+# --------------------------------------------------------------------------------------------
+# Internal state
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Guild:
+    id: int
+    name: str
+    owner_id: int
+    joined_at: str
+    roles: list[dict[str, Any]]
+    channels: list[dict[str, Any]]
+    members: dict[int, dict[str, Any]]
+
+
+@dataclass
+class _StoredMessage:
+    record: dict[str, Any]  # what channel_messages() returns
+    message: dict[str, Any]  # the Discord message object
+
+
+@dataclass
+class _Interaction:
+    id: int
+    token: str
+    payload: dict[str, Any]
+    created: float
+    last_activity: float
+    callbacks: list[dict[str, Any]] = field(default_factory=list)
+    followups: list[dict[str, Any]] = field(default_factory=list)
+    edits: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    original: dict[str, Any] | None = None
+    original_allowed_mentions: dict[str, Any] | None = None
+    loading: bool = False
+    choices: list[dict[str, Any]] | None = None
+    messages: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def response_type(self) -> int | None:
+        return self.callbacks[0].get("type") if self.callbacks else None
+
+
+@dataclass
+class _Connection:
+    ws: web.WebSocketResponse
+    info: GatewayConnection
+    compressor: Any  # zlib compressobj for zlib-stream, else None
+    send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+@dataclass
+class _Session:
+    id: str
+    seq: int = 0
+    events: list[dict[str, Any]] = field(default_factory=list)
+    conn: _Connection | None = None
+    ready: bool = False
+
+
+@dataclass
+class _Req:
+    method: str
+    path: str
+    groups: tuple[str, ...]
+    query: Mapping[str, str]
+    json: Any
+    files: tuple[str, ...]
+
+
+_Handler = Callable[[_Req], Any]
+
+
+# --------------------------------------------------------------------------------------------
+# The fake
+# --------------------------------------------------------------------------------------------
+
+
+class FakeDiscord:
+    """Fake Discord REST API v10 + gateway on 127.0.0.1, driven from tests (see module docstring).
+
+    All public methods are synchronous and thread-safe. Ids are ints in the harness API and
+    strings in JSON, as on Discord.
+    """
+
+    def __init__(
+        self,
+        *,
+        bot_name: str = "Briefbot",
+        heartbeat_interval_ms: int = 41_250,
+        interaction_deadline: float = 3.0,
+        transport_compression: bool = True,
+    ) -> None:
+        self._snowflake = _Snowflakes()
+        self.application_id: int = self._snowflake()
+        self.bot_user_id: int = self.application_id  # bot user id == application id for new apps
+        self.bot_name = bot_name
+        self.heartbeat_interval_ms = heartbeat_interval_ms
+        self.interaction_deadline = interaction_deadline
+        self.transport_compression = transport_compression
+
+        self._cond = threading.Condition(threading.RLock())
+        self._users: dict[int, dict[str, Any]] = {}
+        self._guilds: dict[int, _Guild] = {}
+        self._channels: dict[int, dict[str, Any]] = {}
+        self._channel_guild: dict[int, int | None] = {}
+        self._dm_by_user: dict[int, int] = {}
+        self._dms_closed: set[int] = set()
+        self._messages: dict[int, list[_StoredMessage]] = {}
+        self._nonces: dict[tuple[int, str], tuple[float, dict[str, Any]]] = {}
+        self._commands: dict[int | None, list[dict[str, Any]]] = {}
+        self._command_syncs: dict[int | None, int] = {}
+        self._interactions: dict[int, _Interaction] = {}
+        self._interactions_by_token: dict[str, _Interaction] = {}
+        self._injections: list[Injection] = []
+        self._delays: list[tuple[str | None, re.Pattern[str] | None, float]] = []
+        self._global_limit: int | None = None
+        self._global_window: deque[float] = deque()
+        self._sessions: dict[str, _Session] = {}
+        self._session: _Session | None = None
+        self._watched: list[ClientProcess] = []
+
+        self.requests: list[RecordedRequest] = []
+        self.unknown_routes: list[str] = []
+        self.gateway_connections: list[GatewayConnection] = []
+        self.presence_updates: list[dict[str, Any]] = []
+
+        self._users[self.bot_user_id] = self._make_user(self.bot_user_id, bot_name, bot=True)
+        self._routes = self._build_routes()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._port = 0
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def start(self) -> FakeDiscord:
+        """Start serving on a free 127.0.0.1 port (in a background thread); returns self."""
+        if self._thread is not None:
+            raise RuntimeError("FakeDiscord already started")
+        loop = asyncio.new_event_loop()
+        started = threading.Event()
+        self._loop = loop
+        self._thread = threading.Thread(
+            target=self._serve, args=(loop, started), name="fake-discord", daemon=True
+        )
+        self._thread.start()
+        if not started.wait(10):
+            raise RuntimeError("fake Discord did not start")
+        if not self._port:
+            raise RuntimeError("fake Discord failed to bind a port")
+        return self
+
+    def stop(self) -> None:
+        """Close all websockets, stop the server and join the thread. Safe to call twice."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        self._loop = self._thread = None
+
+    def __enter__(self) -> FakeDiscord:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _serve(self, loop: asyncio.AbstractEventLoop, started: threading.Event) -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._setup_server())
+        except Exception:
+            log.exception("fake Discord failed to start")
+        finally:
+            started.set()
+        if self._port:
+            loop.run_forever()
+        loop.close()
+
+    async def _setup_server(self) -> None:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_get(GATEWAY_PATH, self._gateway_handler)
+        app.router.add_get(RESUME_GATEWAY_PATH, self._gateway_handler)
+        app.router.add_route("*", "/{tail:.*}", self._rest_handler)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        # aiohttp exposes the bound (ephemeral) port only through the server's sockets.
+        sockets = getattr(site._server, "sockets", None) or []
+        self._port = sockets[0].getsockname()[1]
+
+    async def _shutdown(self) -> None:
+        for session in list(self._sessions.values()):
+            if session.conn is not None:
+                await session.conn.ws.close(code=1001)
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # ---------------------------------------------------------------- addresses
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT``."""
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def api_base(self) -> str:
+        """REST base for ``configure_endpoints(api_base=...)``, e.g. ``http://127.0.0.1:PORT/api/v10``."""
+        return self.base_url + API_PREFIX
+
+    @property
+    def gateway_url(self) -> str:
+        """Gateway URL for ``configure_endpoints(gateway_url=...)``."""
+        return f"ws://127.0.0.1:{self._port}{GATEWAY_PATH}"
+
+    @property
+    def resume_gateway_url(self) -> str:
+        """What READY announces as ``resume_gateway_url`` (a distinct path, so tests can tell)."""
+        return f"ws://127.0.0.1:{self._port}{RESUME_GATEWAY_PATH}"
+
+    def env(self, token: str | None = None) -> dict[str, str]:
+        """Environment for a client subprocess: the two URL settings (+ ``DISCORD_TOKEN`` if given)."""
+        out = {"DISCORD_API_BASE": self.api_base, "DISCORD_GATEWAY_URL": self.gateway_url}
+        if token is not None:
+            out["DISCORD_TOKEN"] = token
+        return out
+
+    # ---------------------------------------------------------------- world setup
+
+    def add_user(self, user_id: int | None = None, username: str | None = None, *, bot: bool = False) -> int:
+        """Register a user (for DMs, user options, invokers); returns its id."""
+        uid = user_id or self._snowflake()
+        with self._cond:
+            self._users[uid] = self._make_user(uid, username or f"user{uid % 100_000}", bot=bot)
+        return uid
+
+    def add_guild(
+        self,
+        guild_id: int | None = None,
+        *,
+        name: str = "Test Guild",
+        channels: Sequence[str | int | Mapping[str, Any]] = ("general",),
+        roles: Sequence[str | int | Mapping[str, Any]] = (),
+        members: Sequence[int | Mapping[str, Any]] = (),
+        owner_id: int | None = None,
+        everyone_permissions: int = DEFAULT_EVERYONE_PERMISSIONS,
+        bot_permissions: int = DEFAULT_BOT_PERMISSIONS,
+    ) -> FakeGuild:
+        """Create a guild the bot is in; dispatches GUILD_CREATE if a client is already connected.
+
+        ``channels``: names (text channels), ids, or dicts ``{"name", "id"?, "type"? (0 text, 2
+        voice, 4 category, 5 news), "topic"?, "parent_id"?, "permission_overwrites"?: [{"id",
+        "type" (0 role, 1 member), "allow": int, "deny": int}]}``.
+        ``roles``: names, ids, or dicts ``{"name", "id"?, "permissions": int}``; the guild also
+        gets ``@everyone`` (id == guild id, ``everyone_permissions``) and a managed bot role with
+        ``bot_permissions``. ``members``: user ids or dicts ``{"id", "username"?, "roles": [names
+        or ids], "nick"?}``; the owner (default: first member, else a new user) and the bot are
+        always members.
+        """
+        gid = guild_id or self._snowflake()
+        joined_at = _iso_now()
+        role_objs = [self._make_role(gid, "@everyone", everyone_permissions, position=0)]
+        bot_role = self._make_role(self._snowflake(), self.bot_name, bot_permissions, position=1)
+        bot_role |= {"managed": True, "tags": {"bot_id": str(self.bot_user_id)}}
+        role_objs.append(bot_role)
+        for pos, spec in enumerate(roles, start=2):
+            if isinstance(spec, Mapping):
+                rid = int(spec.get("id") or self._snowflake())
+                role_objs.append(
+                    self._make_role(rid, spec["name"], int(spec.get("permissions", 0)), position=pos)
+                )
+            elif isinstance(spec, int):
+                role_objs.append(self._make_role(spec, f"role-{spec}", 0, position=pos))
+            else:
+                role_objs.append(self._make_role(self._snowflake(), spec, 0, position=pos))
+        role_by_name = {r["name"]: int(r["id"]) for r in role_objs}
+
+        channel_objs = [self._make_channel(spec, pos) for pos, spec in enumerate(channels)]
+
+        member_specs: list[Mapping[str, Any]] = [
+            {"id": spec} if isinstance(spec, int) else spec for spec in members
+        ]
+        with self._cond:
+            if owner_id is None:
+                owner_id = int(member_specs[0]["id"]) if member_specs else self.add_user(username="owner")
+            if all(int(m["id"]) != owner_id for m in member_specs):
+                member_specs.insert(0, {"id": owner_id})
+            member_objs: dict[int, dict[str, Any]] = {}
+            for spec in member_specs:
+                uid = int(spec["id"])
+                if uid not in self._users or spec.get("username"):
+                    self._users[uid] = self._make_user(uid, spec.get("username") or f"user{uid % 100_000}")
+                role_ids = [r if isinstance(r, int) else role_by_name[r] for r in spec.get("roles", ())]
+                member_objs[uid] = self._make_member(uid, role_ids, joined_at, nick=spec.get("nick"))
+            member_objs[self.bot_user_id] = self._make_member(
+                self.bot_user_id, [int(bot_role["id"])], joined_at
+            )
+            guild = _Guild(gid, name, owner_id, joined_at, role_objs, channel_objs, member_objs)
+            self._guilds[gid] = guild
+            for ch in channel_objs:
+                self._channels[int(ch["id"])] = ch
+                self._channel_guild[int(ch["id"])] = gid
+            session = self._session
+            connected = session is not None and session.ready
+        if connected:
+            # A guild joined after READY: no "unavailable" key, so discord.py fires on_guild_join.
+            payload = self._guild_create_payload(guild)
+            del payload["unavailable"]
+            self._run(self._dispatch("GUILD_CREATE", payload))
+        return FakeGuild(
+            id=gid,
+            name=name,
+            owner_id=owner_id,
+            channel_ids={c["name"]: int(c["id"]) for c in channel_objs},
+            role_ids=role_by_name,
+            member_ids=tuple(member_objs),
+        )
+
+    def remove_channel(self, channel_id: int) -> None:
+        """Delete a guild channel (later sends get 404 10003) and dispatch CHANNEL_DELETE."""
+        with self._cond:
+            channel = self._channels.pop(channel_id)
+            gid = self._channel_guild.pop(channel_id)
+            if gid is None:
+                raise ValueError("remove_channel() is for guild channels")
+            guild = self._guilds[gid]
+            guild.channels = [c for c in guild.channels if int(c["id"]) != channel_id]
+            connected = self._session is not None and self._session.ready
+        if connected:
+            self._run(self._dispatch("CHANNEL_DELETE", {**channel, "guild_id": str(gid)}))
+
+    def set_dms_closed(self, user_id: int, closed: bool = True) -> None:
+        """Make DMs to ``user_id`` fail with 403 / 50007 (user blocked the bot or closed DMs)."""
+        with self._cond:
+            if closed:
+                self._dms_closed.add(user_id)
+            else:
+                self._dms_closed.discard(user_id)
+
+    # ---------------------------------------------------------------- faults and pacing
+
+    def inject(
+        self,
+        method: str,
+        path_regex: str,
+        status: int,
+        json_body: Any = None,
+        *,
+        code: int = 0,
+        times: int | None = 1,
+        retry_after: float = 1.0,
+        is_global: bool = False,
+        headers: Mapping[str, str] | None = None,
+    ) -> Injection:
+        """Answer the next ``times`` matching requests (None: all) with ``status`` instead of the route.
+
+        ``method`` is an HTTP method or ``"*"``; ``path_regex`` is searched (``re.search``) in the
+        path relative to the API base, e.g. ``r"^/channels/\\d+/messages$"``. The default body is
+        Discord's: for 429 ``{"message", "retry_after", "global"}`` with rate-limit headers (incl.
+        ``Via``, without which discord.py does not retry); otherwise ``{"message", "code"}`` with
+        Discord's message for ``code`` (e.g. 403 + 50001/50013/50007, 404 + 10003).
+        """
+        injection = Injection(
+            method=method.upper(),
+            pattern=re.compile(path_regex),
+            status=status,
+            body=json_body,
+            times=times,
+            retry_after=retry_after,
+            is_global=is_global,
+            headers=dict(headers or {}),
+        )
+        if injection.body is None and status != 429:
+            injection.body = _error_body(status, code)
+        with self._cond:
+            self._injections.append(injection)
+        return injection
+
+    def clear_injections(self) -> None:
+        """Remove all injected faults."""
+        with self._cond:
+            self._injections.clear()
+
+    def set_request_delay(
+        self, seconds: float, *, method: str | None = None, path_regex: str | None = None
+    ) -> None:
+        """Delay answering matching requests by ``seconds`` (0 removes all delays)."""
+        with self._cond:
+            if seconds <= 0:
+                self._delays.clear()
+            else:
+                pattern = re.compile(path_regex) if path_regex else None
+                self._delays.append((method.upper() if method else None, pattern, seconds))
+
+    def set_global_rate_limit(self, per_second: int | None) -> None:
+        """Enforce a global limit of ``per_second`` requests per sliding second (None: off).
+
+        Requests beyond it get a real global 429. Interaction callbacks and interaction webhooks
+        (followups, edits) are exempt, as on Discord.
+        """
+        with self._cond:
+            self._global_limit = per_second
+            self._global_window.clear()
+
+    # ---------------------------------------------------------------- inspection
+
+    def requests_matching(self, method: str, path_regex: str) -> list[RecordedRequest]:
+        """Recorded requests with this method (or ``"*"``) whose path matches ``path_regex``."""
+        pattern = re.compile(path_regex)
+        with self._cond:
+            return [r for r in self.requests if method in ("*", r.method) and pattern.search(r.path)]
+
+    def channel_messages(self, channel_id: int) -> list[dict[str, Any]]:
+        """Messages created in a channel, oldest first: the request body plus ``id``/``channel_id``.
+
+        Keys include ``content``, ``allowed_mentions``, ``nonce``, ``enforce_nonce``, ``flags``,
+        ``embeds`` (whatever the client sent); ``attachments`` lists uploaded file names. Edits
+        update the record (``edited``: True); deletes set ``deleted``: True.
+        """
+        with self._cond:
+            return [json.loads(json.dumps(m.record)) for m in self._messages.get(channel_id, [])]
+
+    def dm_channel_id(self, user_id: int) -> int | None:
+        """The DM channel the bot opened with ``user_id`` (None if it never did)."""
+        with self._cond:
+            return self._dm_by_user.get(user_id)
+
+    def dm_messages(self, user_id: int) -> list[dict[str, Any]]:
+        """Messages the bot sent to ``user_id`` by DM (see :meth:`channel_messages`)."""
+        channel_id = self.dm_channel_id(user_id)
+        return [] if channel_id is None else self.channel_messages(channel_id)
+
+    def commands(self, guild_id: int | None = None) -> list[dict[str, Any]]:
+        """Currently synced commands (as Discord returns them) for a guild, or global if None."""
+        with self._cond:
+            return json.loads(json.dumps(self._commands.get(guild_id, [])))
+
+    # ---------------------------------------------------------------- waiting
+
+    def watch(self, process: ClientProcess) -> None:
+        """Make every wait fail fast, with the process output, if ``process`` exits."""
+        self._watched.append(process)
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0, what: str = "a condition") -> Any:
+        """Wait until ``predicate()`` is truthy and return its value.
+
+        The predicate runs with the fake's lock held, so it may read fake state (``requests``,
+        ``gateway_connections``, :meth:`channel_messages`...) consistently. Raises TimeoutError
+        (with recent requests) after ``timeout`` seconds, or RuntimeError as soon as a process
+        registered with :meth:`watch` exits.
+        """
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                value = predicate()
+                if value:
+                    return value
+                for proc in self._watched:
+                    if proc.returncode is not None:
+                        raise RuntimeError(
+                            f"client process exited ({proc.returncode}) while waiting for {what}:\n"
+                            f"{proc.output()[-4000:]}"
+                        )
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(
+                        f"timed out after {timeout}s waiting for {what}; {self._diagnostics()}"
+                    )
+                self._cond.wait(min(remaining, 0.2))
+
+    def _diagnostics(self) -> str:
+        recent = [f"{r.method} {r.path} -> {r.status}" for r in self.requests[-8:]]
+        return f"recent requests: {recent}; unknown routes: {self.unknown_routes[-5:]}"
+
+    def wait_until_ready(self, timeout: float = 30.0) -> None:
+        """Wait until a client identified (or resumed) and got READY plus every GUILD_CREATE."""
+        self.wait_for(lambda: self._session is not None and self._session.ready, timeout, "gateway READY")
+
+    def wait_for_commands(self, timeout: float = 30.0, guild_id: int | None = None) -> list[dict[str, Any]]:
+        """Wait until the client synced commands for the scope (global if ``guild_id`` is None)."""
+        self.wait_for(lambda: self._command_syncs.get(guild_id, 0) > 0, timeout, f"command sync ({guild_id})")
+        return self.commands(guild_id)
+
+    def wait_for_request(
+        self, method: str, path_regex: str, *, count: int = 1, timeout: float = 10.0
+    ) -> list[RecordedRequest]:
+        """Wait until at least ``count`` matching requests were answered; returns all matches."""
+
+        def done() -> list[RecordedRequest] | None:
+            matches = [r for r in self.requests_matching(method, path_regex) if r.status]
+            return matches if len(matches) >= count else None
+
+        return self.wait_for(done, timeout, f"{count}x {method} {path_regex}")
+
+    def wait_for_messages(
+        self, channel_id: int, count: int = 1, timeout: float = 10.0
+    ) -> list[dict[str, Any]]:
+        """Wait until ``channel_id`` has at least ``count`` messages; returns them."""
+        self.wait_for(lambda: len(self._messages.get(channel_id, [])) >= count, timeout, f"{count} messages")
+        return self.channel_messages(channel_id)
+
+    # ---------------------------------------------------------------- gateway control
+
+    def dispatch(self, event: str, data: dict[str, Any], timeout: float = 5.0) -> int:
+        """Send a raw DISPATCH (op 0) event to the connected client; returns its sequence number."""
+        return self._run(self._dispatch(event, data), timeout)
+
+    def disconnect(self, code: int = 4000, timeout: float = 5.0) -> None:
+        """Close the client's websocket with ``code``; discord.py reconnects and RESUMEs (4000).
+
+        The session stops being ready at once, so a following :meth:`wait_until_ready` waits for
+        the reconnect.
+        """
+        conn = self._unready_connection()
+        if conn is not None:
+            self._run(conn.ws.close(code=code), timeout)
+
+    def invalidate_session(self, resumable: bool = False, timeout: float = 5.0) -> None:
+        """Send INVALID_SESSION (op 9); discord.py then waits 5 s and IDENTIFYs on DEFAULT_GATEWAY."""
+        conn = self._unready_connection()
+        if conn is not None:
+            self._run(self._send(conn, {"op": 9, "d": resumable, "s": None, "t": None}), timeout)
+
+    def _unready_connection(self) -> _Connection | None:
+        with self._cond:
+            session = self._require_session()
+            session.ready = False
+            return session.conn
+
+    # ---------------------------------------------------------------- interactions
+
+    def invoke(
+        self,
+        command: str,
+        options: Mapping[str, Any] | None = None,
+        *,
+        user_id: int | None = None,
+        guild_id: int | None = None,
+        channel_id: int | None = None,
+        permissions: int | None = None,
+        locale: str = "en-US",
+        timeout: float = 10.0,
+        settle: float = 0.2,
+    ) -> InteractionResult:
+        """Run a slash command as a user and return what the client answered.
+
+        ``command`` is the path, e.g. ``"briefing setup"``; ``options`` maps option names to values
+        (channel/role options take ids or names, user options take ids). The payload is built from
+        the *synced* definition, so unknown options, missing required options, wrong types, or
+        values Discord's UI would not allow (choices, ranges, lengths, channel types) raise.
+        ``guild_id=None`` invokes in the bot's DM with the user (global commands only). Defaults:
+        user = guild owner (or a fresh user in DMs), channel = first text channel, member
+        permissions computed from roles and overwrites unless ``permissions`` is given.
+
+        Waits until the initial response arrived (or was rejected, e.g. 10062 after the deadline:
+        then ``type`` is None and ``errors`` says why) and, after a defer, until the deferred
+        message was completed (edit or followup), then until nothing happened for ``settle`` s.
+        """
+        interaction = self._create_interaction(
+            2, command, options or {}, None, user_id, guild_id, channel_id, permissions, locale
+        )
+        self._run(self._dispatch("INTERACTION_CREATE", interaction.payload), timeout)
+
+        def done() -> bool:
+            if not interaction.callbacks and not interaction.errors:
+                return False
+            if interaction.response_type == 5 and interaction.loading:
+                return False
+            return time.monotonic() - interaction.last_activity >= settle
+
+        try:
+            self.wait_for(done, timeout, f"the response to /{command}")
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}; interaction so far: {self._describe(interaction)}") from None
+        return self._snapshot(interaction)
+
+    def autocomplete(
+        self,
+        command: str,
+        options: Mapping[str, Any],
+        *,
+        focused: str,
+        user_id: int | None = None,
+        guild_id: int | None = None,
+        channel_id: int | None = None,
+        permissions: int | None = None,
+        locale: str = "en-US",
+        timeout: float = 10.0,
+    ) -> list[dict[str, Any]]:
+        """Send an AUTOCOMPLETE interaction while the user types ``options[focused]``; returns choices.
+
+        The focused value is sent as the raw typed string, as Discord does.
+        """
+        interaction = self._create_interaction(
+            4, command, options, focused, user_id, guild_id, channel_id, permissions, locale
+        )
+        self._run(self._dispatch("INTERACTION_CREATE", interaction.payload), timeout)
+        self.wait_for(
+            lambda: interaction.callbacks or interaction.errors, timeout, f"autocomplete for /{command}"
+        )
+        if interaction.response_type != 8 or interaction.choices is None:
+            raise AssertionError(f"expected an autocomplete result (type 8): {self._describe(interaction)}")
+        return [dict(c) for c in interaction.choices]
+
+    def interaction(self, interaction_id: int) -> InteractionResult:
+        """Current snapshot of an interaction (e.g. to see late followups)."""
+        with self._cond:
+            return self._snapshot(self._interactions[interaction_id])
+
+    def _describe(self, interaction: _Interaction) -> str:
+        return (
+            f"callbacks={interaction.callbacks} followups={interaction.followups} "
+            f"edits={interaction.edits} errors={interaction.errors}"
+        )
+
+    def _snapshot(self, interaction: _Interaction) -> InteractionResult:
+        with self._cond:
+            original = interaction.original
+            data = json.loads(json.dumps(interaction.__dict__, default=str))
+            return InteractionResult(
+                interaction_id=interaction.id,
+                token=interaction.token,
+                payload=data["payload"],
+                type=interaction.response_type,
+                content=original["content"] if original else None,
+                embeds=data["original"]["embeds"] if original else [],
+                flags=original["flags"] if original else 0,
+                allowed_mentions=data["original_allowed_mentions"],
+                original=data["original"],
+                choices=data["choices"],
+                callbacks=data["callbacks"],
+                followups=data["followups"],
+                edits=data["edits"],
+                errors=data["errors"],
+            )
+
+    def _create_interaction(
+        self,
+        itype: int,
+        command: str,
+        options: Mapping[str, Any],
+        focused: str | None,
+        user_id: int | None,
+        guild_id: int | None,
+        channel_id: int | None,
+        permissions: int | None,
+        locale: str,
+    ) -> _Interaction:
+        with self._cond:
+            guild = self._guilds.get(guild_id) if guild_id is not None else None
+            if guild_id is not None and guild is None:
+                raise KeyError(f"unknown guild {guild_id}")
+            if guild is not None:
+                uid = user_id or guild.owner_id
+                if uid not in self._users:
+                    self.add_user(uid)
+                if uid not in guild.members:
+                    guild.members[uid] = self._make_member(uid, [], _iso_now())
+                if channel_id is None:
+                    channel_id = next(int(c["id"]) for c in guild.channels if c["type"] in (0, 5))
+                channel = self._channels.get(channel_id)
+                if channel is None or self._channel_guild.get(channel_id) != guild.id:
+                    raise KeyError(f"channel {channel_id} is not in guild {guild.id}")
+                perms = self._permissions(guild, channel, uid) if permissions is None else permissions
+            else:
+                uid = user_id or self.add_user(username="dm-user")
+                if uid not in self._users:
+                    self.add_user(uid)
+                channel = self._open_dm(uid)
+                channel_id = int(channel["id"])
+                perms = DM_APP_PERMISSIONS if permissions is None else permissions
+
+            top, *path = command.split()
+            definition, scope = self._find_command(top, guild)
+            data: dict[str, Any] = {"id": definition["id"], "name": top, "type": 1}
+            if scope is not None:
+                data["guild_id"] = str(scope)
+            resolved: dict[str, dict[str, Any]] = {}
+            defs = definition.get("options", [])
+            container: list[dict[str, Any]] = []
+            data["options"] = container
+            walked = top
+            for part in path:
+                sub = next((o for o in defs if o["name"] == part and o["type"] in (1, 2)), None)
+                if sub is None:
+                    names = [o["name"] for o in defs if o["type"] in (1, 2)]
+                    raise KeyError(f"/{walked} has no subcommand {part!r}; synced: {names}")
+                node: dict[str, Any] = {"name": part, "type": sub["type"], "options": []}
+                container.append(node)
+                container = node["options"]
+                defs = sub.get("options", [])
+                walked += f" {part}"
+            if any(o["type"] in (1, 2) for o in defs):
+                names = [o["name"] for o in defs]
+                raise ValueError(f"/{walked} is a group; pick one of {names}")
+            container.extend(
+                self._build_options(walked, defs, options, focused, guild, uid, perms, resolved, channel)
+            )
+            if resolved:
+                data["resolved"] = resolved
+
+            iid = self._snowflake()
+            token = "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(96)
+            payload: dict[str, Any] = {
+                "id": str(iid),
+                "application_id": str(self.application_id),
+                "type": itype,
+                "data": data,
+                "channel_id": str(channel_id),
+                "token": token,
+                "version": 1,
+                "locale": locale,
+                "entitlements": [],
+                "entitlement_sku_ids": [],
+                "attachment_size_limit": 10 * 1024 * 1024,
+            }
+            if guild is not None:
+                member = dict(guild.members[uid])
+                member["permissions"] = str(perms)
+                payload |= {
+                    "guild_id": str(guild.id),
+                    "guild": {"id": str(guild.id), "locale": "en-US", "features": []},
+                    "guild_locale": "en-US",
+                    "channel": self._interaction_channel(guild, channel, perms),
+                    "member": member,
+                    "app_permissions": str(self._permissions(guild, channel, self.bot_user_id)),
+                    "context": 0,
+                    "authorizing_integration_owners": {"0": str(guild.id)},
+                }
+            else:
+                payload |= {
+                    "channel": dict(channel),
+                    "user": dict(self._users[uid]),
+                    "app_permissions": str(DM_APP_PERMISSIONS),
+                    "context": 1,
+                    "authorizing_integration_owners": {"0": "0"},
+                }
+            now = time.monotonic()
+            interaction = _Interaction(id=iid, token=token, payload=payload, created=now, last_activity=now)
+            self._interactions[iid] = interaction
+            self._interactions_by_token[token] = interaction
+            return interaction
+
+    def _find_command(self, name: str, guild: _Guild | None) -> tuple[dict[str, Any], int | None]:
+        scopes: list[int | None] = [guild.id, None] if guild is not None else [None]
+        for scope in scopes:
+            for cmd in self._commands.get(scope, []):
+                if cmd["name"] == name and cmd.get("type", 1) == 1:
+                    self._check_context(cmd, guild)
+                    return cmd, scope
+        synced = {scope: [c["name"] for c in cmds] for scope, cmds in self._commands.items()}
+        raise KeyError(
+            f"/{name} is not synced for {'guild ' + str(guild.id) if guild else 'DMs'}; synced: {synced}"
+        )
+
+    @staticmethod
+    def _check_context(cmd: dict[str, Any], guild: _Guild | None) -> None:
+        context = 0 if guild is not None else 1
+        contexts = cmd.get("contexts")
+        if contexts is not None and context not in contexts:
+            raise ValueError(f"/{cmd['name']} is not available in context {context} (contexts={contexts})")
+        if guild is None and cmd.get("dm_permission") is False:
+            raise ValueError(f"/{cmd['name']} has dm_permission=false")
+
+    def _build_options(
+        self,
+        path: str,
+        defs: list[dict[str, Any]],
+        values: Mapping[str, Any],
+        focused: str | None,
+        guild: _Guild | None,
+        user_id: int,
+        perms: int,
+        resolved: dict[str, dict[str, Any]],
+        channel: dict[str, Any],
+    ) -> list[dict[str, Any]]:
+        by_name = {o["name"]: o for o in defs}
+        unknown = [n for n in values if n not in by_name]
+        if unknown:
+            raise KeyError(f"/{path} has no option(s) {unknown}; synced options: {list(by_name)}")
+        if focused is None:
+            missing = [o["name"] for o in defs if o.get("required") and o["name"] not in values]
+            if missing:
+                raise ValueError(f"/{path} requires option(s) {missing}")
+        elif focused not in values or not by_name[focused].get("autocomplete"):
+            raise ValueError(f"option {focused!r} of /{path} is not an autocomplete option given in options")
+        out = []
+        for name, value in values.items():
+            opt = by_name[name]
+            if name == focused:
+                out.append({"name": name, "type": opt["type"], "value": str(value), "focused": True})
+            else:
+                converted = self._option_value(path, opt, value, guild, user_id, perms, resolved, channel)
+                out.append({"name": name, "type": opt["type"], "value": converted})
+        return out
+
+    def _option_value(
+        self,
+        path: str,
+        opt: dict[str, Any],
+        value: Any,
+        guild: _Guild | None,
+        user_id: int,
+        perms: int,
+        resolved: dict[str, dict[str, Any]],
+        channel: dict[str, Any],
+    ) -> Any:
+        otype, where = opt["type"], f"option {opt['name']!r} of /{path}"
+        if otype in (STRING, INTEGER, NUMBER, BOOLEAN):
+            expected = {STRING: str, INTEGER: int, NUMBER: (int, float), BOOLEAN: bool}[otype]
+            if not isinstance(value, expected) or (otype != BOOLEAN and isinstance(value, bool)):
+                raise TypeError(f"{where} expects {expected}, got {value!r}")
+            choices = opt.get("choices")
+            if choices and value not in [c["value"] for c in choices]:
+                raise ValueError(f"{where}: {value!r} is not one of the choices {choices}")
+            if otype == STRING and not opt.get("min_length", 0) <= len(value) <= opt.get("max_length", 6000):
+                raise ValueError(f"{where}: length of {value!r} outside min_length/max_length")
+            if otype in (INTEGER, NUMBER) and not (
+                opt.get("min_value", -math.inf) <= value <= opt.get("max_value", math.inf)
+            ):
+                raise ValueError(f"{where}: {value!r} outside min_value/max_value")
+            return value
+        if otype == CHANNEL:
+            target = self._lookup_channel(value, guild) if guild is not None else channel
+            if target is None:
+                raise KeyError(f"{where}: no channel {value!r} in this guild")
+            allowed = opt.get("channel_types")
+            if allowed and target["type"] not in allowed:
+                raise ValueError(f"{where}: channel type {target['type']} not in channel_types {allowed}")
+            if guild is not None:
+                info = self._interaction_channel(guild, target, self._permissions(guild, target, user_id))
+            else:
+                info = dict(target)
+            resolved.setdefault("channels", {})[target["id"]] = info
+            return target["id"]
+        if otype in (ROLE, MENTIONABLE) and guild is not None:
+            role = next((r for r in guild.roles if value in (int(r["id"]), r["name"])), None)
+            if role is not None:
+                resolved.setdefault("roles", {})[role["id"]] = dict(role)
+                return role["id"]
+            if otype == ROLE:
+                raise KeyError(f"{where}: no role {value!r} in this guild")
+        if otype in (USER, MENTIONABLE):
+            uid = int(value)
+            if uid not in self._users:
+                self.add_user(uid)
+            resolved.setdefault("users", {})[str(uid)] = dict(self._users[uid])
+            if guild is not None and uid in guild.members:
+                member = {k: v for k, v in guild.members[uid].items() if k != "user"}
+                member["permissions"] = str(self._permissions(guild, channel, uid))
+                resolved.setdefault("members", {})[str(uid)] = member
+            return str(uid)
+        raise ValueError(f"{where}: option type {otype} is not supported by the fake")
+
+    def _lookup_channel(self, value: Any, guild: _Guild) -> dict[str, Any] | None:
+        for ch in guild.channels:
+            if value in (int(ch["id"]), ch["id"], ch["name"], f"#{ch['name']}"):
+                return ch
+        return None
+
+    @staticmethod
+    def _interaction_channel(guild: _Guild, channel: dict[str, Any], perms: int) -> dict[str, Any]:
+        """Channel as in an interaction's ``channel`` / ``resolved.channels`` (guild_id, permissions)."""
+        info = {k: v for k, v in channel.items() if k != "permission_overwrites"}
+        return info | {"guild_id": str(guild.id), "permissions": str(perms)}
+
+    # ---------------------------------------------------------------- object builders
+
+    def _make_user(self, uid: int, username: str, *, bot: bool = False) -> dict[str, Any]:
+        user: dict[str, Any] = {
+            "id": str(uid),
+            "username": username,
+            "discriminator": "8080" if bot else "0",
+            "global_name": None if bot else username.title(),
+            "avatar": None,
+            "avatar_decoration_data": None,
+            "banner": None,
+            "accent_color": None,
+            "public_flags": 0,
+            "flags": 0,
+            "collectibles": None,
+            "primary_guild": None,
+        }
+        if bot:
+            user["bot"] = True
+        return user
+
+    @staticmethod
+    def _make_role(rid: int, name: str, permissions: int, *, position: int) -> dict[str, Any]:
+        return {
+            "id": str(rid),
+            "name": name,
+            "description": None,
+            "color": 0,
+            "colors": {"primary_color": 0, "secondary_color": None, "tertiary_color": None},
+            "hoist": False,
+            "icon": None,
+            "unicode_emoji": None,
+            "position": position,
+            "permissions": str(permissions),
+            "managed": False,
+            "mentionable": False,
+            "flags": 0,
+        }
+
+    def _make_channel(self, spec: str | int | Mapping[str, Any], position: int) -> dict[str, Any]:
+        if isinstance(spec, str):
+            spec = {"name": spec}
+        elif isinstance(spec, int):
+            spec = {"id": spec, "name": f"channel-{spec % 100_000}"}
+        ctype = int(spec.get("type", 0))
+        channel: dict[str, Any] = {
+            "id": str(spec.get("id") or self._snowflake()),
+            "type": ctype,
+            "name": spec["name"],
+            "position": position,
+            "parent_id": str(spec["parent_id"]) if spec.get("parent_id") else None,
+            "permission_overwrites": [
+                {
+                    "id": str(o["id"]),
+                    "type": o["type"],
+                    "allow": str(o.get("allow", 0)),
+                    "deny": str(o.get("deny", 0)),
+                }
+                for o in spec.get("permission_overwrites", ())
+            ],
+            "flags": 0,
+        }
+        if ctype in (0, 5):
+            channel |= {
+                "topic": spec.get("topic"),
+                "nsfw": False,
+                "rate_limit_per_user": 0,
+                "last_message_id": None,
+            }
+        elif ctype in (2, 13):
+            channel |= {"bitrate": 64000, "user_limit": 0, "rtc_region": None, "nsfw": False}
+        return channel
+
+    def _make_member(
+        self, uid: int, role_ids: Iterable[int], joined_at: str, *, nick: str | None = None
+    ) -> dict[str, Any]:
+        return {
+            "user": dict(self._users[uid]),
+            "nick": nick,
+            "avatar": None,
+            "banner": None,
+            "roles": [str(r) for r in role_ids],
+            "joined_at": joined_at,
+            "premium_since": None,
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+            "pending": False,
+            "communication_disabled_until": None,
+            "unusual_dm_activity_until": None,
+        }
+
+    def _guild_object(self, guild: _Guild) -> dict[str, Any]:
+        text = [c for c in guild.channels if c["type"] == 0]
+        return {
+            "id": str(guild.id),
+            "name": guild.name,
+            "icon": None,
+            "splash": None,
+            "discovery_splash": None,
+            "banner": None,
+            "description": None,
+            "owner_id": str(guild.owner_id),
+            "afk_channel_id": None,
+            "afk_timeout": 300,
+            "widget_enabled": False,
+            "widget_channel_id": None,
+            "verification_level": 0,
+            "default_message_notifications": 0,
+            "explicit_content_filter": 0,
+            "roles": [dict(r) for r in guild.roles],
+            "emojis": [],
+            "stickers": [],
+            "features": [],
+            "mfa_level": 0,
+            "application_id": None,
+            "system_channel_id": text[0]["id"] if text else None,
+            "system_channel_flags": 0,
+            "rules_channel_id": None,
+            "public_updates_channel_id": None,
+            "safety_alerts_channel_id": None,
+            "max_presences": None,
+            "max_members": 500_000,
+            "vanity_url_code": None,
+            "premium_tier": 0,
+            "premium_subscription_count": 0,
+            "preferred_locale": "en-US",
+            "nsfw_level": 0,
+            "nsfw": False,
+            "premium_progress_bar_enabled": False,
+            "max_video_channel_users": 25,
+            "max_stage_video_channel_users": 50,
+            "incidents_data": None,
+        }
+
+    def _guild_create_payload(self, guild: _Guild) -> dict[str, Any]:
+        with self._cond:
+            return self._guild_object(guild) | {
+                "joined_at": guild.joined_at,
+                "large": False,
+                "unavailable": False,
+                "lazy": True,
+                "member_count": len(guild.members),
+                "members": [dict(m) for m in guild.members.values()],
+                "channels": [dict(c) for c in guild.channels],
+                "threads": [],
+                "presences": [],
+                "voice_states": [],
+                "stage_instances": [],
+                "guild_scheduled_events": [],
+                "soundboard_sounds": [],
+                "embedded_activities": [],
+                "application_command_counts": {},
+            }
+
+    def _message_object(
+        self,
+        mid: int,
+        channel_id: int,
+        body: Mapping[str, Any],
+        *,
+        flags: int,
+        interaction: _Interaction | None = None,
+    ) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "id": str(mid),
+            "type": 20 if interaction is not None else 0,
+            "content": body.get("content") or "",
+            "channel_id": str(channel_id),
+            "author": dict(self._users[self.bot_user_id]),
+            "attachments": [],
+            "embeds": list(body.get("embeds") or []),
+            "mentions": [],
+            "mention_roles": [],
+            "pinned": False,
+            "mention_everyone": False,
+            "tts": bool(body.get("tts")),
+            "timestamp": _iso_now(),
+            "edited_timestamp": None,
+            "flags": flags,
+            "components": list(body.get("components") or []),
+        }
+        if body.get("nonce") is not None:
+            message["nonce"] = body["nonce"]
+        if interaction is not None:
+            payload = interaction.payload
+            user = payload.get("user") or payload["member"]["user"]
+            message |= {
+                "webhook_id": str(self.application_id),
+                "application_id": str(self.application_id),
+                "interaction_metadata": {
+                    "id": payload["id"],
+                    "type": payload["type"],
+                    "user": user,
+                    "authorizing_integration_owners": payload["authorizing_integration_owners"],
+                },
+            }
+        return message
+
+    # ---------------------------------------------------------------- permissions
+
+    def _permissions(self, guild: _Guild, channel: dict[str, Any], user_id: int) -> int:
+        """Discord's permission algorithm: base (roles) then channel overwrites."""
+        if user_id == guild.owner_id:
+            return ALL_PERMISSIONS
+        member = guild.members.get(user_id)
+        member_roles = {int(r) for r in member["roles"]} if member else set()
+        perms = 0
+        for role in guild.roles:
+            if int(role["id"]) == guild.id or int(role["id"]) in member_roles:
+                perms |= int(role["permissions"])
+        if perms & ADMINISTRATOR:
+            return ALL_PERMISSIONS
+        overwrites = {int(o["id"]): o for o in channel.get("permission_overwrites", [])}
+        everyone = overwrites.get(guild.id)
+        if everyone:
+            perms = (perms & ~int(everyone["deny"])) | int(everyone["allow"])
+        allow = deny = 0
+        for rid in member_roles:
+            if rid in overwrites:
+                allow |= int(overwrites[rid]["allow"])
+                deny |= int(overwrites[rid]["deny"])
+        perms = (perms & ~deny) | allow
+        own = overwrites.get(user_id)
+        if own:
+            perms = (perms & ~int(own["deny"])) | int(own["allow"])
+        return perms
+
+    # ---------------------------------------------------------------- REST plumbing
+
+    def _build_routes(self) -> list[tuple[str, re.Pattern[str], _Handler]]:
+        commands = r"/applications/(\d+)(?:/guilds/(\d+))?/commands"
+        webhook_message = r"/webhooks/(\d+)/([^/]+)/messages/(@original|\d+)"
+        routes: list[tuple[str, str, _Handler]] = [
+            (
+                "GET",
+                r"/users/@me",
+                lambda r: self._users[self.bot_user_id] | {"verified": True, "mfa_enabled": False},
+            ),
+            ("GET", r"/users/(\d+)", self._get_user),
+            ("POST", r"/users/@me/channels", self._create_dm),
+            ("GET", r"/gateway", lambda r: {"url": self.gateway_url}),
+            ("GET", r"/gateway/bot", self._get_gateway_bot),
+            ("GET", r"/oauth2/applications/@me", self._get_application),
+            ("GET", r"/applications/@me", self._get_application),
+            ("GET", commands, self._list_commands),
+            ("PUT", commands, self._put_commands),
+            ("POST", commands, self._post_command),
+            ("GET", commands + r"/(\d+)", self._get_command),
+            ("DELETE", commands + r"/(\d+)", self._delete_command),
+            ("GET", r"/channels/(\d+)", self._get_channel),
+            ("POST", r"/channels/(\d+)/messages", self._post_message),
+            ("GET", r"/channels/(\d+)/messages/(\d+)", self._get_message),
+            ("PATCH", r"/channels/(\d+)/messages/(\d+)", self._edit_message),
+            ("DELETE", r"/channels/(\d+)/messages/(\d+)", self._delete_message),
+            ("POST", r"/channels/(\d+)/typing", lambda r: None),
+            ("GET", r"/guilds/(\d+)", lambda r: self._guild_object(self._guild(r.groups[0]))),
+            ("GET", r"/guilds/(\d+)/channels", self._get_guild_channels),
+            ("GET", r"/guilds/(\d+)/roles", lambda r: [dict(x) for x in self._guild(r.groups[0]).roles]),
+            ("GET", r"/guilds/(\d+)/members", lambda r: list(self._guild(r.groups[0]).members.values())),
+            ("GET", r"/guilds/(\d+)/members/(\d+)", self._get_member),
+            ("POST", r"/interactions/(\d+)/([^/]+)/callback", self._interaction_callback),
+            ("POST", r"/webhooks/(\d+)/([^/]+)", self._post_followup),
+            ("GET", webhook_message, self._get_webhook_message),
+            ("PATCH", webhook_message, self._edit_webhook_message),
+            ("DELETE", webhook_message, self._delete_webhook_message),
+        ]
+        return [(method, re.compile(pattern), handler) for method, pattern, handler in routes]
+
+    async def _rest_handler(self, request: web.Request) -> web.StreamResponse:
+        path = request.path
+        rel = path[len(API_PREFIX) :] if path.startswith(API_PREFIX + "/") else path
+        body, files = await self._read_body(request)
+        now = time.monotonic()
+        record = RecordedRequest(now, time.time(), request.method, rel, dict(request.query), body, files)
+        with self._cond:
+            self.requests.append(record)
+            delay = max(
+                (
+                    s
+                    for m, p, s in self._delays
+                    if m in (None, request.method) and (p is None or p.search(rel))
+                ),
+                default=0.0,
+            )
+        if delay:
+            await asyncio.sleep(delay)
+        response = self._fault_response(record)
+        if response is None:
+            response = self._route(record, request.headers.get("Authorization", ""), path)
+        else:
+            record.injected = True
+        with self._cond:
+            record.status = response.status
+            if response.status >= 400:
+                self._note_interaction_error(record, response)
+            self._cond.notify_all()
+        return response
+
+    @staticmethod
+    async def _read_body(request: web.Request) -> tuple[Any, tuple[str, ...]]:
+        if request.content_type == "multipart/form-data":
+            form = await request.post()
+            files = tuple(v.filename for v in form.values() if isinstance(v, web.FileField))
+            payload = form.get("payload_json")
+            return (json.loads(payload) if isinstance(payload, str) else None), files
+        text = await request.text()
+        if request.content_type == "application/json" and text:
+            return json.loads(text), ()
+        return (text or None), ()
+
+    def _fault_response(self, record: RecordedRequest) -> web.Response | None:
+        with self._cond:
+            for inj in self._injections:
+                if (
+                    inj.exhausted
+                    or inj.method not in ("*", record.method)
+                    or not inj.pattern.search(record.path)
+                ):
+                    continue
+                inj.hits += 1
+                if inj.status == 429:
+                    response = _rate_limit_response(inj.retry_after, is_global=inj.is_global, body=inj.body)
+                else:
+                    response = _json_response(inj.body, inj.status)
+                response.headers.update(inj.headers)
+                return response
+            if self._global_limit is None or record.path.startswith(("/interactions/", "/webhooks/")):
+                return None
+            window = self._global_window
+            while window and record.time - window[0] >= 1.0:
+                window.popleft()
+            if len(window) >= self._global_limit:
+                retry_after = round(max(0.001, 1.0 - (record.time - window[0])), 3)
+                return _rate_limit_response(retry_after, is_global=True)
+            window.append(record.time)
+            return None
+
+    def _route(self, record: RecordedRequest, authorization: str, full_path: str) -> web.Response:
+        if not full_path.startswith(API_PREFIX + "/"):
+            return self._not_found(record)
+        for method, pattern, handler in self._routes:
+            match = pattern.fullmatch(record.path)
+            if match is None or method != record.method:
+                continue
+            needs_auth = not record.path.startswith(("/interactions/", "/webhooks/"))
+            if needs_auth and not (authorization.startswith("Bot ") and len(authorization) > 4):
+                return _json_response(_error_body(401, 0), 401)
+            req = _Req(record.method, record.path, match.groups(), record.query, record.json, record.files)
+            try:
+                with self._cond:
+                    result = handler(req)
+            except _ApiError as err:
+                return _json_response(err.body, err.status)
+            if isinstance(result, web.Response):
+                return result
+            return web.Response(status=204) if result is None else _json_response(result)
+        return self._not_found(record)
+
+    def _not_found(self, record: RecordedRequest) -> web.Response:
+        log.warning("fake Discord: no route for %s %s", record.method, record.path)
+        with self._cond:
+            self.unknown_routes.append(f"{record.method} {record.path}")
+        return _json_response({"message": "404: Not Found", "code": 0}, 404)
+
+    def _note_interaction_error(self, record: RecordedRequest, response: web.Response) -> None:
+        match = re.match(r"^/(?:interactions|webhooks)/\d+/([^/]+)", record.path)
+        interaction = self._interactions_by_token.get(match.group(1)) if match else None
+        if interaction is not None:
+            body = json.loads(response.body) if isinstance(response.body, bytes) and response.body else None
+            interaction.errors.append(
+                {"method": record.method, "path": record.path, "status": response.status, "body": body}
+            )
+            interaction.last_activity = time.monotonic()
+
+    # ---------------------------------------------------------------- REST handlers: users, app
+
+    def _get_user(self, req: _Req) -> dict[str, Any]:
+        uid = int(req.groups[0])
+        if uid not in self._users:
+            raise _ApiError(404, 10013)
+        return dict(self._users[uid])
+
+    def _get_gateway_bot(self, req: _Req) -> dict[str, Any]:
+        return {
+            "url": self.gateway_url,
+            "shards": 1,
+            "session_start_limit": {
+                "total": 1000,
+                "remaining": 999,
+                "reset_after": 14_400_000,
+                "max_concurrency": 1,
+            },
+        }
+
+    def _get_application(self, req: _Req) -> dict[str, Any]:
+        owner = self._users.get(min((g.owner_id for g in self._guilds.values()), default=0))
+        return {
+            "id": str(self.application_id),
+            "name": self.bot_name,
+            "icon": None,
+            "description": "",
+            "summary": "",
+            "type": None,
+            "bot": self._users[self.bot_user_id],
+            "bot_public": True,
+            "bot_require_code_grant": False,
+            "verify_key": "0" * 64,
+            "flags": 0,
+            "owner": owner or self._make_user(1, "app-owner"),
+            "team": None,
+            "redirect_uris": [],
+            "interactions_endpoint_url": None,
+            "role_connections_verification_url": None,
+            "tags": [],
+            "approximate_guild_count": len(self._guilds),
+            "integration_types_config": {"0": {}},
+        }
+
+    def _create_dm(self, req: _Req) -> dict[str, Any]:
+        body = req.json or {}
+        try:
+            uid = int(body["recipient_id"])
+        except (KeyError, TypeError, ValueError):
+            raise _form_error(("recipient_id",), "BASE_TYPE_REQUIRED", "This field is required") from None
+        if uid not in self._users:
+            self.add_user(uid)
+        return dict(self._open_dm(uid))
+
+    def _open_dm(self, uid: int) -> dict[str, Any]:
+        cid = self._dm_by_user.get(uid)
+        if cid is None:
+            cid = self._snowflake()
+            self._dm_by_user[uid] = cid
+            self._channels[cid] = {
+                "id": str(cid),
+                "type": 1,
+                "last_message_id": None,
+                "flags": 0,
+                "recipients": [dict(self._users[uid])],
+            }
+            self._channel_guild[cid] = None
+        return self._channels[cid]
+
+    # ---------------------------------------------------------------- REST handlers: commands
+
+    def _scope(self, req: _Req) -> int | None:
+        if int(req.groups[0]) != self.application_id:
+            raise _ApiError(403, 50001)
+        if req.groups[1] is None:
+            return None
+        self._guild(req.groups[1])
+        return int(req.groups[1])
+
+    def _list_commands(self, req: _Req) -> list[dict[str, Any]]:
+        return list(self._commands.get(self._scope(req), []))
+
+    def _get_command(self, req: _Req) -> dict[str, Any]:
+        for cmd in self._commands.get(self._scope(req), []):
+            if cmd["id"] == req.groups[2]:
+                return cmd
+        raise _ApiError(404, 10063)
+
+    def _delete_command(self, req: _Req) -> None:
+        scope = self._scope(req)
+        self._get_command(req)
+        self._commands[scope] = [c for c in self._commands[scope] if c["id"] != req.groups[2]]
+
+    def _put_commands(self, req: _Req) -> list[dict[str, Any]]:
+        scope = self._scope(req)
+        if not isinstance(req.json, list):
+            raise _form_error((), "LIST_TYPE_CONVERT", "Only iterables may be used in a ListType")
+        for index, cmd in enumerate(req.json):
+            self._validate_command(cmd, (index,))
+        names = [(c["name"], c.get("type", 1)) for c in req.json]
+        if len(set(names)) != len(names):
+            raise _form_error(
+                (), "APPLICATION_COMMANDS_DUPLICATE_NAME", "Application command names must be unique"
+            )
+        existing = {(c["name"], c["type"]): c["id"] for c in self._commands.get(scope, [])}
+        self._commands[scope] = [self._command_object(c, existing, scope) for c in req.json]
+        self._command_syncs[scope] = self._command_syncs.get(scope, 0) + 1
+        return list(self._commands[scope])
+
+    def _post_command(self, req: _Req) -> dict[str, Any]:
+        scope = self._scope(req)
+        self._validate_command(req.json, ())
+        current = self._commands.get(scope, [])
+        existing = {(c["name"], c["type"]): c["id"] for c in current}
+        cmd = self._command_object(req.json, existing, scope)
+        self._commands[scope] = [c for c in current if c["id"] != cmd["id"]] + [cmd]
+        self._command_syncs[scope] = self._command_syncs.get(scope, 0) + 1
+        return cmd
+
+    def _command_object(
+        self, cmd: dict[str, Any], existing: dict[tuple[str, int], str], scope: int | None
+    ) -> dict[str, Any]:
+        ctype = cmd.get("type", 1)
+        obj: dict[str, Any] = {
+            "id": existing.get((cmd["name"], ctype)) or str(self._snowflake()),
+            "application_id": str(self.application_id),
+            "version": str(self._snowflake()),
+            "default_member_permissions": cmd.get("default_member_permissions"),
+            "type": ctype,
+            "name": cmd["name"],
+            "name_localizations": cmd.get("name_localizations"),
+            "description": cmd.get("description", ""),
+            "description_localizations": cmd.get("description_localizations"),
+            "contexts": cmd.get("contexts"),
+            "integration_types": cmd.get("integration_types") or [0],
+            "nsfw": bool(cmd.get("nsfw", False)),
+        }
+        if scope is None:
+            obj["dm_permission"] = cmd.get("dm_permission", True)
+        else:
+            obj["guild_id"] = str(scope)
+        if cmd.get("options"):
+            obj["options"] = json.loads(json.dumps(cmd["options"]))
+        return obj
+
+    def _validate_command(self, cmd: Any, path: tuple[str | int, ...]) -> None:
+        if not isinstance(cmd, dict) or "name" not in cmd:
+            raise _form_error((*path, "name"), "BASE_TYPE_REQUIRED", "This field is required")
+        ctype = cmd.get("type", 1)
+        self._validate_name(cmd["name"], (*path, "name"), lowercase=ctype == 1)
+        description = cmd.get("description", "")
+        if ctype == 1 and not 1 <= len(description) <= 100:
+            raise _form_error(
+                (*path, "description"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."
+            )
+        if ctype != 1 and description:
+            raise _form_error(
+                (*path, "description"), "APPLICATION_COMMAND_INVALID_DESCRIPTION", "Must be empty."
+            )
+        self._validate_options(cmd.get("options") or [], (*path, "options"), depth=0)
+
+    def _validate_name(self, name: Any, path: tuple[str | int, ...], *, lowercase: bool) -> None:
+        if (
+            not isinstance(name, str)
+            or not _COMMAND_NAME_RE.match(name)
+            or (lowercase and name != name.lower())
+        ):
+            raise _form_error(path, "APPLICATION_COMMAND_INVALID_NAME", f"Command name is invalid: {name!r}")
+
+    def _validate_options(
+        self, options: list[dict[str, Any]], path: tuple[str | int, ...], *, depth: int
+    ) -> None:
+        if len(options) > 25:
+            raise _form_error(path, "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
+        seen: set[str] = set()
+        optional_seen = False
+        for index, opt in enumerate(options):
+            where = (*path, index)
+            self._validate_name(opt.get("name"), (*where, "name"), lowercase=True)
+            if opt["name"] in seen:
+                raise _form_error(
+                    (*where, "name"), "APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS", "Duplicate"
+                )
+            seen.add(opt["name"])
+            if not 1 <= len(opt.get("description", "")) <= 100:
+                raise _form_error(
+                    (*where, "description"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100."
+                )
+            otype = opt.get("type")
+            if otype in (SUB_COMMAND, SUB_COMMAND_GROUP):
+                if depth >= (1 if otype == SUB_COMMAND_GROUP else 2):
+                    raise _form_error(
+                        (*where, "type"), "APPLICATION_COMMAND_OPTION_TYPE_INVALID", "Bad nesting"
+                    )
+                children = opt.get("options") or []
+                if otype == SUB_COMMAND_GROUP and any(c.get("type") != SUB_COMMAND for c in children):
+                    raise _form_error(
+                        (*where, "options"), "APPLICATION_COMMAND_OPTION_TYPE_INVALID", "Bad nesting"
+                    )
+                self._validate_options(children, (*where, "options"), depth=depth + 1)
+                continue
+            if opt.get("required"):
+                if optional_seen:
+                    raise _form_error(
+                        (*where, "required"),
+                        "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID",
+                        "Required options must be placed before non-required options",
+                    )
+            else:
+                optional_seen = True
+            if len(opt.get("choices") or []) > 25:
+                raise _form_error(
+                    (*where, "choices"), "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length."
+                )
+            if opt.get("choices") and opt.get("autocomplete"):
+                raise _form_error((*where, "autocomplete"), "AUTOCOMPLETE_AND_CHOICES", "Cannot have both")
+
+    # ---------------------------------------------------------------- REST handlers: channels
+
+    def _guild(self, gid: str | int) -> _Guild:
+        guild = self._guilds.get(int(gid))
+        if guild is None:
+            raise _ApiError(404, 10004)
+        return guild
+
+    def _get_guild_channels(self, req: _Req) -> list[dict[str, Any]]:
+        guild = self._guild(req.groups[0])
+        return [c | {"guild_id": str(guild.id)} for c in guild.channels]
+
+    def _get_member(self, req: _Req) -> dict[str, Any]:
+        member = self._guild(req.groups[0]).members.get(int(req.groups[1]))
+        if member is None:
+            raise _ApiError(404, 10007)
+        return dict(member)
+
+    def _channel(self, cid: str | int) -> tuple[dict[str, Any], _Guild | None]:
+        channel = self._channels.get(int(cid))
+        if channel is None:
+            raise _ApiError(404, 10003)
+        gid = self._channel_guild[int(cid)]
+        return channel, (self._guilds[gid] if gid is not None else None)
+
+    def _get_channel(self, req: _Req) -> dict[str, Any]:
+        channel, guild = self._channel(req.groups[0])
+        return channel | {"guild_id": str(guild.id)} if guild is not None else dict(channel)
+
+    def _check_can_send(self, channel: dict[str, Any], guild: _Guild | None) -> None:
+        if guild is None:
+            recipient = int(channel["recipients"][0]["id"])
+            if recipient in self._dms_closed:
+                raise _ApiError(403, 50007)
+            return
+        perms = self._permissions(guild, channel, self.bot_user_id)
+        if not perms & VIEW_CHANNEL:
+            raise _ApiError(403, 50001)
+        if not perms & SEND_MESSAGES:
+            raise _ApiError(403, 50013)
+
+    @staticmethod
+    def _validate_message(body: Mapping[str, Any], files: Sequence[str], *, partial: bool = False) -> None:
+        content = body.get("content")
+        if content is not None and len(str(content)) > MAX_CONTENT_LENGTH:
+            raise _form_error(
+                ("content",), "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_CONTENT_LENGTH} or fewer in length."
+            )
+        embeds = body.get("embeds") or []
+        if len(embeds) > 10:
+            raise _form_error(("embeds",), "BASE_TYPE_MAX_LENGTH", "Must be 10 or fewer in length.")
+        total = 0
+        for index, embed in enumerate(embeds):
+            for key, limit in (("title", 256), ("description", 4096)):
+                if len(embed.get(key) or "") > limit:
+                    raise _form_error(
+                        ("embeds", index, key), "BASE_TYPE_MAX_LENGTH", f"Must be {limit} or fewer."
+                    )
+            if len(embed.get("fields") or []) > 25:
+                raise _form_error(("embeds", index, "fields"), "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer.")
+            total += len(embed.get("title") or "") + len(embed.get("description") or "")
+            total += sum(len(f.get("name", "")) + len(f.get("value", "")) for f in embed.get("fields") or [])
+            total += len((embed.get("footer") or {}).get("text", "")) + len(
+                (embed.get("author") or {}).get("name", "")
+            )
+        if total > 6000:
+            raise _form_error(
+                ("embeds",), "MESSAGE_EMBED_TOTAL_SIZE", "Embed size exceeds maximum size of 6000"
+            )
+        nonce = body.get("nonce")
+        if nonce is not None and len(str(nonce)) > MAX_NONCE_LENGTH:
+            raise _form_error(
+                ("nonce",), "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_NONCE_LENGTH} or fewer in length."
+            )
+        has_payload = (
+            content or embeds or body.get("components") or body.get("sticker_ids") or body.get("poll")
+        )
+        if not partial and not has_payload and not files:
+            raise _ApiError(400, 50006)
+
+    def _post_message(self, req: _Req) -> dict[str, Any]:
+        channel, guild = self._channel(req.groups[0])
+        self._check_can_send(channel, guild)
+        body = req.json if isinstance(req.json, dict) else {}
+        self._validate_message(body, req.files)
+        cid = int(channel["id"])
+        nonce = body.get("nonce")
+        now = time.monotonic()
+        if nonce is not None and body.get("enforce_nonce"):
+            seen = self._nonces.get((cid, str(nonce)))
+            if seen is not None and now - seen[0] < NONCE_WINDOW_SECONDS:
+                return dict(seen[1])
+        mid = self._snowflake()
+        message = self._message_object(mid, cid, body, flags=int(body.get("flags") or 0))
+        record = {
+            "id": mid,
+            "channel_id": cid,
+            **json.loads(json.dumps(body)),
+            "attachments": list(req.files),
+        }
+        self._messages.setdefault(cid, []).append(_StoredMessage(record, message))
+        channel["last_message_id"] = str(mid)
+        if nonce is not None:
+            self._nonces[(cid, str(nonce))] = (now, message)
+        return dict(message)
+
+    def _stored(self, cid: str, mid: str) -> _StoredMessage:
+        self._channel(cid)
+        for stored in self._messages.get(int(cid), []):
+            if stored.record["id"] == int(mid) and not stored.record.get("deleted"):
+                return stored
+        raise _ApiError(404, 10008)
+
+    def _get_message(self, req: _Req) -> dict[str, Any]:
+        return dict(self._stored(*req.groups).message)
+
+    def _edit_message(self, req: _Req) -> dict[str, Any]:
+        stored = self._stored(*req.groups)
+        body = req.json if isinstance(req.json, dict) else {}
+        self._validate_message(body, req.files, partial=True)
+        self._apply_edit(stored.message, body)
+        stored.record |= json.loads(json.dumps(body)) | {"edited": True}
+        return dict(stored.message)
+
+    def _delete_message(self, req: _Req) -> None:
+        self._stored(*req.groups).record["deleted"] = True
+
+    @staticmethod
+    def _apply_edit(message: dict[str, Any], body: Mapping[str, Any]) -> None:
+        if "content" in body:
+            message["content"] = body["content"] or ""
+        for key in ("embeds", "components"):
+            if key in body:
+                message[key] = list(body[key] or [])
+        if "flags" in body and body["flags"] is not None:
+            # Ephemerality is fixed by the first response; edits cannot change it.
+            fixed = EPHEMERAL | LOADING
+            message["flags"] = (message["flags"] & fixed) | (int(body["flags"]) & ~fixed)
+        message["edited_timestamp"] = _iso_now()
+
+    # ---------------------------------------------------------------- REST handlers: interactions
+
+    def _interaction_for(self, iid: str | None, token: str, *, unknown: int) -> _Interaction:
+        interaction = self._interactions_by_token.get(token)
+        if interaction is None or (iid is not None and interaction.id != int(iid)):
+            raise _ApiError(404, unknown)
+        return interaction
+
+    def _interaction_callback(self, req: _Req) -> web.Response | dict[str, Any]:
+        interaction = self._interaction_for(req.groups[0], req.groups[1], unknown=10062)
+        if interaction.callbacks:
+            raise _ApiError(400, 40060)
+        if time.monotonic() - interaction.created > self.interaction_deadline:
+            raise _ApiError(404, 10062)
+        body = req.json if isinstance(req.json, dict) else {}
+        ctype = body.get("type")
+        data = body.get("data") or {}
+        if ctype not in (1, 4, 5, 6, 7, 8, 9, 10, 12):
+            raise _form_error(
+                ("type",), "BASE_TYPE_CHOICES", f"Value must be one of valid callback types: {ctype}"
+            )
+        if ctype == 4:
+            self._validate_message(data, req.files)
+        interaction.callbacks.append(json.loads(json.dumps(body)))
+        interaction.last_activity = time.monotonic()
+        channel_id = int(interaction.payload["channel_id"])
+        if ctype in (4, 5):
+            flags = int(data.get("flags") or 0) & ~LOADING
+            if ctype == 5:
+                flags = (flags & EPHEMERAL) | LOADING
+                data = {}
+            interaction.original = self._message_object(
+                self._snowflake(), channel_id, data, flags=flags, interaction=interaction
+            )
+            interaction.original_allowed_mentions = data.get("allowed_mentions")
+            interaction.loading = ctype == 5
+        elif ctype == 8:
+            interaction.choices = list(data.get("choices") or [])
+        if req.query.get("with_response") not in ("1", "true", "True"):
+            return web.Response(status=204)
+        original = interaction.original
+        result: dict[str, Any] = {
+            "interaction": {
+                "id": str(interaction.id),
+                "type": interaction.payload["type"],
+                "response_message_loading": interaction.loading,
+                "response_message_ephemeral": bool(original and original["flags"] & EPHEMERAL),
+            }
+        }
+        if ctype in (4, 5) and original is not None:
+            result["interaction"]["response_message_id"] = original["id"]
+            result["resource"] = {"type": ctype, "message": dict(original)}
+        elif ctype in (7, 9):
+            result["resource"] = {"type": ctype}
+        return result
+
+    def _post_followup(self, req: _Req) -> web.Response | dict[str, Any]:
+        if int(req.groups[0]) != self.application_id:
+            raise _ApiError(404, 10015)
+        interaction = self._interaction_for(None, req.groups[1], unknown=10015)
+        if not interaction.callbacks:
+            raise _ApiError(404, 10015)
+        body = req.json if isinstance(req.json, dict) else {}
+        self._validate_message(body, req.files)
+        interaction.followups.append(json.loads(json.dumps(body)))
+        interaction.last_activity = time.monotonic()
+        if interaction.loading and interaction.original is not None:
+            # After a defer, Discord turns the first followup into the (no longer loading) original.
+            message = interaction.original
+            self._apply_edit(message, body)
+            message["flags"] &= ~LOADING
+            message["edited_timestamp"] = None
+            interaction.loading = False
+            interaction.original_allowed_mentions = body.get("allowed_mentions")
+        else:
+            channel_id = int(interaction.payload["channel_id"])
+            flags = int(body.get("flags") or 0)
+            message = self._message_object(
+                self._snowflake(), channel_id, body, flags=flags, interaction=interaction
+            )
+            interaction.messages[int(message["id"])] = message
+        wait = req.query.get("wait", "false").lower() in ("1", "true")
+        return dict(message) if wait else web.Response(status=204)
+
+    def _webhook_message(self, req: _Req) -> tuple[_Interaction, dict[str, Any]]:
+        if int(req.groups[0]) != self.application_id:
+            raise _ApiError(404, 10015)
+        interaction = self._interaction_for(None, req.groups[1], unknown=10015)
+        if req.groups[2] == "@original":
+            message = interaction.original
+        else:
+            message = interaction.messages.get(int(req.groups[2]))
+            if message is None and interaction.original and interaction.original["id"] == req.groups[2]:
+                message = interaction.original
+        if message is None:
+            raise _ApiError(404, 10008)
+        return interaction, message
+
+    def _get_webhook_message(self, req: _Req) -> dict[str, Any]:
+        return dict(self._webhook_message(req)[1])
+
+    def _edit_webhook_message(self, req: _Req) -> dict[str, Any]:
+        interaction, message = self._webhook_message(req)
+        body = req.json if isinstance(req.json, dict) else {}
+        self._validate_message(body, req.files, partial=True)
+        self._apply_edit(message, body)
+        if message is interaction.original:
+            message["flags"] &= ~LOADING
+            interaction.loading = False
+            if "allowed_mentions" in body:
+                interaction.original_allowed_mentions = body["allowed_mentions"]
+        interaction.edits.append(json.loads(json.dumps(body)))
+        interaction.last_activity = time.monotonic()
+        return dict(message)
+
+    def _delete_webhook_message(self, req: _Req) -> None:
+        interaction, message = self._webhook_message(req)
+        if message is interaction.original:
+            interaction.original = None
+            interaction.loading = False
+        else:
+            interaction.messages.pop(int(message["id"]))
+        interaction.last_activity = time.monotonic()
+
+    # ---------------------------------------------------------------- gateway
+
+    def _run(self, coro: Coroutine[Any, Any, Any], timeout: float = 5.0) -> Any:
+        if self._loop is None:
+            coro.close()
+            raise RuntimeError("FakeDiscord is not started")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def _require_session(self) -> _Session:
+        with self._cond:
+            if self._session is None:
+                raise RuntimeError("no client has identified with the fake gateway")
+            return self._session
+
+    async def _gateway_handler(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(max_msg_size=0, autoping=True)
+        await ws.prepare(request)
+        use_zlib = request.query.get("compress") == "zlib-stream" and self.transport_compression
+        info = GatewayConnection(request.path, dict(request.query), "zlib-stream" if use_zlib else None)
+        compressor = zlib.compressobj() if use_zlib else None
+        conn = _Connection(ws=ws, info=info, compressor=compressor)
+        with self._cond:
+            self.gateway_connections.append(info)
+        await self._send(
+            conn, {"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval_ms}, "s": None, "t": None}
+        )
+        try:
+            async for msg in ws:
+                if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                    break
+                raw = msg.data if isinstance(msg.data, str) else msg.data.decode()
+                await self._on_gateway_message(conn, json.loads(raw))
+        finally:
+            with self._cond:
+                info.closed = True
+                for session in self._sessions.values():
+                    if session.conn is conn:
+                        session.conn = None
+                        session.ready = False
+                self._cond.notify_all()
+        return ws
+
+    async def _send(self, conn: _Connection, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload)
+        async with conn.send_lock:
+            if conn.ws.closed:
+                return
+            if conn.compressor is not None:
+                frame = conn.compressor.compress(data.encode()) + conn.compressor.flush(zlib.Z_SYNC_FLUSH)
+                await conn.ws.send_bytes(frame)
+            else:
+                await conn.ws.send_str(data)
+
+    async def _dispatch(self, event: str, data: dict[str, Any], session: _Session | None = None) -> int:
+        """Send op 0 ``event`` to the session (default: current); kept for RESUME replay."""
+        with self._cond:
+            session = session or self._session
+            if session is None:
+                raise RuntimeError("no client has identified with the fake gateway")
+            session.seq += 1
+            payload = {"op": 0, "t": event, "s": session.seq, "d": data}
+            session.events.append(payload)
+            conn = session.conn
+        if conn is not None:
+            await self._send(conn, payload)
+        return payload["s"]
+
+    async def _on_gateway_message(self, conn: _Connection, msg: dict[str, Any]) -> None:
+        op, data = msg.get("op"), msg.get("d")
+        with self._cond:
+            conn.info.ops.append(op)
+            self._cond.notify_all()
+        if op == 1:
+            await self._send(conn, {"op": 11, "d": None, "s": None, "t": None})
+        elif op == 2:
+            await self._identify(conn, data or {})
+        elif op == 6:
+            await self._resume(conn, data or {})
+        elif op == 8:
+            await self._request_members(data or {})
+        elif op == 3:
+            with self._cond:
+                self.presence_updates.append(data)
+
+    async def _identify(self, conn: _Connection, data: dict[str, Any]) -> None:
+        if not data.get("token"):
+            await conn.ws.close(code=4004, message=b"Authentication failed.")
+            return
+        session = _Session(id=secrets.token_hex(16), conn=conn)
+        with self._cond:
+            conn.info.identify = {k: v for k, v in data.items() if k != "token"}
+            self._sessions[session.id] = session
+            self._session = session
+            guilds = list(self._guilds.values())
+        ready = {
+            "v": 10,
+            "user": self._users[self.bot_user_id] | {"verified": True, "mfa_enabled": False, "email": None},
+            "user_settings": {},
+            "session_type": "normal",
+            "session_id": session.id,
+            "resume_gateway_url": self.resume_gateway_url,
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
+            "private_channels": [],
+            "relationships": [],
+            "presences": [],
+            "guild_join_requests": [],
+            "geo_ordered_rtc_regions": ["fake"],
+            "auth": {},
+            "application": {"id": str(self.application_id), "flags": 0},
+            "shard": data.get("shard", [0, 1]),
+            "_trace": ['["fake-discord-gateway",{"micros":0}]'],
+        }
+        await self._dispatch("READY", ready, session)
+        for guild in guilds:
+            await self._dispatch("GUILD_CREATE", self._guild_create_payload(guild), session)
+        with self._cond:
+            session.ready = True
+            self._cond.notify_all()
+
+    async def _resume(self, conn: _Connection, data: dict[str, Any]) -> None:
+        with self._cond:
+            session = self._sessions.get(str(data.get("session_id")))
+        if session is None or not data.get("token"):
+            await self._send(conn, {"op": 9, "d": False, "s": None, "t": None})
+            return
+        with self._cond:
+            conn.info.resumed = True
+            session.conn = conn
+            self._session = session
+            missed = [e for e in session.events if e["s"] > int(data.get("seq") or 0)]
+        for event in missed:
+            await self._send(conn, event)
+        await self._dispatch("RESUMED", {"_trace": ['["fake-discord-gateway",{"micros":0}]']}, session)
+        with self._cond:
+            session.ready = True
+            self._cond.notify_all()
+
+    async def _request_members(self, data: dict[str, Any]) -> None:
+        with self._cond:
+            guild = self._guilds.get(int(data.get("guild_id") or 0))
+            if guild is None:
+                return
+            wanted = {int(u) for u in data.get("user_ids") or []}
+            query = (data.get("query") or "").lower()
+            members = [
+                dict(m)
+                for uid, m in guild.members.items()
+                if (not wanted or uid in wanted) and m["user"]["username"].lower().startswith(query)
+            ]
+            limit = int(data.get("limit") or 0)
+            if limit:
+                members = members[:limit]
+        chunk: dict[str, Any] = {
+            "guild_id": str(guild.id),
+            "members": members,
+            "chunk_index": 0,
+            "chunk_count": 1,
+            "not_found": [str(u) for u in wanted - {int(m["user"]["id"]) for m in members}],
+        }
+        if data.get("nonce"):
+            chunk["nonce"] = data["nonce"]
+        await self._dispatch("GUILD_MEMBERS_CHUNK", chunk)
+
+
+# --------------------------------------------------------------------------------------------
+# Client subprocess helper
+# --------------------------------------------------------------------------------------------
+
+
+class ClientProcess:
+    """A client (the bot, or the smoke-test client) run as a subprocess for the fake to talk to.
+
+    Output (stdout + stderr) goes to a temporary log file, read with :meth:`output`; the process
+    is terminated (then killed) by :meth:`stop` / on leaving the ``with`` block. ``env`` is
+    added to a copy of ``os.environ``.
+    """
+
+    def __init__(self, args: Sequence[str], *, env: Mapping[str, str], cwd: str | Path | None = None) -> None:
+        self.args = list(args)
+        self.env = {**os.environ, **env}
+        self.cwd = cwd
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._final_output: str | None = None
+        self._log = tempfile.NamedTemporaryFile(prefix="fake-discord-client-", suffix=".log", delete=False)  # noqa: SIM115
+
+    def start(self) -> ClientProcess:
+        """Launch the process; returns self."""
+        self._proc = subprocess.Popen(
+            self.args, env=self.env, cwd=self.cwd, stdout=self._log, stderr=subprocess.STDOUT
+        )
+        return self
+
+    @property
+    def pid(self) -> int | None:
+        """The process id once started."""
+        return self._proc.pid if self._proc else None
+
+    @property
+    def returncode(self) -> int | None:
+        """Exit status, or None while running (or not started)."""
+        return self._proc.poll() if self._proc else None
+
+    def send_signal(self, sig: int) -> None:
+        """Send ``sig`` (e.g. ``signal.SIGTERM`` to test a graceful shutdown) to the running process."""
+        if self._proc is None:
+            raise RuntimeError("process not started")
+        self._proc.send_signal(sig)
+
+    def wait(self, timeout: float) -> int:
+        """Wait up to ``timeout`` seconds for the process to exit; returns its exit status."""
+        if self._proc is None:
+            raise RuntimeError("process not started")
+        return self._proc.wait(timeout)
+
+    def output(self) -> str:
+        """Everything the process printed so far (still available after :meth:`stop`)."""
+        if self._final_output is not None:
+            return self._final_output
+        self._log.flush()
+        return Path(self._log.name).read_text(errors="replace")
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Terminate the process (SIGTERM, then SIGKILL after ``timeout``) and remove the log file."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait(timeout)
+        if self._final_output is None:
+            self._final_output = self.output()
+        self._log.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._log.name)
+
+    def __enter__(self) -> ClientProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
