@@ -4,7 +4,8 @@
     ├── ConfigError          a setting or a settings file is wrong (bad TOPICS_FILE, bad URL)
     ├── InputError           a value a user typed is invalid (time, timezone, topic, URL, length)
     ├── SourceError          one ingest source failed (missing file, malformed feed, network)
-    └── NotFoundError        a named thing (topic, briefing, feed) does not exist
+    ├── NotFoundError        a named thing (topic, briefing, feed) does not exist
+    └── DeliveryError        Discord did not take a message (permanent: pause the target)
 
 Messages never contain secrets; callers pass user-facing text only.
 """
@@ -29,3 +30,11 @@ class SourceError(BriefbotError):
 class NotFoundError(BriefbotError):
     """A named object does not exist."""
 
+
+class DeliveryError(BriefbotError):
+    """Discord refused or failed a message; `permanent` errors pause the target with `reason`."""
+
+    def __init__(self, reason: str, *, permanent: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent

@@ -105,3 +105,115 @@ class IngestRun(SQLModel, table=True):
     duplicates: int = 0
     error: str | None = Field(default=None, max_length=1_000)
 
+
+def snowflake_column(
+    *, nullable: bool = False, index: bool = False, unique: bool = False, primary_key: bool = False
+) -> sa.Column:
+    """A Discord id: 64-bit, so BIGINT on PostgreSQL."""
+    return sa.Column(sa.BigInteger, nullable=nullable, index=index, unique=unique, primary_key=primary_key,
+                     autoincrement=False)
+
+
+class ChannelBriefing(SQLModel, table=True):
+    """A scheduled briefing posted into one channel of a guild.
+
+    `topics` is a comma-separated list of slugs (empty: all topics); `days` is `daily`,
+    `weekdays`, `weekends` or a list such as `mon,wed,fri`. `last_delivered_at` is the watermark:
+    the next digest holds only stories ingested after it.
+    """
+
+    __tablename__ = "channel_briefing"
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int = Field(sa_column=snowflake_column(index=True))
+    channel_id: int = Field(sa_column=snowflake_column(unique=True))
+    time_of_day: str = Field(max_length=5)
+    timezone: str = Field(max_length=64)
+    topics: str = Field(default="", max_length=1_000)
+    days: str = Field(default="daily", max_length=40)
+    mention_role_id: int | None = Field(default=None, sa_column=snowflake_column(nullable=True))
+    quiet_day_notice: bool = False
+    paused: bool = False
+    pause_reason: str | None = Field(default=None, max_length=300)
+    created_at: datetime = Field(sa_column=utc_column())
+    last_delivered_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+    @property
+    def topic_slugs(self) -> list[str]:
+        """The topics as a list; empty means all topics."""
+        return [slug for slug in self.topics.split(",") if slug]
+
+
+class PersonalDigest(SQLModel, table=True):
+    """A user's personal digest: when it is sent by DM, and whether it is paused."""
+
+    __tablename__ = "personal_digest"
+
+    user_id: int = Field(sa_column=snowflake_column(primary_key=True))
+    time_of_day: str = Field(max_length=5)
+    timezone: str = Field(max_length=64)
+    paused: bool = False
+    pause_reason: str | None = Field(default=None, max_length=300)
+    created_at: datetime = Field(sa_column=utc_column())
+    last_delivered_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class Subscription(SQLModel, table=True):
+    """A user follows a topic in their personal digest."""
+
+    user_id: int = Field(sa_column=snowflake_column(primary_key=True))
+    topic_slug: str = Field(
+        sa_column=sa.Column(sa.String(40), sa.ForeignKey("topic.slug", ondelete="CASCADE"), primary_key=True)
+    )
+    created_at: datetime = Field(sa_column=utc_column())
+
+
+class Feed(SQLModel, table=True):
+    """A feed polled for stories: deployment-wide (`guild_id` None) or added by a guild's manager."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=URL_MAX)
+    guild_id: int | None = Field(default=None, sa_column=snowflake_column(nullable=True, index=True))
+    topic_slug: str | None = Field(default=None, max_length=40)
+    added_by: int | None = Field(default=None, sa_column=snowflake_column(nullable=True))
+    created_at: datetime = Field(sa_column=utc_column())
+    enabled: bool = True
+    failures: int = 0
+    last_success_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    last_error: str | None = Field(default=None, max_length=1_000)
+    last_error_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class Delivery(SQLModel, table=True):
+    """One digest for one target and one slot; the unique (target, slot) row is the claim.
+
+    `target_kind` is `channel` (target_id: the channel) or `user` (target_id: the user).
+    `status`: `sending` while parts go out, then `done`, `failed` (permanent error) or `empty`.
+    `parts` (a JSON list) is the rendered digest, fixed when the slot is claimed, so a delivery
+    resumed after a crash sends the same messages it started with.
+    """
+
+    __table_args__ = (sa.UniqueConstraint("target_kind", "target_id", "slot_at", name="uq_delivery_target_slot"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    target_kind: str = Field(max_length=10)
+    target_id: int = Field(sa_column=snowflake_column())
+    slot_at: datetime = Field(sa_column=utc_column())
+    status: str = Field(default="sending", max_length=10)
+    parts: str = Field(default="[]", sa_type=sa.Text)
+    claimed_at: datetime = Field(sa_column=utc_column())
+    finished_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    error: str | None = Field(default=None, max_length=500)
+
+
+class DeliveryPart(SQLModel, table=True):
+    """A message part of a delivery that Discord accepted, with its message id."""
+
+    __tablename__ = "delivery_part"
+
+    delivery_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("delivery.id", ondelete="CASCADE"), primary_key=True)
+    )
+    part_index: int = Field(primary_key=True)
+    message_id: int = Field(sa_column=snowflake_column())
+    sent_at: datetime = Field(sa_column=utc_column())

@@ -126,6 +126,14 @@ class Renderer:
         """The answer to `/topics`, as messages."""
         return self.render_parts("topics.md.j2", counts=counts)
 
+    def reply(self, name: str, **context: object) -> list[str]:
+        """A short command reply: the macro `name` of `replies.md.j2`, as messages."""
+        try:
+            macro = getattr(self.env.get_template("replies.md.j2").module, name)
+            return split_message(str(macro(**context)).strip())
+        except (TemplateError, AttributeError) as exc:
+            raise ConfigError(f"reply {name} of replies.md.j2 failed: {exc}") from None
+
 
 def _local_time(moment: datetime, tz: ZoneInfo, fmt: str = "%a %d %b %H:%M") -> str:
     return as_utc(moment).astimezone(tz).strftime(fmt)

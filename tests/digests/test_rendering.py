@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from digests.errors import ConfigError
+from digests.models import PersonalDigest
 from digests.rendering import DISCORD_MESSAGE_MAX, Renderer, escape_markdown, link_target, split_message
 from digests.selection import Digest, DigestSection, StoryItem, StoryList
 
@@ -130,3 +131,20 @@ def test_a_broken_user_template_is_a_clear_config_error(tmp_path, taxonomy):
         Renderer(tmp_path).topic_list([])
     with pytest.raises(ConfigError, match="not a directory"):
         Renderer(tmp_path / "missing")
+
+
+def test_replies_keep_one_fact_per_line(renderer, taxonomy):
+    digest = PersonalDigest(user_id=1, time_of_day="08:00", timezone="Europe/Brussels", created_at=NOW)
+    next_at = datetime(2026, 11, 29, 8, tzinfo=ZoneInfo("Europe/Brussels"))
+    lines = renderer.reply("subscribed", topic=taxonomy.get("trade"), digest=digest, already=False, first=True,
+                           next_at=next_at)[0].split("\n")
+    assert lines[0] == f"✅ Added {taxonomy.get('trade').label} to your personal digest."
+    assert lines[1].startswith("Your digest comes by DM daily at 08:00 (Europe/Brussels)")
+    assert lines[2] == "🕗 08:00 Europe/Brussels · next: Sun 29 Nov 08:00 (<t:1795935600:R>)"
+    removed = renderer.reply("unsubscribed", removed=[taxonomy.get("trade")], remaining=[])[0].split("\n")
+    assert len(removed) == 2
+
+
+def test_an_unknown_reply_is_a_config_error(renderer):
+    with pytest.raises(ConfigError, match="no_such_reply"):
+        renderer.reply("no_such_reply")

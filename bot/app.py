@@ -1,0 +1,65 @@
+"""`briefbot run`: check the token, point discord.py at the configured endpoints, run until a signal.
+
+Shared resources (settings, store, taxonomy, templates) come in as `Services`, built by the CLI;
+SIGTERM and SIGINT close the client cleanly and the store is released by the CLI afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+
+import discord
+
+from bot.client import BriefbotClient
+from bot.endpoints import configure_endpoints
+from digests.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def run_bot(services: Services) -> int:
+    """Run the bot; returns the exit status (2: no token, 1: Discord refused the token)."""
+    settings = services.settings
+    if not settings.discord_token:
+        print("briefbot: error: DISCORD_TOKEN is not set. Put it in .env or the environment "
+              "(see .env.example); `briefbot demo` works without one.", file=sys.stderr)
+        return 2
+    try:
+        configure_endpoints(api_base=settings.discord_api_base, gateway_url=settings.discord_gateway_url)
+    except ValueError as exc:
+        print(f"briefbot: error: {exc}", file=sys.stderr)
+        return 2
+    services.engine  # noqa: B018 - open the store (and apply migrations) before connecting
+    return asyncio.run(_serve(services, str(settings.discord_token)))
+
+
+async def _serve(services: Services, token: str) -> int:
+    client = BriefbotClient(services)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with client:
+        running = asyncio.create_task(client.start(token, reconnect=True), name="discord-client")
+        stopping = asyncio.create_task(stop.wait(), name="stop-signal")
+        await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if stopping.done():
+            log.info("stopping on signal")
+            await client.close()
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+            return 0
+        stopping.cancel()
+        error = running.exception()
+    if isinstance(error, discord.LoginFailure):
+        print("briefbot: error: Discord refused the token (check DISCORD_TOKEN).", file=sys.stderr)
+        return 1
+    if error is not None:
+        log.error("the Discord client stopped: %s", type(error).__name__, exc_info=error)
+        return 1
+    return 0

@@ -1,0 +1,102 @@
+"""The Discord client: owns the command tree, the publisher and the deliverer; syncs commands on start."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TypeVar
+
+import discord
+from discord import app_commands
+from sqlmodel import Session
+
+from bot.commands import COMMAND_MODULES
+from bot.interactions import NotManager, send_parts
+from bot.posting import NO_MENTIONS, DiscordPublisher
+from digests.delivery import Deliverer
+from digests.errors import BriefbotError
+from digests.services import Services
+from digests.store import session_scope
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def utc_now() -> datetime:
+    """The bot's clock; the domain gets `now` from here."""
+    return datetime.now(UTC)
+
+
+class BriefbotTree(app_commands.CommandTree):
+    """The command tree, with the bot's one error path."""
+
+    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        """Turn any error of a command into an ephemeral reply.
+
+        In order: a domain error (bad input, not found, …) shows its own message; a member
+        without Manage Server is refused; a server-only command used in DMs says so; anything
+        else is logged with its traceback under a short reference that the user is shown.
+        """
+        client: BriefbotClient = interaction.client  # type: ignore[assignment]
+        original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        renderer = client.services.renderer
+        if isinstance(original, BriefbotError):
+            parts = renderer.reply("error", message=str(original))
+        elif isinstance(original, NotManager):
+            parts = renderer.reply("not_manager")
+        elif isinstance(original, app_commands.NoPrivateMessage):
+            parts = renderer.reply("guild_only")
+        else:
+            reference = secrets.token_hex(4)
+            command = interaction.command.qualified_name if interaction.command else "?"
+            log.error("command /%s failed (ref %s)", command, reference, exc_info=original)
+            parts = renderer.reply("unexpected", reference=reference)
+        try:
+            await send_parts(interaction, parts, ephemeral=True)
+        except discord.HTTPException:
+            log.warning("could not tell the user about an error of /%s", interaction.command, exc_info=True)
+
+
+class BriefbotClient(discord.Client):
+    """The bot. Shared resources come in from `run_bot`; nothing here reads the environment."""
+
+    def __init__(self, services: Services, *, clock: Callable[[], datetime] = utc_now) -> None:
+        super().__init__(intents=discord.Intents.default(), allowed_mentions=NO_MENTIONS)
+        self.services = services
+        self.clock = clock
+        self.tree = BriefbotTree(self)
+        self.publisher = DiscordPublisher(self)
+        self.deliverer = Deliverer(engine=services.engine, taxonomy=services.taxonomy, renderer=services.renderer,
+                                   publisher=self.publisher, clock=clock)
+
+    async def setup_hook(self) -> None:
+        """Register every command group, then sync them (to DISCORD_GUILD_ID only, when set)."""
+        for module in COMMAND_MODULES:
+            module.register(self.tree)
+        guild_id = self.services.settings.discord_guild_id
+        if guild_id:
+            guild = discord.Object(guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            self.tree.clear_commands(guild=None)
+            await self.tree.sync()
+            log.info("synced %d commands to guild %s (global commands cleared)", len(synced), guild_id)
+        else:
+            synced = await self.tree.sync()
+            log.info("synced %d global commands", len(synced))
+
+    async def on_ready(self) -> None:
+        log.info("connected as %s (id %s) to %d guild(s)", self.user, self.user.id if self.user else "?",
+                 len(self.guilds))
+
+    async def db(self, work: Callable[[Session], T]) -> T:
+        """Run `work` in one session (one transaction) on a worker thread, off the event loop."""
+
+        def unit_of_work() -> T:
+            with session_scope(self.services.engine) as session:
+                return work(session)
+
+        return await asyncio.to_thread(unit_of_work)

@@ -1,0 +1,183 @@
+"""A server's channel briefings: /briefing setup|show|preview|post-now|pause|resume|remove (managers only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import discord
+from discord import app_commands
+from sqlmodel import Session
+
+from bot.interactions import client_of, reply, require_manager, send_parts, timezone_autocomplete
+from digests.delivery import last_delivery
+from digests.models import ChannelBriefing, Delivery
+from digests.scheduling import describe_days, next_slot
+from digests.targets import briefings_of, pick_briefing, remove_briefing, set_paused, setup_briefing
+from digests.topics import Taxonomy, Topic
+
+
+@dataclass(frozen=True)
+class BriefingRow:
+    """A briefing as `/briefing show` lists it."""
+
+    briefing: ChannelBriefing
+    topics: list[Topic]
+    days: str
+    next_at: datetime
+    last: Delivery | None
+
+
+def _row(session: Session, taxonomy: Taxonomy, briefing: ChannelBriefing, now: datetime) -> BriefingRow:
+    return BriefingRow(
+        briefing=briefing,
+        topics=[topic for topic in taxonomy if topic.slug in briefing.topic_slugs],
+        days=describe_days(briefing.days),
+        next_at=next_slot(time_of_day=briefing.time_of_day, timezone=briefing.timezone, days=briefing.days, after=now),
+        last=last_delivery(session=session, target=briefing),
+    )
+
+
+class BriefingGroup(app_commands.Group):
+    """Managers' commands; Discord hides them from others, and `interaction_check` enforces it."""
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        return require_manager(interaction)
+
+
+briefing_group = BriefingGroup(
+    name="briefing",
+    description="Scheduled news briefings in this server's channels",
+    guild_only=True,
+    default_permissions=discord.Permissions(manage_guild=True),
+)
+
+CHANNEL_HELP = "The briefing's channel (default: this channel, or the server's only briefing)"
+
+
+async def _pick(interaction: discord.Interaction, channel: discord.TextChannel | None) -> ChannelBriefing:
+    client = client_of(interaction)
+    return await client.db(lambda session: pick_briefing(
+        session=session, guild_id=interaction.guild_id, channel_id=channel.id if channel else None,
+        current_channel_id=interaction.channel_id))
+
+
+@briefing_group.command(name="setup", description="Post a daily briefing in a channel (updates an existing one)")
+@app_commands.describe(
+    channel="Where to post",
+    time="24-hour time, e.g. 07:30",
+    timezone="IANA timezone (default: the bot's default)",
+    topics="Comma-separated topics, e.g. economy,trade (default: all)",
+    days="daily (default), weekdays, weekends, or days like mon,wed,fri",
+    mention="A role to mention in each briefing (default: none)",
+    quiet_day="Post a short notice when there is no news (default: stay silent)",
+)
+@app_commands.autocomplete(timezone=timezone_autocomplete)
+async def setup(
+    interaction: discord.Interaction,
+    channel: discord.TextChannel,
+    time: app_commands.Range[str, 1, 20],
+    timezone: app_commands.Range[str, 1, 64] | None = None,
+    topics: app_commands.Range[str, 1, 500] | None = None,
+    days: app_commands.Range[str, 1, 60] | None = None,
+    mention: discord.Role | None = None,
+    quiet_day: bool | None = None,
+) -> None:
+    client = client_of(interaction)
+    services, now = client.services, client.clock()
+
+    def work(session: Session):
+        briefing, created = setup_briefing(
+            session=session, taxonomy=services.taxonomy, guild_id=interaction.guild_id, channel_id=channel.id,
+            time_of_day=time, timezone=timezone or services.settings.default_timezone, topics=topics, days=days,
+            mention_role_id=mention.id if mention else None, quiet_day_notice=quiet_day, now=now,
+        )
+        return _row(session, services.taxonomy, briefing, now), created
+
+    row, created = await client.db(work)
+    await reply(interaction, "briefing_saved", briefing=row.briefing, created=created, topics=row.topics,
+                days=row.days, next_at=row.next_at)
+
+
+@briefing_group.command(name="show", description="Show this server's briefings, or one channel's")
+@app_commands.describe(channel="Only this channel's briefing")
+async def show(interaction: discord.Interaction, channel: discord.TextChannel | None = None) -> None:
+    client = client_of(interaction)
+    services, now = client.services, client.clock()
+
+    def work(session: Session) -> list[BriefingRow]:
+        if channel is not None:
+            chosen = [pick_briefing(session=session, guild_id=interaction.guild_id, channel_id=channel.id,
+                                    current_channel_id=None)]
+        else:
+            chosen = briefings_of(session=session, guild_id=interaction.guild_id)
+        return [_row(session, services.taxonomy, briefing, now) for briefing in chosen]
+
+    rows = await client.db(work)
+    await reply(interaction, "briefing_list", rows=rows)
+
+
+@briefing_group.command(name="preview", description="See the briefing as it would be posted now")
+@app_commands.describe(channel=CHANNEL_HELP)
+async def preview(interaction: discord.Interaction, channel: discord.TextChannel | None = None) -> None:
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    client = client_of(interaction)
+    parts = await client.deliverer.preview(await _pick(interaction, channel))
+    if parts:
+        await send_parts(interaction, parts)
+    else:
+        await reply(interaction, "nothing_to_preview", what="this briefing")
+
+
+@briefing_group.command(name="post-now", description="Post the briefing now (the next one holds only newer stories)")
+@app_commands.describe(channel=CHANNEL_HELP)
+async def post_now(interaction: discord.Interaction, channel: discord.TextChannel | None = None) -> None:
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    client = client_of(interaction)
+    briefing = await _pick(interaction, channel)
+    report = await client.deliverer.deliver(briefing, slot_at=client.clock())
+    await reply(interaction, "briefing_posted", briefing=briefing, report=report)
+
+
+async def _set_paused(interaction: discord.Interaction, channel: discord.TextChannel | None, paused: bool) -> None:
+    client = client_of(interaction)
+
+    def work(session: Session) -> ChannelBriefing:
+        briefing = pick_briefing(session=session, guild_id=interaction.guild_id,
+                                 channel_id=channel.id if channel else None, current_channel_id=interaction.channel_id)
+        set_paused(briefing, paused=paused, reason=f"paused by {interaction.user.name}" if paused else None)
+        session.add(briefing)
+        return briefing
+
+    await reply(interaction, "briefing_paused", briefing=await client.db(work), paused=paused)
+
+
+@briefing_group.command(name="pause", description="Stop posting the briefing until resumed")
+@app_commands.describe(channel=CHANNEL_HELP)
+async def pause(interaction: discord.Interaction, channel: discord.TextChannel | None = None) -> None:
+    await _set_paused(interaction, channel, True)
+
+
+@briefing_group.command(name="resume", description="Post the briefing again (also after a permission problem)")
+@app_commands.describe(channel=CHANNEL_HELP)
+async def resume(interaction: discord.Interaction, channel: discord.TextChannel | None = None) -> None:
+    await _set_paused(interaction, channel, False)
+
+
+@briefing_group.command(name="remove", description="Stop and delete a channel's briefing")
+@app_commands.describe(channel="The briefing's channel")
+async def remove(interaction: discord.Interaction, channel: discord.TextChannel) -> None:
+    client = client_of(interaction)
+
+    def work(session: Session) -> ChannelBriefing:
+        briefing = pick_briefing(session=session, guild_id=interaction.guild_id, channel_id=channel.id,
+                                 current_channel_id=None)
+        remove_briefing(session=session, briefing=briefing)
+        return briefing
+
+    await reply(interaction, "briefing_removed", briefing=await client.db(work))
+
+
+def register(tree: app_commands.CommandTree) -> None:
+    """Add this module's commands."""
+    tree.add_command(briefing_group)

@@ -1,0 +1,76 @@
+"""A server's own feeds: /feeds add|list|remove (managers only)."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from sqlmodel import Session
+
+from bot.interactions import choice, client_of, rank_matches, reply, require_manager, topic_autocomplete
+from digests.feed_registry import add_feed, feeds_of, remove_feed
+
+
+class FeedsGroup(app_commands.Group):
+    """Managers' commands; Discord hides them from others, and `interaction_check` enforces it."""
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        return require_manager(interaction)
+
+
+feeds_group = FeedsGroup(
+    name="feeds",
+    description="News feeds of this server (their stories stay in this server)",
+    guild_only=True,
+    default_permissions=discord.Permissions(manage_guild=True),
+)
+
+
+@feeds_group.command(name="add", description="Add an RSS, Atom or JSON feed for this server")
+@app_commands.describe(url="The feed's http(s) URL", topic="Tag every story of this feed with a topic")
+@app_commands.autocomplete(topic=topic_autocomplete)
+async def add(
+    interaction: discord.Interaction,
+    url: app_commands.Range[str, 1, 2000],
+    topic: app_commands.Range[str, 1, 100] | None = None,
+) -> None:
+    client = client_of(interaction)
+    services, now = client.services, client.clock()
+
+    def work(session: Session):
+        feed = add_feed(session=session, taxonomy=services.taxonomy, url=url, guild_id=interaction.guild_id,
+                        topic=topic, added_by=interaction.user.id,
+                        allow_private=services.settings.allow_private_feeds, now=now)
+        return feed, services.taxonomy.resolve(feed.topic_slug) if feed.topic_slug else None
+
+    feed, chosen = await client.db(work)
+    await reply(interaction, "feed_added", feed=feed, topic=chosen)
+
+
+@feeds_group.command(name="list", description="This server's feeds and how they are doing")
+async def list_feeds(interaction: discord.Interaction) -> None:
+    client = client_of(interaction)
+    feeds = await client.db(lambda session: feeds_of(session=session, guild_id=interaction.guild_id))
+    await reply(interaction, "feed_list", feeds=feeds)
+
+
+async def _guild_feeds(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    if interaction.guild_id is None or not interaction.permissions.manage_guild:
+        return []
+    client = client_of(interaction)
+    feeds = await client.db(lambda session: feeds_of(session=session, guild_id=interaction.guild_id))
+    labels = {f"#{feed.id} {feed.url}": str(feed.id) for feed in feeds}
+    return [choice(label, labels[label]) for label in rank_matches(current, list(labels))]
+
+
+@feeds_group.command(name="remove", description="Remove one of this server's feeds")
+@app_commands.describe(feed="The feed to remove")
+@app_commands.autocomplete(feed=_guild_feeds)
+async def remove(interaction: discord.Interaction, feed: app_commands.Range[str, 1, 2000]) -> None:
+    client = client_of(interaction)
+    removed = await client.db(lambda session: remove_feed(session=session, guild_id=interaction.guild_id, feed=feed))
+    await reply(interaction, "feed_removed", feed=removed)
+
+
+def register(tree: app_commands.CommandTree) -> None:
+    """Add this module's commands."""
+    tree.add_command(feeds_group)

@@ -1,0 +1,152 @@
+"""A user's personal digest: /subscribe, /unsubscribe, /subscriptions and /digest."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from sqlmodel import Session
+
+from bot.interactions import (
+    choice,
+    client_of,
+    rank_matches,
+    reply,
+    send_parts,
+    timezone_autocomplete,
+    topic_autocomplete,
+)
+from digests.delivery import last_delivery
+from digests.models import PersonalDigest
+from digests.scheduling import next_slot
+from digests.targets import (
+    ALL,
+    require_personal_digest,
+    schedule_digest,
+    set_paused,
+    subscribe,
+    subscribed_topics,
+    unsubscribe,
+)
+
+
+def _next_at(digest: PersonalDigest, now):
+    return next_slot(time_of_day=digest.time_of_day, timezone=digest.timezone, days="daily", after=now)
+
+
+@app_commands.command(name="subscribe", description="Add a topic to your personal digest, sent to you by DM")
+@app_commands.describe(topic="The topic to follow")
+@app_commands.autocomplete(topic=topic_autocomplete)
+async def subscribe_command(interaction: discord.Interaction, topic: app_commands.Range[str, 1, 100]) -> None:
+    client = client_of(interaction)
+    services, now = client.services, client.clock()
+
+    def work(session: Session):
+        first = subscribed_topics(session=session, taxonomy=services.taxonomy, user_id=interaction.user.id) == []
+        chosen, digest, already = subscribe(session=session, taxonomy=services.taxonomy, user_id=interaction.user.id,
+                                            topic=topic, default_timezone=services.settings.default_timezone, now=now)
+        return chosen, digest, already, first and not already
+
+    chosen, digest, already, first = await client.db(work)
+    await reply(interaction, "subscribed", topic=chosen, digest=digest, already=already, first=first,
+                next_at=_next_at(digest, now))
+
+
+async def _your_topics(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    client = client_of(interaction)
+    topics = await client.db(lambda session: subscribed_topics(
+        session=session, taxonomy=client.services.taxonomy, user_id=interaction.user.id))
+    labels = {topic.label: topic.slug for topic in topics}
+    labels["all (every topic)"] = ALL
+    return [choice(label, labels[label]) for label in rank_matches(current, list(labels))]
+
+
+@app_commands.command(name="unsubscribe", description="Remove a topic (or all) from your personal digest")
+@app_commands.describe(topic="One of your topics, or “all”")
+@app_commands.autocomplete(topic=_your_topics)
+async def unsubscribe_command(interaction: discord.Interaction, topic: app_commands.Range[str, 1, 100]) -> None:
+    client = client_of(interaction)
+    taxonomy = client.services.taxonomy
+
+    def work(session: Session):
+        removed = unsubscribe(session=session, taxonomy=taxonomy, user_id=interaction.user.id, topic=topic)
+        return removed, subscribed_topics(session=session, taxonomy=taxonomy, user_id=interaction.user.id)
+
+    removed, remaining = await client.db(work)
+    await reply(interaction, "unsubscribed", removed=removed, remaining=remaining)
+
+
+@app_commands.command(name="subscriptions", description="Your topics, delivery time, timezone and next delivery")
+async def subscriptions_command(interaction: discord.Interaction) -> None:
+    client = client_of(interaction)
+    taxonomy, now = client.services.taxonomy, client.clock()
+
+    def work(session: Session):
+        topics = subscribed_topics(session=session, taxonomy=taxonomy, user_id=interaction.user.id)
+        digest = session.get(PersonalDigest, interaction.user.id)
+        last = last_delivery(session=session, target=digest) if digest else None
+        return topics, digest, last
+
+    topics, digest, last = await client.db(work)
+    await reply(interaction, "subscriptions", digest=digest, topics=topics,
+                next_at=_next_at(digest, now) if digest else None, last=last)
+
+
+digest_group = app_commands.Group(name="digest", description="Your personal digest, sent by DM")
+
+
+@digest_group.command(name="schedule", description="Choose when your digest is sent")
+@app_commands.describe(time="24-hour time, e.g. 07:30", timezone="Your timezone, e.g. Europe/Brussels")
+@app_commands.autocomplete(timezone=timezone_autocomplete)
+async def digest_schedule(
+    interaction: discord.Interaction, time: app_commands.Range[str, 1, 20], timezone: app_commands.Range[str, 1, 64]
+) -> None:
+    client = client_of(interaction)
+    taxonomy, now = client.services.taxonomy, client.clock()
+
+    def work(session: Session):
+        digest = schedule_digest(session=session, user_id=interaction.user.id, time_of_day=time, timezone=timezone,
+                                 now=now)
+        return digest, bool(subscribed_topics(session=session, taxonomy=taxonomy, user_id=interaction.user.id))
+
+    digest, has_topics = await client.db(work)
+    await reply(interaction, "digest_scheduled", digest=digest, next_at=_next_at(digest, now), has_topics=has_topics)
+
+
+@digest_group.command(name="preview", description="See your digest as it would be sent now")
+async def digest_preview(interaction: discord.Interaction) -> None:
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    client = client_of(interaction)
+    digest = await client.db(lambda session: require_personal_digest(session=session, user_id=interaction.user.id))
+    parts = await client.deliverer.preview(digest)
+    if parts:
+        await send_parts(interaction, parts)
+    else:
+        await reply(interaction, "nothing_to_preview", what="your topics")
+
+
+async def _set_digest_paused(interaction: discord.Interaction, paused: bool) -> None:
+    client = client_of(interaction)
+
+    def work(session: Session) -> None:
+        digest = require_personal_digest(session=session, user_id=interaction.user.id)
+        set_paused(digest, paused=paused, reason="paused by you" if paused else None)
+        session.add(digest)
+
+    await client.db(work)
+    await reply(interaction, "digest_paused", paused=paused)
+
+
+@digest_group.command(name="pause", description="Stop sending your digest until you resume it")
+async def digest_pause(interaction: discord.Interaction) -> None:
+    await _set_digest_paused(interaction, True)
+
+
+@digest_group.command(name="resume", description="Send your digest again (also after your DMs were closed)")
+async def digest_resume(interaction: discord.Interaction) -> None:
+    await _set_digest_paused(interaction, False)
+
+
+def register(tree: app_commands.CommandTree) -> None:
+    """Add this module's commands."""
+    for command in (subscribe_command, unsubscribe_command, subscriptions_command, digest_group):
+        tree.add_command(command)

@@ -1,0 +1,83 @@
+"""Posting digest parts to Discord: the domain's `Publisher`, over discord.py.
+
+Every message goes out with `allowed_mentions` none, except a channel briefing's opted-in role.
+A part carries the delivery's `nonce`; discord.py sends it with `enforce_nonce`, so Discord
+drops a repeat of the part that was in flight when the bot died. Discord's errors are sorted here:
+
+    429, 5xx, timeouts, connection errors   transient: retried with backoff, then DeliveryError(permanent=False)
+    50007 (DMs closed)                      permanent: DeliveryError(permanent=True)
+    50001 / 50013 (missing access/perms)    permanent
+    10003 (unknown channel), other 403/404  permanent
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import aiohttp
+import discord
+
+from digests.delivery import Destination
+from digests.errors import DeliveryError
+
+log = logging.getLogger(__name__)
+
+NO_MENTIONS = discord.AllowedMentions.none()
+RETRIES = 4
+BACKOFF_SECONDS = 1.0
+_PERMANENT_REASONS = {
+    50007: "cannot send DMs to this user (their DMs are closed)",
+    50001: "the bot cannot see that channel (Missing Access)",
+    50013: "the bot lacks permission to post there (Missing Permissions)",
+    10003: "the channel no longer exists (Unknown Channel)",
+    10013: "the user no longer exists (Unknown User)",
+}
+
+
+def mentions_for(role_id: int | None) -> discord.AllowedMentions:
+    """No mentions at all, or exactly the one role a manager opted in to."""
+    if role_id is None:
+        return NO_MENTIONS
+    return discord.AllowedMentions(everyone=False, users=False, roles=[discord.Object(role_id)], replied_user=False)
+
+
+class DiscordPublisher:
+    """Sends messages to channels and DMs; caches DM channel ids so a DM costs one request."""
+
+    def __init__(self, client: discord.Client, *, backoff_seconds: float = BACKOFF_SECONDS) -> None:
+        self.client = client
+        self.backoff_seconds = backoff_seconds
+        self._dm_channels: dict[int, int] = {}
+
+    async def send(self, destination: Destination, content: str, *, nonce: str, mention_role_id: int | None) -> int:
+        """Post one part; returns the message id."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                channel = await self._channel(destination)
+                message = await channel.send(content, nonce=nonce, allowed_mentions=mentions_for(mention_role_id))
+                return message.id
+            except (discord.Forbidden, discord.NotFound) as error:
+                reason = _PERMANENT_REASONS.get(error.code) or f"Discord refused the message ({error.status})"
+                raise DeliveryError(reason, permanent=True) from None
+            except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
+                status = getattr(error, "status", None)
+                if status is not None and status < 500 and status != 429:
+                    raise DeliveryError(f"Discord rejected the message ({status})", permanent=True) from None
+                if attempt == RETRIES:
+                    raise DeliveryError(f"Discord unavailable after {RETRIES} tries ({status or 'network'})",
+                                        permanent=False) from None
+                log.info("send to %s %s failed (%s), retry %d", destination.kind, destination.id,
+                         status or type(error).__name__, attempt)
+                await asyncio.sleep(self.backoff_seconds * 2 ** (attempt - 1))
+
+    async def _channel(self, destination: Destination) -> discord.abc.Messageable:
+        if destination.kind == "channel":
+            return self.client.get_partial_messageable(destination.id)
+        channel_id = self._dm_channels.get(destination.id)
+        if channel_id is None:
+            dm = await self.client.create_dm(discord.Object(destination.id))
+            channel_id = self._dm_channels[destination.id] = dm.id
+        return self.client.get_partial_messageable(channel_id, type=discord.ChannelType.private)

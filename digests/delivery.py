@@ -1,0 +1,228 @@
+"""Delivering one digest to one target for one slot, exactly once.
+
+The slot is claimed in the database before anything is sent: the unique (target, slot) row of
+`Delivery` is the guard, and it stores the rendered parts, so a delivery resumed after a crash
+sends the same messages. Each part Discord accepts is recorded with its message id; a resumed
+delivery starts at the next unsent part (the transport's message nonce covers the part that was in
+flight). The target's watermark advances only when every part is delivered, so no story is lost.
+
+The transport is a `Publisher`; `bot.posting` implements it for Discord, tests with a recorder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from digests.errors import DeliveryError
+from digests.models import ChannelBriefing, Delivery, DeliveryPart, PersonalDigest
+from digests.rendering import Renderer
+from digests.selection import select_digest
+from digests.store import session_scope
+from digests.targets import set_paused, subscribed_topics
+from digests.timeutil import parse_timezone
+from digests.topics import Taxonomy
+
+log = logging.getLogger(__name__)
+
+Target = ChannelBriefing | PersonalDigest
+FINISHED = frozenset({"done", "failed", "empty"})
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where messages go: a channel, or a user's DMs."""
+
+    kind: Literal["channel", "user"]
+    id: int
+
+
+class Publisher(Protocol):
+    """Sends one message; returns its message id or raises DeliveryError."""
+
+    async def send(self, destination: Destination, content: str, *, nonce: str, mention_role_id: int | None) -> int:
+        """Post `content`; the same `nonce` twice must not post twice."""
+        ...
+
+
+def destination_of(target: Target) -> Destination:
+    """Where a target's digest goes."""
+    if isinstance(target, ChannelBriefing):
+        return Destination("channel", target.channel_id)
+    return Destination("user", target.user_id)
+
+
+def render_target(
+    *, session: Session, taxonomy: Taxonomy, renderer: Renderer, target: Target, now: datetime
+) -> list[str]:
+    """The messages of the target's digest if it were delivered at `now` ([] when there is nothing)."""
+    tz = parse_timezone(target.timezone)
+    if isinstance(target, ChannelBriefing):
+        digest = select_digest(session=session, taxonomy=taxonomy, topics=target.topic_slugs,
+                               since=target.last_delivered_at, now=now)
+        if digest.is_empty:
+            return renderer.render_parts("quiet_day.md.j2", now=now, tz=tz) if target.quiet_day_notice else []
+        return renderer.briefing(digest, tz=tz, mention_role_id=target.mention_role_id)
+    topics = subscribed_topics(session=session, taxonomy=taxonomy, user_id=target.user_id)
+    if not topics:
+        return []
+    digest = select_digest(session=session, taxonomy=taxonomy, topics=[t.slug for t in topics],
+                           since=target.last_delivered_at, now=now)
+    return [] if digest.is_empty else renderer.personal_digest(digest, tz=tz, topics=topics)
+
+
+@dataclass
+class Claim:
+    """A claimed delivery: its row, its parts, and which of them Discord already has."""
+
+    delivery: Delivery
+    parts: list[str]
+    sent: set[int]
+
+
+def claim(
+    *, session: Session, taxonomy: Taxonomy, renderer: Renderer, target: Target, slot_at: datetime, now: datetime
+) -> Claim:
+    """Claim (target, slot), rendering its digest; or return the existing claim to resume it."""
+    destination = destination_of(target)
+    existing = _find(session, destination, slot_at)
+    if existing is None:
+        parts = render_target(session=session, taxonomy=taxonomy, renderer=renderer, target=target, now=now)
+        delivery = Delivery(target_kind=destination.kind, target_id=destination.id, slot_at=slot_at,
+                            status="sending" if parts else "empty", parts=json.dumps(parts), claimed_at=now)
+        try:
+            with session.begin_nested():
+                session.add(delivery)
+        except sa.exc.IntegrityError:  # another worker claimed it between our look and our insert
+            existing = _find(session, destination, slot_at)
+        else:
+            if not parts:
+                _advance_watermark(session, target, delivery)
+            return Claim(delivery, parts, set())
+    sent = set(session.exec(select(DeliveryPart.part_index).where(col(DeliveryPart.delivery_id) == existing.id)))
+    return Claim(existing, json.loads(existing.parts), sent)
+
+
+def _find(session: Session, destination: Destination, slot_at: datetime) -> Delivery | None:
+    return session.exec(select(Delivery).where(
+        col(Delivery.target_kind) == destination.kind,
+        col(Delivery.target_id) == destination.id,
+        col(Delivery.slot_at) == slot_at,
+    )).first()
+
+
+def _advance_watermark(session: Session, target: Target, delivery: Delivery) -> None:
+    target.last_delivered_at = delivery.claimed_at
+    session.add(target)
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """What happened to one delivery."""
+
+    status: str
+    parts_sent: int
+    parts_total: int
+    message_ids: tuple[int, ...]
+    error: str | None = None
+
+
+class Deliverer:
+    """Runs deliveries: database steps in a worker thread, sends on the event loop."""
+
+    def __init__(self, *, engine: sa.Engine, taxonomy: Taxonomy, renderer: Renderer, publisher: Publisher,
+                 clock: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.taxonomy = taxonomy
+        self.renderer = renderer
+        self.publisher = publisher
+        self.clock = clock
+
+    async def deliver(self, target: Target, *, slot_at: datetime) -> DeliveryReport:
+        """Deliver (or resume) the target's digest for `slot_at`."""
+        claimed = await asyncio.to_thread(self._claim, target, slot_at)
+        delivery = claimed.delivery
+        if delivery.status in FINISHED:
+            return await asyncio.to_thread(self._report, delivery.id)
+        destination = destination_of(target)
+        mention = target.mention_role_id if isinstance(target, ChannelBriefing) else None
+        for index, content in enumerate(claimed.parts):
+            if index in claimed.sent:
+                continue
+            try:
+                message_id = await self.publisher.send(
+                    destination, content, nonce=f"bb{delivery.id}p{index}", mention_role_id=mention
+                )
+            except DeliveryError as error:
+                if not error.permanent:
+                    raise
+                await asyncio.to_thread(self._fail, delivery.id, target, error.reason)
+                log.warning("delivery %s to %s %s failed: %s", delivery.id, destination.kind, destination.id,
+                            error.reason)
+                return await asyncio.to_thread(self._report, delivery.id)
+            await asyncio.to_thread(self._record_part, delivery.id, index, message_id)
+        await asyncio.to_thread(self._finish, delivery.id, target)
+        report = await asyncio.to_thread(self._report, delivery.id)
+        log.info("delivered %s to %s %s for slot %s: %d part(s)", delivery.id, destination.kind, destination.id,
+                 slot_at.isoformat(), report.parts_sent)
+        return report
+
+    async def preview(self, target: Target) -> list[str]:
+        """The messages the target would get now, without claiming anything."""
+        return await asyncio.to_thread(self._preview, target)
+
+    def _preview(self, target: Target) -> list[str]:
+        with session_scope(self.engine) as session:
+            session.add(target)
+            return render_target(session=session, taxonomy=self.taxonomy, renderer=self.renderer, target=target,
+                                 now=self.clock())
+
+    def _claim(self, target: Target, slot_at: datetime) -> Claim:
+        with session_scope(self.engine) as session:
+            session.add(target)
+            return claim(session=session, taxonomy=self.taxonomy, renderer=self.renderer, target=target,
+                         slot_at=slot_at, now=self.clock())
+
+    def _record_part(self, delivery_id: int, index: int, message_id: int) -> None:
+        with session_scope(self.engine) as session:
+            session.add(DeliveryPart(delivery_id=delivery_id, part_index=index, message_id=message_id,
+                                     sent_at=self.clock()))
+
+    def _finish(self, delivery_id: int, target: Target) -> None:
+        with session_scope(self.engine) as session:
+            delivery = session.get(Delivery, delivery_id)
+            delivery.status, delivery.finished_at = "done", self.clock()
+            session.add(target)
+            _advance_watermark(session, target, delivery)
+
+    def _fail(self, delivery_id: int, target: Target, reason: str) -> None:
+        with session_scope(self.engine) as session:
+            delivery = session.get(Delivery, delivery_id)
+            delivery.status, delivery.finished_at, delivery.error = "failed", self.clock(), reason[:500]
+            session.add(target)
+            set_paused(target, paused=True, reason=reason)
+
+    def _report(self, delivery_id: int) -> DeliveryReport:
+        with session_scope(self.engine) as session:
+            delivery = session.get(Delivery, delivery_id)
+            ids = session.exec(select(DeliveryPart.message_id).where(col(DeliveryPart.delivery_id) == delivery_id)
+                               .order_by(col(DeliveryPart.part_index))).all()
+            return DeliveryReport(status=delivery.status, parts_sent=len(ids),
+                                  parts_total=len(json.loads(delivery.parts)), message_ids=tuple(ids),
+                                  error=delivery.error)
+
+
+def last_delivery(*, session: Session, target: Target) -> Delivery | None:
+    """The target's most recent delivery, for `/briefing show` and `/subscriptions`."""
+    destination = destination_of(target)
+    return session.exec(select(Delivery).where(
+        col(Delivery.target_kind) == destination.kind, col(Delivery.target_id) == destination.id,
+    ).order_by(col(Delivery.slot_at).desc())).first()

@@ -1,0 +1,98 @@
+"""Registered feeds: deployment-wide ones (CLI, FEEDS_FILE) and those a guild's managers add.
+
+A feed added through Discord is fetched by the bot's machine, so its address is checked: only
+http(s), and (unless ALLOW_PRIVATE_FEEDS) no host that resolves to a loopback, private,
+link-local or otherwise non-public address — a Discord user must not make the bot probe its own
+network.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from sqlmodel import Session, col, select
+
+from digests.errors import InputError, NotFoundError
+from digests.models import URL_MAX, Feed
+from digests.topics import Taxonomy
+
+MAX_FEEDS_PER_GUILD = 25
+
+
+def check_feed_url(url: str, *, allow_private: bool) -> str:
+    """`url` trimmed, if it is an http(s) URL whose host is public (or private feeds are allowed)."""
+    url = (url or "").strip()
+    if len(url) > URL_MAX:
+        raise InputError(f"That URL is too long (at most {URL_MAX} characters).")
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise InputError("That is not a valid URL.") from None
+    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+        raise InputError("A feed URL must start with http:// or https://.")
+    if not allow_private:
+        for address in _addresses(parts.hostname, port):
+            if not address.is_global:
+                raise InputError("That feed points at a private or local address, which is not allowed here.")
+    return url
+
+
+def _addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    try:
+        return [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise InputError(f"Cannot find the host “{host[:100]}”.") from None
+    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+
+
+def add_feed(
+    *,
+    session: Session,
+    taxonomy: Taxonomy,
+    url: str,
+    guild_id: int | None,
+    topic: str | None,
+    added_by: int | None,
+    allow_private: bool,
+    now: datetime,
+) -> Feed:
+    """Register a feed for a guild (or deployment-wide when `guild_id` is None)."""
+    url = check_feed_url(url, allow_private=allow_private)
+    topic_slug = None
+    if topic:
+        resolved = taxonomy.resolve(topic)
+        if resolved is None:
+            raise InputError(f"“{topic[:60]}” is not a topic. Use /topics to see them all.")
+        topic_slug = resolved.slug
+    existing = feeds_of(session=session, guild_id=guild_id)
+    if any(feed.url == url for feed in existing):
+        raise InputError("That feed is already registered here.")
+    if guild_id is not None and len(existing) >= MAX_FEEDS_PER_GUILD:
+        raise InputError(f"A server can have at most {MAX_FEEDS_PER_GUILD} feeds; remove one first.")
+    feed = Feed(url=url, guild_id=guild_id, topic_slug=topic_slug, added_by=added_by, created_at=now)
+    session.add(feed)
+    session.flush()
+    return feed
+
+
+def feeds_of(*, session: Session, guild_id: int | None) -> list[Feed]:
+    """A guild's feeds, or the deployment-wide ones for None."""
+    condition = col(Feed.guild_id).is_(None) if guild_id is None else col(Feed.guild_id) == guild_id
+    return list(session.exec(select(Feed).where(condition).order_by(col(Feed.id))))
+
+
+def remove_feed(*, session: Session, guild_id: int | None, feed: str) -> Feed:
+    """Remove a feed named by its id or its URL."""
+    for candidate in feeds_of(session=session, guild_id=guild_id):
+        if feed.strip() in {str(candidate.id), candidate.url}:
+            session.delete(candidate)
+            return candidate
+    raise NotFoundError("No such feed here. Use /feeds list to see them.")

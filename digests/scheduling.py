@@ -1,0 +1,66 @@
+"""When targets are due: cron triggers in each target's IANA timezone (APScheduler 3.x, DST-correct).
+
+`days` accepts `daily`, `weekdays`, `weekends` or a list of day names such as `mon,wed,fri`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from apscheduler.triggers.cron import CronTrigger
+
+from digests.errors import InputError
+from digests.timeutil import parse_time_of_day, parse_timezone
+
+_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY_ALIASES = {
+    "monday": "mon", "tuesday": "tue", "tues": "tue", "wednesday": "wed", "thursday": "thu", "thur": "thu",
+    "thurs": "thu", "friday": "fri", "saturday": "sat", "sunday": "sun",
+}
+_ONE_SECOND = timedelta(seconds=1)
+_DAY_PRESETS = {"daily": _DAY_NAMES, "weekdays": _DAY_NAMES[:5], "weekends": _DAY_NAMES[5:]}
+
+
+def parse_days(value: str | None) -> str:
+    """The canonical form of a `days` argument: a preset name, or day names in week order."""
+    text = (value or "daily").strip().lower()
+    if text in _DAY_PRESETS:
+        return text
+    names = [part.strip() for part in text.replace(" ", ",").split(",") if part.strip()]
+    days = {_DAY_ALIASES.get(name, name) for name in names}
+    unknown = sorted(days - set(_DAY_NAMES))
+    if not days or unknown:
+        raise InputError(
+            f"“{(value or '')[:40]}” is not a schedule: use daily, weekdays, weekends or days like mon,wed,fri."
+        )
+    ordered = tuple(day for day in _DAY_NAMES if day in days)
+    return next((preset for preset, preset_days in _DAY_PRESETS.items() if preset_days == ordered), ",".join(ordered))
+
+
+def cron_trigger(*, time_of_day: str, timezone: str, days: str = "daily") -> CronTrigger:
+    """The trigger of a target's slots: `time_of_day` on `days`, in `timezone`."""
+    at = parse_time_of_day(time_of_day)
+    weekdays = _DAY_PRESETS.get(days) or tuple(days.split(","))
+    return CronTrigger(
+        day_of_week=",".join(weekdays), hour=at.hour, minute=at.minute, second=0, timezone=parse_timezone(timezone)
+    )
+
+
+def next_slot(*, time_of_day: str, timezone: str, days: str, after: datetime) -> datetime:
+    """The first slot strictly after `after` (aware), in the target's timezone."""
+    trigger = cron_trigger(time_of_day=time_of_day, timezone=timezone, days=days)
+    fire = trigger.get_next_fire_time(None, after)
+    # CronTrigger returns `after` itself when it is exactly on a slot; a slot *after* it is wanted.
+    if fire is not None and fire <= after:
+        fire = trigger.get_next_fire_time(fire, fire.replace(microsecond=0) + _ONE_SECOND)
+    if fire is None:  # a cron with at least one weekday always fires again
+        raise InputError("this schedule never fires")
+    return fire
+
+
+def describe_days(days: str) -> str:
+    """`days` as shown to users."""
+    if days in _DAY_PRESETS:
+        return {"daily": "every day", "weekdays": "on weekdays", "weekends": "on weekends"}[days]
+    return "on " + ", ".join(day.capitalize() for day in days.split(","))
+

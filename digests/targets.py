@@ -1,0 +1,200 @@
+"""Channel briefings, personal digests and topic subscriptions: creating, changing, finding them.
+
+Every function validates what a user typed and raises InputError / NotFoundError with a message
+that can be shown as it is.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from digests.errors import InputError, NotFoundError
+from digests.models import ChannelBriefing, PersonalDigest, Subscription
+from digests.scheduling import parse_days
+from digests.timeutil import parse_time_of_day, parse_timezone
+from digests.topics import Taxonomy, Topic
+
+DEFAULT_DIGEST_TIME = "08:00"
+ALL = "all"
+
+
+def canonical_time(value: str) -> str:
+    """`value` as HH:MM, or InputError."""
+    return parse_time_of_day(value).strftime("%H:%M")
+
+
+def canonical_timezone(value: str) -> str:
+    """The IANA name of `value` (case-insensitive), or InputError."""
+    return parse_timezone(value).key
+
+
+def resolve_topic(taxonomy: Taxonomy, value: str) -> Topic:
+    """The topic named by slug or display name, or InputError."""
+    topic = taxonomy.resolve(value or "")
+    if topic is None:
+        raise InputError(f"“{(value or '').strip()[:60]}” is not a topic. Use /topics to see them all.")
+    return topic
+
+
+def parse_topic_list(taxonomy: Taxonomy, value: str | None) -> list[str]:
+    """Comma-separated topic slugs or names as slugs; empty (or `all`) means all topics."""
+    names = [part.strip() for part in (value or "").split(",") if part.strip()]
+    if names == [ALL]:
+        return []
+    return list(dict.fromkeys(resolve_topic(taxonomy, name).slug for name in names))
+
+
+# Channel briefings ----------------------------------------------------------------------------
+
+
+def setup_briefing(
+    *,
+    session: Session,
+    taxonomy: Taxonomy,
+    guild_id: int,
+    channel_id: int,
+    time_of_day: str,
+    timezone: str,
+    topics: str | None,
+    days: str | None,
+    mention_role_id: int | None,
+    quiet_day_notice: bool | None,
+    now: datetime,
+) -> tuple[ChannelBriefing, bool]:
+    """Create the channel's briefing, or update it; returns it and whether it is new."""
+    values = {
+        "time_of_day": canonical_time(time_of_day),
+        "timezone": canonical_timezone(timezone),
+        "topics": ",".join(parse_topic_list(taxonomy, topics)),
+        "days": parse_days(days),
+    }
+    briefing = session.exec(select(ChannelBriefing).where(col(ChannelBriefing.channel_id) == channel_id)).first()
+    created = briefing is None
+    if briefing is None:
+        briefing = ChannelBriefing(guild_id=guild_id, channel_id=channel_id, created_at=now, **values)
+    elif briefing.guild_id != guild_id:
+        raise InputError("That channel belongs to another server.")
+    else:
+        for name, value in values.items():
+            setattr(briefing, name, value)
+    if mention_role_id is not None:
+        briefing.mention_role_id = mention_role_id or None
+    if quiet_day_notice is not None:
+        briefing.quiet_day_notice = quiet_day_notice
+    session.add(briefing)
+    session.flush()
+    return briefing, created
+
+
+def briefings_of(*, session: Session, guild_id: int) -> list[ChannelBriefing]:
+    """The guild's briefings, in the order they were set up."""
+    return list(session.exec(select(ChannelBriefing).where(col(ChannelBriefing.guild_id) == guild_id)
+                             .order_by(col(ChannelBriefing.id))))
+
+
+def pick_briefing(
+    *, session: Session, guild_id: int, channel_id: int | None, current_channel_id: int | None
+) -> ChannelBriefing:
+    """The briefing of `channel_id`; without one, that of the current channel, else the guild's only one."""
+    briefings = briefings_of(session=session, guild_id=guild_id)
+    by_channel = {briefing.channel_id: briefing for briefing in briefings}
+    if channel_id is not None:
+        if channel_id not in by_channel:
+            raise NotFoundError(f"<#{channel_id}> has no briefing. Set one up with /briefing setup.")
+        return by_channel[channel_id]
+    if current_channel_id in by_channel:
+        return by_channel[current_channel_id]
+    if len(briefings) == 1:
+        return briefings[0]
+    if not briefings:
+        raise NotFoundError("This server has no briefing yet. Set one up with /briefing setup.")
+    raise InputError("This server has several briefings: name the channel.")
+
+
+def remove_briefing(*, session: Session, briefing: ChannelBriefing) -> None:
+    """Delete a briefing (its past deliveries stay, as history)."""
+    session.delete(briefing)
+
+
+# Personal digests and subscriptions -----------------------------------------------------------
+
+
+def personal_digest_of(*, session: Session, user_id: int) -> PersonalDigest | None:
+    """The user's digest settings, if they ever subscribed or scheduled."""
+    return session.get(PersonalDigest, user_id)
+
+
+def subscribed_topics(*, session: Session, taxonomy: Taxonomy, user_id: int) -> list[Topic]:
+    """The user's topics, in taxonomy order."""
+    slugs = set(session.exec(select(Subscription.topic_slug).where(col(Subscription.user_id) == user_id)))
+    return [topic for topic in taxonomy if topic.slug in slugs]
+
+
+def subscribe(
+    *, session: Session, taxonomy: Taxonomy, user_id: int, topic: str, default_timezone: str, now: datetime
+) -> tuple[Topic, PersonalDigest, bool]:
+    """Add a topic to the user's digest; returns the topic, the digest and whether it was already there.
+
+    The first subscription schedules the digest daily at 08:00 in `default_timezone`.
+    """
+    chosen = resolve_topic(taxonomy, topic)
+    digest = personal_digest_of(session=session, user_id=user_id)
+    if digest is None:
+        digest = PersonalDigest(user_id=user_id, time_of_day=DEFAULT_DIGEST_TIME, timezone=default_timezone,
+                                created_at=now)
+        session.add(digest)
+    already = session.get(Subscription, (user_id, chosen.slug)) is not None
+    if not already:
+        session.add(Subscription(user_id=user_id, topic_slug=chosen.slug, created_at=now))
+    session.flush()
+    return chosen, digest, already
+
+
+def unsubscribe(*, session: Session, taxonomy: Taxonomy, user_id: int, topic: str) -> list[Topic]:
+    """Remove a topic (or `all`) from the user's digest; returns the topics removed."""
+    current = subscribed_topics(session=session, taxonomy=taxonomy, user_id=user_id)
+    if (topic or "").strip().lower() == ALL:
+        removing = current
+    else:
+        chosen = resolve_topic(taxonomy, topic)
+        if chosen not in current:
+            raise NotFoundError(f"You are not subscribed to {chosen.label}.")
+        removing = [chosen]
+    if removing:
+        session.exec(sa.delete(Subscription).where(
+            col(Subscription.user_id) == user_id,
+            col(Subscription.topic_slug).in_([t.slug for t in removing]),
+        ))
+    return removing
+
+
+def schedule_digest(
+    *, session: Session, user_id: int, time_of_day: str, timezone: str, now: datetime
+) -> PersonalDigest:
+    """Set when the user's digest is sent."""
+    digest = personal_digest_of(session=session, user_id=user_id)
+    values = {"time_of_day": canonical_time(time_of_day), "timezone": canonical_timezone(timezone)}
+    if digest is None:
+        digest = PersonalDigest(user_id=user_id, created_at=now, **values)
+    else:
+        digest.time_of_day, digest.timezone = values["time_of_day"], values["timezone"]
+    session.add(digest)
+    session.flush()
+    return digest
+
+
+def require_personal_digest(*, session: Session, user_id: int) -> PersonalDigest:
+    """The user's digest, or NotFoundError telling them how to start one."""
+    digest = personal_digest_of(session=session, user_id=user_id)
+    if digest is None:
+        raise NotFoundError("You have no personal digest yet. Start one with /subscribe.")
+    return digest
+
+
+def set_paused(target: ChannelBriefing | PersonalDigest, *, paused: bool, reason: str | None = None) -> None:
+    """Pause (with the reason shown to users) or resume a briefing or a digest."""
+    target.paused = paused
+    target.pause_reason = reason[:300] if paused and reason else None

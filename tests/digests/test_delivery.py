@@ -1,0 +1,166 @@
+"""Exactly one digest per target and slot: claims, recorded parts, resume, errors; a recording publisher."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from digests.delivery import Deliverer, Destination, claim
+from digests.errors import DeliveryError
+from digests.ingest.draft import StoryDraft
+from digests.models import ChannelBriefing, Delivery, DeliveryPart, PersonalDigest
+from digests.store import add_stories, session_scope
+from digests.targets import setup_briefing, subscribe
+
+
+class RecordingPublisher:
+    """Records what would reach Discord; can fail on a chosen send."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[Destination, str, str, int | None]] = []
+        self.fail_on: dict[int, BaseException] = {}  # call number (from 0) -> what that call raises
+        self.calls = 0
+
+    async def send(self, destination: Destination, content: str, *, nonce: str, mention_role_id: int | None) -> int:
+        self.calls += 1
+        if self.calls - 1 in self.fail_on:
+            raise self.fail_on.pop(self.calls - 1)
+        self.sent.append((destination, content, nonce, mention_role_id))
+        return 9000 + len(self.sent)
+
+
+class Crash(Exception):
+    """The process dying between two parts."""
+
+
+@pytest.fixture
+def stories(engine, taxonomy, now):
+    long_titles = [StoryDraft(title=f"Tariff talks round {i}: " + "negotiators meet again " * 9, source=f"S{i}")
+                   for i in range(14)]
+    with session_scope(engine) as session:
+        add_stories(session=session, taxonomy=taxonomy, now=now - timedelta(hours=2), drafts=[
+            StoryDraft(title="NATO ministers meet", source="Wire", body="Defence ministers met in Brussels."),
+            *long_titles,
+        ])
+
+
+def briefing(engine, taxonomy, now, **overrides) -> ChannelBriefing:
+    values = {"guild_id": 1, "channel_id": 55, "time_of_day": "08:00", "timezone": "UTC", "topics": None,
+              "days": None, "mention_role_id": None, "quiet_day_notice": None}
+    with session_scope(engine) as session:
+        target, _ = setup_briefing(session=session, taxonomy=taxonomy, now=now - timedelta(days=1),
+                                   **{**values, **overrides})
+        return target
+
+
+def deliverer(engine, taxonomy, renderer, now, publisher) -> Deliverer:
+    return Deliverer(engine=engine, taxonomy=taxonomy, renderer=renderer, publisher=publisher, clock=lambda: now)
+
+
+async def test_a_slot_is_delivered_once_with_every_part_recorded(engine, taxonomy, renderer, now, stories):
+    target = briefing(engine, taxonomy, now)
+    publisher = RecordingPublisher()
+    report = await deliverer(engine, taxonomy, renderer, now, publisher).deliver(target, slot_at=now)
+    assert report.status == "done" and report.parts_total > 1
+    assert report.parts_sent == report.parts_total == len(publisher.sent)
+    assert [nonce for _, _, nonce, _ in publisher.sent] == [f"bb1p{i}" for i in range(report.parts_total)]
+    assert all(dest == Destination("channel", 55) for dest, *_ in publisher.sent)
+    again = await deliverer(engine, taxonomy, renderer, now, publisher).deliver(target, slot_at=now)
+    assert again.status == "done" and len(publisher.sent) == report.parts_total
+    with session_scope(engine) as session:
+        assert session.get(ChannelBriefing, target.id).last_delivered_at == now
+        assert len(session.exec(select(Delivery)).all()) == 1
+
+
+async def test_a_crash_between_parts_resumes_with_the_next_part(engine, taxonomy, renderer, now, stories):
+    target = briefing(engine, taxonomy, now)
+    dying = RecordingPublisher()
+    dying.fail_on[1] = Crash()
+    with pytest.raises(Crash):
+        await deliverer(engine, taxonomy, renderer, now, dying).deliver(target, slot_at=now)
+    assert len(dying.sent) == 1
+    with session_scope(engine) as session:
+        assert session.exec(select(Delivery.status)).one() == "sending"
+        assert session.get(ChannelBriefing, target.id).last_delivered_at is None  # no story lost
+
+    # New stories arrive before the restart: the resumed delivery still sends what it started with.
+    with session_scope(engine) as session:
+        add_stories(session=session, taxonomy=taxonomy, now=now, drafts=[StoryDraft(title="Late tariffs", source="X")])
+    restarted = RecordingPublisher()
+    report = await deliverer(engine, taxonomy, renderer, now + timedelta(minutes=3), restarted).deliver(
+        target, slot_at=now)
+    assert report.status == "done"
+    contents = [dying.sent[0][1]] + [content for _, content, _, _ in restarted.sent]
+    assert len(contents) == report.parts_total
+    assert "Late tariffs" not in "".join(contents)
+    assert restarted.sent[0][2] == "bb1p1"
+    with session_scope(engine) as session:
+        parts = session.exec(select(DeliveryPart.part_index)).all()
+    assert sorted(parts) == list(range(report.parts_total))
+
+
+async def test_a_permanent_error_pauses_the_target_and_keeps_its_stories(engine, taxonomy, renderer, now, stories):
+    target = briefing(engine, taxonomy, now)
+    publisher = RecordingPublisher()
+    publisher.fail_on[0] = DeliveryError("the bot lacks permission to post there", permanent=True)
+    report = await deliverer(engine, taxonomy, renderer, now, publisher).deliver(target, slot_at=now)
+    assert (report.status, report.parts_sent, report.error) == ("failed", 0, "the bot lacks permission to post there")
+    with session_scope(engine) as session:
+        stored = session.get(ChannelBriefing, target.id)
+    assert stored.paused and stored.pause_reason == "the bot lacks permission to post there"
+    assert stored.last_delivered_at is None
+
+
+async def test_a_transient_error_leaves_the_slot_to_be_resumed(engine, taxonomy, renderer, now, stories):
+    target = briefing(engine, taxonomy, now)
+    publisher = RecordingPublisher()
+    publisher.fail_on[0] = DeliveryError("Discord unavailable", permanent=False)
+    with pytest.raises(DeliveryError):
+        await deliverer(engine, taxonomy, renderer, now, publisher).deliver(target, slot_at=now)
+    report = await deliverer(engine, taxonomy, renderer, now, publisher).deliver(target, slot_at=now)
+    assert report.status == "done" and report.parts_sent == len(publisher.sent)
+    with session_scope(engine) as session:
+        assert not session.get(ChannelBriefing, target.id).paused
+
+
+async def test_an_empty_digest_is_not_posted_unless_the_channel_wants_a_quiet_day_notice(engine, taxonomy,
+                                                                                         renderer, now):
+    silent = briefing(engine, taxonomy, now, channel_id=1)
+    quiet = briefing(engine, taxonomy, now, channel_id=2, quiet_day_notice=True)
+    publisher = RecordingPublisher()
+    report = await deliverer(engine, taxonomy, renderer, now, publisher).deliver(silent, slot_at=now)
+    assert report.status == "empty" and publisher.sent == []
+    report = await deliverer(engine, taxonomy, renderer, now, publisher).deliver(quiet, slot_at=now)
+    assert report.status == "done" and "quiet day" in publisher.sent[0][1]
+
+
+async def test_a_personal_digest_goes_by_dm_with_the_users_topics_only(engine, taxonomy, renderer, now, stories):
+    with session_scope(engine) as session:
+        subscribe(session=session, taxonomy=taxonomy, user_id=77, topic="defense", default_timezone="UTC",
+                  now=now - timedelta(days=1))
+        digest = session.get(PersonalDigest, 77)
+    publisher = RecordingPublisher()
+    report = await deliverer(engine, taxonomy, renderer, now, publisher).deliver(digest, slot_at=now)
+    assert report.status == "done" and len(publisher.sent) == 1
+    destination, content, _, mention = publisher.sent[0]
+    assert destination == Destination("user", 77) and mention is None
+    assert "NATO ministers meet" in content and "Tariff" not in content
+
+
+async def test_the_opted_in_role_is_passed_to_the_publisher(engine, taxonomy, renderer, now, stories):
+    target = briefing(engine, taxonomy, now, mention_role_id=4242)
+    publisher = RecordingPublisher()
+    await deliverer(engine, taxonomy, renderer, now, publisher).deliver(target, slot_at=now)
+    assert {mention for *_, mention in publisher.sent} == {4242}
+    assert publisher.sent[0][1].startswith("<@&4242>")
+
+
+def test_two_claims_of_one_slot_share_one_delivery(engine, taxonomy, renderer, now, stories):
+    target = briefing(engine, taxonomy, now)
+    with session_scope(engine) as first, session_scope(engine) as second:
+        a = claim(session=first, taxonomy=taxonomy, renderer=renderer, target=target, slot_at=now, now=now)
+        first.commit()
+        b = claim(session=second, taxonomy=taxonomy, renderer=renderer, target=target, slot_at=now, now=now)
+    assert a.delivery.id == b.delivery.id and a.parts == b.parts

@@ -1,0 +1,162 @@
+"""Channel briefings, personal digests, subscriptions and feeds in the real store."""
+
+from __future__ import annotations
+
+import pytest
+
+from digests.errors import InputError, NotFoundError
+from digests.feed_registry import MAX_FEEDS_PER_GUILD, add_feed, check_feed_url, feeds_of, remove_feed
+from digests.store import session_scope
+from digests.targets import (
+    briefings_of,
+    parse_topic_list,
+    personal_digest_of,
+    pick_briefing,
+    schedule_digest,
+    setup_briefing,
+    subscribe,
+    subscribed_topics,
+    unsubscribe,
+)
+
+GUILD, OTHER_GUILD = 1001, 2002
+
+
+def setup(session, taxonomy, now, channel, **overrides):
+    values = {"guild_id": GUILD, "channel_id": channel, "time_of_day": "7:05", "timezone": "europe/brussels",
+              "topics": None, "days": None, "mention_role_id": None, "quiet_day_notice": None}
+    return setup_briefing(session=session, taxonomy=taxonomy, now=now, **{**values, **overrides})
+
+
+def test_parse_topic_list_accepts_slugs_and_names(taxonomy):
+    assert parse_topic_list(taxonomy, "economy, Technology & AI,economy") == ["economy", "technology"]
+    assert parse_topic_list(taxonomy, "") == [] == parse_topic_list(taxonomy, "all")
+    with pytest.raises(InputError, match="“knitting” is not a topic"):
+        parse_topic_list(taxonomy, "economy,knitting")
+
+
+def test_setting_up_a_channel_twice_updates_it(engine, taxonomy, now):
+    with session_scope(engine) as session:
+        briefing, created = setup(session, taxonomy, now, 10, days="weekdays")
+        assert created and briefing.time_of_day == "07:05" and briefing.timezone == "Europe/Brussels"
+        again, created_again = setup(session, taxonomy, now, 10, time_of_day="18:00", topics="trade")
+        assert not created_again and again.id == briefing.id
+        assert (again.time_of_day, again.topic_slugs, again.days) == ("18:00", ["trade"], "daily")
+        setup(session, taxonomy, now, 11)
+        assert [b.channel_id for b in briefings_of(session=session, guild_id=GUILD)] == [10, 11]
+
+
+def test_a_channel_of_another_guild_cannot_be_taken_over(engine, taxonomy, now):
+    with session_scope(engine) as session:
+        setup(session, taxonomy, now, 10)
+        with pytest.raises(InputError, match="another server"):
+            setup(session, taxonomy, now, 10, guild_id=OTHER_GUILD)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [({"time_of_day": "24:00"}, "not a time of day"), ({"timezone": "Nowhere/City"}, "IANA timezone"),
+     ({"days": "funday"}, "not a schedule"), ({"topics": "knitting"}, "not a topic")],
+)
+def test_bad_briefing_settings_are_refused(engine, taxonomy, now, overrides, message):
+    with session_scope(engine) as session:
+        with pytest.raises(InputError, match=message):
+            setup(session, taxonomy, now, 10, **overrides)
+        assert briefings_of(session=session, guild_id=GUILD) == []
+
+
+def test_pick_briefing_defaults_to_the_current_channel_then_the_only_one(engine, taxonomy, now):
+    with session_scope(engine) as session:
+        with pytest.raises(NotFoundError, match="no briefing yet"):
+            pick_briefing(session=session, guild_id=GUILD, channel_id=None, current_channel_id=5)
+        setup(session, taxonomy, now, 10)
+        assert pick_briefing(session=session, guild_id=GUILD, channel_id=None, current_channel_id=5).channel_id == 10
+        setup(session, taxonomy, now, 11)
+        assert pick_briefing(session=session, guild_id=GUILD, channel_id=None, current_channel_id=11).channel_id == 11
+        with pytest.raises(InputError, match="several briefings"):
+            pick_briefing(session=session, guild_id=GUILD, channel_id=None, current_channel_id=5)
+        with pytest.raises(NotFoundError, match="has no briefing"):
+            pick_briefing(session=session, guild_id=OTHER_GUILD, channel_id=10, current_channel_id=None)
+
+
+def test_first_subscription_schedules_a_daily_digest_at_eight(engine, taxonomy, now):
+    with session_scope(engine) as session:
+        topic, digest, already = subscribe(session=session, taxonomy=taxonomy, user_id=7, topic="Trade",
+                                           default_timezone="Asia/Tokyo", now=now)
+        assert (topic.slug, digest.time_of_day, digest.timezone, already) == ("trade", "08:00", "Asia/Tokyo", False)
+        _, _, already = subscribe(session=session, taxonomy=taxonomy, user_id=7, topic="trade",
+                                  default_timezone="UTC", now=now)
+        assert already
+        subscribe(session=session, taxonomy=taxonomy, user_id=7, topic="defense", default_timezone="UTC", now=now)
+        assert [t.slug for t in subscribed_topics(session=session, taxonomy=taxonomy, user_id=7)] == [
+            "defense", "trade"]
+        assert personal_digest_of(session=session, user_id=7).timezone == "Asia/Tokyo"
+
+
+def test_unsubscribe_one_or_all(engine, taxonomy, now):
+    with session_scope(engine) as session:
+        for slug in ("trade", "economy", "sports"):
+            subscribe(session=session, taxonomy=taxonomy, user_id=7, topic=slug, default_timezone="UTC", now=now)
+        with pytest.raises(NotFoundError, match="not subscribed"):
+            unsubscribe(session=session, taxonomy=taxonomy, user_id=7, topic="culture")
+        assert [t.slug for t in unsubscribe(session=session, taxonomy=taxonomy, user_id=7, topic="trade")] == ["trade"]
+        removed = unsubscribe(session=session, taxonomy=taxonomy, user_id=7, topic="ALL")
+        assert [t.slug for t in removed] == ["economy", "sports"]
+        assert subscribed_topics(session=session, taxonomy=taxonomy, user_id=7) == []
+
+
+def test_schedule_digest_validates_and_stores(engine, now):
+    with session_scope(engine) as session:
+        digest = schedule_digest(session=session, user_id=9, time_of_day="6:30", timezone="america/new_york", now=now)
+        assert (digest.time_of_day, digest.timezone) == ("06:30", "America/New_York")
+        with pytest.raises(InputError):
+            schedule_digest(session=session, user_id=9, time_of_day="noon", timezone="UTC", now=now)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("javascript:alert(1)", "http:// or https://"),
+        ("https://", "http:// or https://"),
+        ("http://10.0.0.8/feed", "private or local"),
+        ("http://192.168.1.1/feed", "private or local"),
+        ("http://[fe80::1]/feed", "private or local"),
+        ("http://localhost/feed", "private or local"),
+        ("https://x.org/" + "a" * 2100, "too long"),
+        ("http://[::1/", "not a valid URL"),
+    ],
+)
+def test_feed_urls_must_be_public_http(url, message):
+    with pytest.raises(InputError, match=message):
+        check_feed_url(url, allow_private=False)
+
+
+def test_private_feeds_can_be_allowed():
+    assert check_feed_url(" http://127.0.0.1:8000/feed ", allow_private=True) == "http://127.0.0.1:8000/feed"
+
+
+def test_feeds_belong_to_their_guild(engine, taxonomy, now):
+    with session_scope(engine) as session:
+        feed = add_feed(session=session, taxonomy=taxonomy, url="https://93.184.215.14/a.rss", guild_id=GUILD,
+                        topic="Trade", added_by=1, allow_private=False, now=now)
+        assert feed.topic_slug == "trade"
+        with pytest.raises(InputError, match="already registered"):
+            add_feed(session=session, taxonomy=taxonomy, url="https://93.184.215.14/a.rss", guild_id=GUILD,
+                     topic=None, added_by=1, allow_private=False, now=now)
+        add_feed(session=session, taxonomy=taxonomy, url="https://93.184.215.14/a.rss", guild_id=OTHER_GUILD,
+                 topic=None, added_by=2, allow_private=False, now=now)
+        assert [f.url for f in feeds_of(session=session, guild_id=GUILD)] == ["https://93.184.215.14/a.rss"]
+        with pytest.raises(NotFoundError):
+            remove_feed(session=session, guild_id=OTHER_GUILD, feed=str(feed.id))
+        assert remove_feed(session=session, guild_id=GUILD, feed=str(feed.id)).id == feed.id
+        assert feeds_of(session=session, guild_id=GUILD) == []
+
+
+def test_a_guild_has_at_most_25_feeds(engine, taxonomy, now):
+    with session_scope(engine) as session:
+        for index in range(MAX_FEEDS_PER_GUILD):
+            add_feed(session=session, taxonomy=taxonomy, url=f"https://93.184.215.14/{index}", guild_id=GUILD,
+                     topic=None, added_by=1, allow_private=False, now=now)
+        with pytest.raises(InputError, match="at most 25 feeds"):
+            add_feed(session=session, taxonomy=taxonomy, url="https://93.184.215.14/x", guild_id=GUILD, topic=None,
+                     added_by=1, allow_private=False, now=now)

@@ -1,0 +1,98 @@
+"""The real bot (`python -m bot run`) as a subprocess, talking to a fake Discord the tests own.
+
+One bot per test module (starting one takes a second or two); each module gets its own database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.fake_discord import ClientProcess, FakeDiscord, FakeGuild
+
+DUMMY_TOKEN = "MTEx.dummy-token.for-the-fake-discord"
+BREAKING = "@everyone breaking: NATO summit moved to Greenland"
+
+
+@dataclass
+class World:
+    """The fake Discord, its guild and people, and the running bot."""
+
+    fake: FakeDiscord
+    guild: FakeGuild
+    manager: int
+    member: int
+    bot: ClientProcess
+    database_url: str
+
+
+def seed_stories(workdir: Path, env: dict[str, str]) -> None:
+    """Ingest the bundled sample and a story whose title tries to ping everyone."""
+    now = datetime.now(UTC).isoformat()
+    (workdir / "extra.jsonl").write_text(
+        json.dumps(
+            {
+                "title": BREAKING,
+                "source": "Prank Wire",
+                "published": now,
+                "summary": "Allies meet on Arctic security.",
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    for args in (["demo"], ["ingest", "extra.jsonl"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            cwd=workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    workdir = tmp_path_factory.mktemp("bot")
+    database_url = f"sqlite:///{workdir / 'briefbot.db'}"
+    base_env = {
+        "DATABASE_URL": database_url,
+        "DEFAULT_TIMEZONE": "Europe/Brussels",
+        "LOG_LEVEL": "INFO",
+        "DISCORD_GUILD_ID": "",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env = {**os.environ, **base_env}
+    seed_stories(workdir, env)
+    with FakeDiscord() as fake:
+        manager = fake.add_user(username="manager")
+        member = fake.add_user(username="reader")
+        guild = fake.add_guild(
+            name="Newsroom",
+            channels=["general", "briefings", "locked"],
+            roles=["Readers"],
+            members=[manager, {"id": member, "roles": ["Readers"]}],
+            owner_id=manager,
+        )
+        bot = ClientProcess(
+            [sys.executable, "-m", "bot", "run"], env={**base_env, **fake.env(DUMMY_TOKEN)}, cwd=workdir
+        ).start()
+        fake.watch(bot)
+        try:
+            fake.wait_until_ready(timeout=60)
+            fake.wait_for_commands(timeout=60)
+            yield World(fake, guild, manager, member, bot, database_url)
+        finally:
+            bot.stop()
+            assert DUMMY_TOKEN not in bot.output()

@@ -1,0 +1,378 @@
+"""Every slash command of SPEC section 5, end to end: the real bot process against the fake Discord."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from tests.e2e.conftest import BREAKING, DUMMY_TOKEN, World
+from tests.e2e.fake_discord import ClientProcess, FakeDiscord
+
+MANAGE_GUILD = 1 << 5
+NO_PERMISSIONS = 1 << 10 | 1 << 11  # view + send, nothing more
+
+
+def options_of(command: dict) -> dict[str, dict]:
+    return {option["name"]: option for option in command.get("options", [])}
+
+
+def test_commands_are_synced_with_their_spec_names(world: World):
+    commands = {command["name"]: command for command in world.fake.commands()}
+    assert set(commands) == {
+        "stories",
+        "topics",
+        "subscribe",
+        "unsubscribe",
+        "subscriptions",
+        "digest",
+        "briefing",
+        "feeds",
+    }
+    assert list(options_of(commands["stories"])) == ["topic", "query", "limit", "hours", "share"]
+    assert options_of(commands["stories"])["topic"]["autocomplete"] is True
+    assert options_of(commands["stories"])["limit"]["max_value"] == 10
+    assert options_of(commands["stories"])["hours"]["max_value"] == 168
+    assert set(options_of(commands["digest"])) == {"schedule", "preview", "pause", "resume"}
+    assert set(options_of(commands["briefing"])) == {
+        "setup",
+        "show",
+        "preview",
+        "post-now",
+        "pause",
+        "resume",
+        "remove",
+    }
+    assert set(options_of(commands["feeds"])) == {"add", "list", "remove"}
+    for managed in ("briefing", "feeds"):
+        assert str(commands[managed]["default_member_permissions"]) == str(MANAGE_GUILD)
+        assert commands[managed].get("contexts") == [0] or commands[managed].get("dm_permission") is False
+    assert all(len(command["description"]) <= 100 for command in commands.values())
+
+
+def test_stories_by_topic_is_ephemeral_and_linked(world: World):
+    result = world.fake.invoke("stories", {"topic": "defense"}, guild_id=world.guild.id, user_id=world.member)
+    assert result.ephemeral
+    assert "Defense & Security" in result.content
+    assert "U.S. Defense Secretary Pete Hegseth" in result.content
+    assert result.allowed_mentions == {"parse": []}
+
+
+def test_stories_share_posts_publicly(world: World):
+    result = world.fake.invoke("stories", {"topic": "economy", "limit": 2, "share": True}, guild_id=world.guild.id)
+    assert not result.ephemeral
+    assert result.content.count("• ") == 2
+
+
+def test_an_unknown_topic_is_a_full_text_search(world: World):
+    result = world.fake.invoke("stories", {"topic": "Greenland"}, guild_id=world.guild.id)
+    assert "U.S. Defense Secretary Pete Hegseth" in result.content
+
+
+def test_no_match_is_a_friendly_ephemeral_answer_even_when_shared(world: World):
+    result = world.fake.invoke("stories", {"topic": "penguins", "share": True}, guild_id=world.guild.id)
+    assert result.ephemeral
+    assert result.content.startswith("No stories for “penguins”")
+
+
+def test_stories_titles_never_ping(world: World):
+    result = world.fake.invoke("stories", {"topic": "Greenland", "share": True}, guild_id=world.guild.id)
+    assert "breaking" in result.content
+    assert "@everyone" not in result.content
+    assert result.allowed_mentions == {"parse": []}
+
+
+def test_topic_and_timezone_autocomplete(world: World):
+    topics = world.fake.autocomplete("stories", {"topic": "def"}, focused="topic", guild_id=world.guild.id)
+    assert topics[0]["value"] == "defense"
+    search = world.fake.autocomplete("stories", {"topic": "Greenl"}, focused="topic", guild_id=world.guild.id)
+    assert search == [{"name": "Search stories for “Greenl”", "value": "Greenl"}]
+    zones = world.fake.autocomplete(
+        "digest schedule", {"time": "07:00", "timezone": "bruss"}, focused="timezone", guild_id=world.guild.id
+    )
+    assert {"name": "Europe/Brussels", "value": "Europe/Brussels"} in zones
+    everything = world.fake.autocomplete(
+        "digest schedule", {"time": "07:00", "timezone": ""}, focused="timezone", guild_id=world.guild.id
+    )
+    assert len(everything) == 25
+
+
+def test_topics_lists_the_taxonomy_with_counts(world: World):
+    result = world.fake.invoke("topics", guild_id=world.guild.id)
+    assert result.ephemeral
+    assert "`immigration` — 3" in result.content
+    assert "`sports` — 0" in result.content
+
+
+def test_personal_digest_lifecycle(world: World):
+    user = world.fake.add_user(username="subscriber")
+    invoke = world.fake.invoke
+    first = invoke("subscribe", {"topic": "economy"}, user_id=user, guild_id=world.guild.id)
+    assert first.ephemeral and "Added 📈 Economy & Markets" in first.content
+    assert "daily at 08:00 (Europe/Brussels)" in first.content
+    again = invoke("subscribe", {"topic": "Economy & Markets"}, user_id=user, guild_id=world.guild.id)
+    assert "already follow" in again.content
+    invoke("subscribe", {"topic": "trade"}, user_id=user, guild_id=world.guild.id)
+    unknown = invoke("subscribe", {"topic": "knitting"}, user_id=user, guild_id=world.guild.id)
+    assert unknown.ephemeral and "“knitting” is not a topic" in unknown.content
+
+    mine = world.fake.autocomplete("unsubscribe", {"topic": ""}, focused="topic", user_id=user, guild_id=world.guild.id)
+    assert [c["value"] for c in mine] == ["economy", "trade", "all"]
+
+    bad_time = invoke(
+        "digest schedule",
+        {"time": "25:00", "timezone": "Europe/Paris"},
+        user_id=user,
+        guild_id=world.guild.id,
+    )
+    assert bad_time.ephemeral and "not a time of day" in bad_time.content
+    bad_zone = invoke(
+        "digest schedule",
+        {"time": "07:30", "timezone": "Mars/Olympus"},
+        user_id=user,
+        guild_id=world.guild.id,
+    )
+    assert "not a known IANA timezone" in bad_zone.content
+    scheduled = invoke(
+        "digest schedule",
+        {"time": "7:30", "timezone": "america/new_york"},
+        user_id=user,
+        guild_id=world.guild.id,
+    )
+    assert "daily at 07:30 (America/New_York)" in scheduled.content
+
+    status = invoke("subscriptions", user_id=user, guild_id=world.guild.id)
+    assert status.ephemeral
+    assert "Economy & Markets" in status.content and "Trade" in status.content
+    assert "07:30 America/New_York" in status.content and "never delivered yet" in status.content
+
+    preview = invoke("digest preview", user_id=user, guild_id=world.guild.id)
+    assert preview.ephemeral and "Your briefing" in "\n".join(preview.texts)
+
+    paused = invoke("digest pause", user_id=user, guild_id=world.guild.id)
+    assert "paused" in paused.content
+    assert "Paused" in invoke("subscriptions", user_id=user, guild_id=world.guild.id).content
+    invoke("digest resume", user_id=user, guild_id=world.guild.id)
+    assert "Paused" not in invoke("subscriptions", user_id=user, guild_id=world.guild.id).content
+
+    removed = invoke("unsubscribe", {"topic": "all"}, user_id=user, guild_id=world.guild.id)
+    assert "No topics left" in removed.content
+    assert "follow no topics" in invoke("subscriptions", user_id=user, guild_id=world.guild.id).content
+
+
+def test_personal_commands_work_in_dms(world: World):
+    result = world.fake.invoke("topics", user_id=world.member)
+    assert result.ephemeral and "Topics" in result.content
+
+
+def test_a_member_without_manage_server_is_refused_and_nothing_changes(world: World):
+    briefings = world.guild.channel("briefings")
+    refused = world.fake.invoke(
+        "briefing setup",
+        {"channel": briefings, "time": "07:00"},
+        user_id=world.member,
+        guild_id=world.guild.id,
+        permissions=NO_PERMISSIONS,
+    )
+    assert refused.ephemeral and "Manage Server" in refused.content
+    feeds = world.fake.invoke(
+        "feeds add",
+        {"url": "https://93.184.215.14/rss"},
+        user_id=world.member,
+        guild_id=world.guild.id,
+        permissions=NO_PERMISSIONS,
+    )
+    assert "Manage Server" in feeds.content
+    shown = world.fake.invoke(
+        "briefing show",
+        {"channel": briefings},
+        guild_id=world.guild.id,
+        user_id=world.manager,
+        permissions=MANAGE_GUILD,
+    )
+    assert "has no briefing" in shown.content
+
+
+def test_briefing_setup_show_preview_post_now_pause_resume_remove(world: World):
+    fake, guild = world.fake, world.guild
+    channel = guild.channel("general")
+
+    def manage(command: str, options: dict | None = None):
+        return fake.invoke(
+            command,
+            options or {},
+            user_id=world.manager,
+            guild_id=guild.id,
+            channel_id=channel,
+            permissions=MANAGE_GUILD,
+        )
+
+    bad = manage("briefing setup", {"channel": channel, "time": "7h", "days": "mon"})
+    assert bad.ephemeral and "is not a time" in bad.content
+    bad_days = manage("briefing setup", {"channel": channel, "time": "07:00", "days": "someday"})
+    assert "is not a schedule" in bad_days.content
+    created = manage(
+        "briefing setup",
+        {"channel": channel, "time": "06:45", "timezone": "Asia/Tokyo", "days": "Mon,Wed,Fri"},
+    )
+    assert created.ephemeral and "set up for <#" in created.content
+    assert "06:45 Asia/Tokyo on Mon, Wed, Fri" in created.content
+    updated = manage("briefing setup", {"channel": channel, "time": "07:00", "topics": "defense, economy"})
+    assert "updated" in updated.content and "07:00 Europe/Brussels every day" in updated.content
+
+    shown = manage("briefing show")
+    assert f"<#{channel}>" in shown.content and "Defense & Security · 📈 Economy & Markets" in shown.content
+
+    preview = manage("briefing preview")
+    assert preview.deferred and preview.ephemeral
+    assert "Daily briefing" in "\n".join(preview.texts)
+    assert fake.channel_messages(channel) == []
+
+    posted = manage("briefing post-now")
+    assert "Posted the briefing" in posted.content
+    messages = fake.channel_messages(channel)
+    assert messages and "Daily briefing" in messages[0]["content"]
+    assert all(m["allowed_mentions"] == {"parse": []} for m in messages)
+    assert all(m.get("enforce_nonce") is True and m.get("nonce") for m in messages)
+    assert all(len(m["content"]) <= 2000 for m in messages)
+    assert "— done" in manage("briefing show").content
+    assert "Nothing new" in manage("briefing post-now").content
+    assert len(fake.channel_messages(channel)) == len(messages)
+    assert "— empty" in manage("briefing show").content
+
+    assert "paused" in manage("briefing pause").content
+    assert "Paused" in manage("briefing show").content
+    assert "running again" in manage("briefing resume").content
+    assert "Removed the briefing" in manage("briefing remove", {"channel": channel}).content
+    assert "no briefing yet" in manage("briefing show").content
+
+
+def test_a_briefing_posts_the_everyone_story_without_a_ping(world: World):
+    fake, guild = world.fake, world.guild
+    channel = guild.channel("briefings")
+    fake.invoke(
+        "briefing setup",
+        {"channel": channel, "time": "08:00", "topics": "defense", "mention": guild.role("Readers")},
+        user_id=world.manager,
+        guild_id=guild.id,
+        permissions=MANAGE_GUILD,
+    )
+    fake.invoke(
+        "briefing post-now",
+        {"channel": channel},
+        user_id=world.manager,
+        guild_id=guild.id,
+        permissions=MANAGE_GUILD,
+    )
+    messages = fake.channel_messages(channel)
+    text = "\n".join(m["content"] for m in messages)
+    assert "breaking: NATO summit moved to Greenland" in text
+    assert "@everyone" not in text and BREAKING not in text
+    assert messages[0]["content"].startswith(f"<@&{guild.role('Readers')}>")
+    for message in messages:
+        assert message["allowed_mentions"]["parse"] == []
+        assert [str(role) for role in message["allowed_mentions"].get("roles", [])] == [str(guild.role("Readers"))]
+
+
+def test_posting_to_a_channel_the_bot_cannot_use_pauses_that_briefing(world: World):
+    fake, guild = world.fake, world.guild
+    channel = guild.channel("locked")
+    fake.invoke(
+        "briefing setup",
+        {"channel": channel, "time": "08:00"},
+        user_id=world.manager,
+        guild_id=guild.id,
+        permissions=MANAGE_GUILD,
+    )
+    fake.inject("POST", rf"^/channels/{channel}/messages$", 403, code=50013, times=None)
+    try:
+        result = fake.invoke(
+            "briefing post-now",
+            {"channel": channel},
+            user_id=world.manager,
+            guild_id=guild.id,
+            permissions=MANAGE_GUILD,
+        )
+    finally:
+        fake.clear_injections()
+    assert "Could not post" in result.content and "Missing Permissions" in result.content
+    shown = fake.invoke(
+        "briefing show",
+        {"channel": channel},
+        user_id=world.manager,
+        guild_id=guild.id,
+        permissions=MANAGE_GUILD,
+    )
+    assert "Paused — the bot lacks permission to post there" in shown.content
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("ftp://example.com/feed", "must start with http:// or https://"),
+        ("http://127.0.0.1:8080/feed.xml", "private or local address"),
+        ("http://[::1]/feed.xml", "private or local address"),
+        ("https://169.254.169.254/latest", "private or local address"),
+    ],
+)
+def test_feeds_add_refuses_bad_and_private_urls(world: World, url: str, message: str):
+    result = world.fake.invoke(
+        "feeds add", {"url": url}, user_id=world.manager, guild_id=world.guild.id, permissions=MANAGE_GUILD
+    )
+    assert result.ephemeral and message in result.content
+
+
+def test_feeds_add_list_remove(world: World):
+    fake, guild = world.fake, world.guild
+
+    def manage(command: str, options: dict | None = None):
+        return fake.invoke(command, options or {}, user_id=world.manager, guild_id=guild.id, permissions=MANAGE_GUILD)
+
+    added = manage("feeds add", {"url": "https://93.184.215.14/news.rss", "topic": "technology"})
+    assert "Added feed #" in added.content and "Technology & AI" in added.content
+    assert "already registered" in manage("feeds add", {"url": "https://93.184.215.14/news.rss"}).content
+    assert "93.184.215.14/news.rss" in manage("feeds list").content
+    choices = fake.autocomplete(
+        "feeds remove",
+        {"feed": ""},
+        focused="feed",
+        user_id=world.manager,
+        guild_id=guild.id,
+        permissions=MANAGE_GUILD,
+    )
+    assert len(choices) == 1 and choices[0]["name"].endswith("news.rss")
+    assert "Removed feed" in manage("feeds remove", {"feed": choices[0]["value"]}).content
+    assert "no feeds of its own" in manage("feeds list").content
+
+
+def test_sigterm_stops_the_bot_cleanly(tmp_path):
+    with FakeDiscord() as fake:
+        fake.add_guild(name="Solo")
+        env = {**fake.env(DUMMY_TOKEN), "DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}"}
+        bot = ClientProcess([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path).start()
+        fake.watch(bot)
+        fake.wait_until_ready(timeout=60)
+        bot.send_signal(signal.SIGTERM)
+        assert bot.wait(timeout=20) == 0
+        output = bot.output()
+        bot.stop()
+    assert "Traceback" not in output
+    assert "stopping on signal" in output
+    assert DUMMY_TOKEN not in output
+
+
+def test_run_without_a_token_exits_2_before_any_network(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "DISCORD_TOKEN": ""},
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "DISCORD_TOKEN is not set" in result.stderr
+    assert "Traceback" not in result.stderr
