@@ -6,7 +6,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import discord
@@ -15,9 +15,11 @@ from sqlmodel import Session
 
 from bot.commands import COMMAND_MODULES
 from bot.interactions import NotManager, send_parts
+from bot.pacing import Pacer
 from bot.posting import NO_MENTIONS, DiscordPublisher
 from digests.delivery import Deliverer
 from digests.errors import BriefbotError
+from digests.scheduler import DeliveryScheduler, Kind
 from digests.services import Services
 from digests.store import session_scope
 
@@ -68,11 +70,29 @@ class BriefbotClient(discord.Client):
         self.services = services
         self.clock = clock
         self.tree = BriefbotTree(self)
-        self.publisher = DiscordPublisher(self)
+        pacer = Pacer(services.settings.discord_requests_per_second)
+        pacer.install(self.http)
+        self.publisher = DiscordPublisher(self, pacer)
         self.deliverer = Deliverer(engine=services.engine, taxonomy=services.taxonomy, renderer=services.renderer,
                                    publisher=self.publisher, clock=clock)
+        self.scheduler = DeliveryScheduler(engine=services.engine, deliverer=self.deliverer, clock=clock,
+                                           grace=timedelta(minutes=services.settings.catchup_grace_minutes))
 
     async def setup_hook(self) -> None:
+        """Register and sync the commands, then start the schedule (catching up on missed slots)."""
+        await self.sync_commands()
+        await self.scheduler.start()
+
+    async def close(self) -> None:
+        """Stop scheduling before the connection goes; unfinished deliveries resume at the next start."""
+        await self.scheduler.stop()
+        await super().close()
+
+    async def reschedule(self, kind: Kind, key: int) -> None:
+        """Bring one target's job in line with the database after a command changed it."""
+        await self.scheduler.sync_target(kind, key)
+
+    async def sync_commands(self) -> None:
         """Register every command group, then sync them (to DISCORD_GUILD_ID only, when set)."""
         for module in COMMAND_MODULES:
             module.register(self.tree)

@@ -18,6 +18,7 @@ import logging
 import aiohttp
 import discord
 
+from bot.pacing import Pacer
 from digests.delivery import Destination
 from digests.errors import DeliveryError
 
@@ -45,8 +46,9 @@ def mentions_for(role_id: int | None) -> discord.AllowedMentions:
 class DiscordPublisher:
     """Sends messages to channels and DMs; caches DM channel ids so a DM costs one request."""
 
-    def __init__(self, client: discord.Client, *, backoff_seconds: float = BACKOFF_SECONDS) -> None:
+    def __init__(self, client: discord.Client, pacer: Pacer, *, backoff_seconds: float = BACKOFF_SECONDS) -> None:
         self.client = client
+        self.pacer = pacer
         self.backoff_seconds = backoff_seconds
         self._dm_channels: dict[int, int] = {}
 
@@ -57,6 +59,7 @@ class DiscordPublisher:
             attempt += 1
             try:
                 channel = await self._channel(destination)
+                await self.pacer.message(channel.id)
                 message = await channel.send(content, nonce=nonce, allowed_mentions=mentions_for(mention_role_id))
                 return message.id
             except (discord.Forbidden, discord.NotFound) as error:

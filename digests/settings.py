@@ -41,6 +41,7 @@ class Settings:
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
     catchup_grace_minutes: int = 120
+    discord_requests_per_second: int = 50
     allow_private_feeds: bool = False
     log_level: str = "INFO"
 
@@ -68,6 +69,9 @@ class Settings:
         if log_level not in logging.getLevelNamesMapping():
             raise ConfigError(f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR; got {log_level!r}")
         grace = _int("CATCHUP_GRACE_MINUTES", get("CATCHUP_GRACE_MINUTES"), minimum=0)
+        rate = _int("DISCORD_REQUESTS_PER_SECOND", get("DISCORD_REQUESTS_PER_SECOND"), minimum=1)
+        if rate is not None and rate > 50:
+            raise ConfigError(f"DISCORD_REQUESTS_PER_SECOND is at most 50 (Discord's global limit); got {rate}")
         return cls(
             discord_token=Secret(token) if token else None,
             database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
@@ -79,6 +83,7 @@ class Settings:
             discord_api_base=get("DISCORD_API_BASE"),
             discord_gateway_url=get("DISCORD_GATEWAY_URL"),
             catchup_grace_minutes=120 if grace is None else grace,
+            discord_requests_per_second=rate or 50,
             allow_private_feeds=_bool("ALLOW_PRIVATE_FEEDS", get("ALLOW_PRIVATE_FEEDS")),
             log_level=log_level,
         )

@@ -95,6 +95,7 @@ async def setup(
         return _row(session, services.taxonomy, briefing, now), created
 
     row, created = await client.db(work)
+    await client.reschedule("channel", row.briefing.id)
     await reply(interaction, "briefing_saved", briefing=row.briefing, created=created, topics=row.topics,
                 days=row.days, next_at=row.next_at)
 
@@ -136,6 +137,7 @@ async def post_now(interaction: discord.Interaction, channel: discord.TextChanne
     client = client_of(interaction)
     briefing = await _pick(interaction, channel)
     report = await client.deliverer.deliver(briefing, slot_at=client.clock())
+    await client.reschedule("channel", briefing.id)  # a permanent error paused it
     await reply(interaction, "briefing_posted", briefing=briefing, report=report)
 
 
@@ -149,7 +151,9 @@ async def _set_paused(interaction: discord.Interaction, channel: discord.TextCha
         session.add(briefing)
         return briefing
 
-    await reply(interaction, "briefing_paused", briefing=await client.db(work), paused=paused)
+    briefing = await client.db(work)
+    await client.reschedule("channel", briefing.id)
+    await reply(interaction, "briefing_paused", briefing=briefing, paused=paused)
 
 
 @briefing_group.command(name="pause", description="Stop posting the briefing until resumed")
@@ -175,7 +179,9 @@ async def remove(interaction: discord.Interaction, channel: discord.TextChannel)
         remove_briefing(session=session, briefing=briefing)
         return briefing
 
-    await reply(interaction, "briefing_removed", briefing=await client.db(work))
+    briefing = await client.db(work)
+    client.scheduler.unschedule("channel", briefing.id)
+    await reply(interaction, "briefing_removed", briefing=briefing)
 
 
 def register(tree: app_commands.CommandTree) -> None:

@@ -47,6 +47,7 @@ async def subscribe_command(interaction: discord.Interaction, topic: app_command
         return chosen, digest, already, first and not already
 
     chosen, digest, already, first = await client.db(work)
+    await client.reschedule("user", interaction.user.id)
     await reply(interaction, "subscribed", topic=chosen, digest=digest, already=already, first=first,
                 next_at=_next_at(digest, now))
 
@@ -72,6 +73,7 @@ async def unsubscribe_command(interaction: discord.Interaction, topic: app_comma
         return removed, subscribed_topics(session=session, taxonomy=taxonomy, user_id=interaction.user.id)
 
     removed, remaining = await client.db(work)
+    await client.reschedule("user", interaction.user.id)
     await reply(interaction, "unsubscribed", removed=removed, remaining=remaining)
 
 
@@ -109,6 +111,7 @@ async def digest_schedule(
         return digest, bool(subscribed_topics(session=session, taxonomy=taxonomy, user_id=interaction.user.id))
 
     digest, has_topics = await client.db(work)
+    await client.reschedule("user", interaction.user.id)
     await reply(interaction, "digest_scheduled", digest=digest, next_at=_next_at(digest, now), has_topics=has_topics)
 
 
@@ -133,6 +136,7 @@ async def _set_digest_paused(interaction: discord.Interaction, paused: bool) -> 
         session.add(digest)
 
     await client.db(work)
+    await client.reschedule("user", interaction.user.id)
     await reply(interaction, "digest_paused", paused=paused)
 
 

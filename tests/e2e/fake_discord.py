@@ -784,6 +784,11 @@ class FakeDiscord:
         """Make every wait fail fast, with the process output, if ``process`` exits."""
         self._watched.append(process)
 
+    def unwatch(self, process: ClientProcess) -> None:
+        """Stop watching ``process`` (before stopping or killing it on purpose)."""
+        with self._cond:
+            self._watched = [watched for watched in self._watched if watched is not process]
+
     def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0, what: str = "a condition") -> Any:
         """Wait until ``predicate()`` is truthy and return its value.
 

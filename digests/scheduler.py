@@ -1,0 +1,251 @@
+"""Running deliveries on schedule: one APScheduler cron job per active target, in its own timezone.
+
+The database is the source of truth: `start()` builds the jobs from it, and `sync_target` /
+`unschedule` are called after every change a command makes. A cron job does not deliver by
+itself: it queues (target, slot) for a few workers, so a fan-out of thousands of personal digests
+runs with bounded concurrency, paced by the publisher.
+
+On start, unfinished deliveries are resumed, and a slot missed while the bot was down is delivered
+if it is at most `grace` old (else skipped and logged); a slot before the target's creation is
+never delivered. A delivery that failed transiently (Discord down) is retried every few minutes
+while its slot is less than a day old.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+import sqlalchemy as sa
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlmodel import Session, col, select
+
+from digests.delivery import Deliverer, Target
+from digests.errors import DeliveryError
+from digests.models import ChannelBriefing, Delivery, PersonalDigest, Subscription
+from digests.scheduling import cron_trigger
+from digests.store import session_scope
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["channel", "user"]
+WORKERS = 8
+RETRY_INTERVAL = timedelta(minutes=3)
+RETRY_HORIZON = timedelta(days=1)
+# How far back to look for a target's latest slot: a week covers every `days` pattern.
+_LOOKBACK = timedelta(days=8)
+
+
+@dataclass(frozen=True)
+class Due:
+    """A slot to deliver: which target, and the slot's time."""
+
+    kind: Kind
+    key: int  # ChannelBriefing.id or PersonalDigest.user_id
+    slot_at: datetime
+
+
+def active_targets(session: Session) -> list[Target]:
+    """Every target that should have a job: unpaused briefings, unpaused digests with topics."""
+    briefings = session.exec(select(ChannelBriefing).where(col(ChannelBriefing.paused).is_(False))).all()
+    has_topics = sa.exists().where(col(Subscription.user_id) == col(PersonalDigest.user_id))
+    digests = session.exec(select(PersonalDigest).where(col(PersonalDigest.paused).is_(False), has_topics)).all()
+    return [*briefings, *digests]
+
+
+def identity(target: Target) -> tuple[Kind, int]:
+    """The (kind, key) that names a target in jobs and queues."""
+    if isinstance(target, ChannelBriefing):
+        return "channel", target.id or 0
+    return "user", target.user_id
+
+
+def load_target(session: Session, kind: Kind, key: int) -> Target | None:
+    """The target named by (kind, key), if it still exists."""
+    return session.get(ChannelBriefing if kind == "channel" else PersonalDigest, key)
+
+
+def _days(target: Target) -> str:
+    return target.days if isinstance(target, ChannelBriefing) else "daily"
+
+
+def latest_slot(target: Target, now: datetime) -> datetime | None:
+    """The target's most recent slot at or before `now`."""
+    trigger = cron_trigger(time_of_day=target.time_of_day, timezone=target.timezone, days=_days(target))
+    latest, fire = None, trigger.get_next_fire_time(None, now - _LOOKBACK)
+    while fire is not None and fire <= now:
+        latest, fire = fire, trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    return latest
+
+
+class DeliveryScheduler:
+    """Cron jobs per target, a queue of due slots, and the workers that deliver them."""
+
+    def __init__(self, *, engine: sa.Engine, deliverer: Deliverer, clock: Callable[[], datetime],
+                 grace: timedelta, workers: int = WORKERS) -> None:
+        self.engine = engine
+        self.deliverer = deliverer
+        self.clock = clock
+        self.grace = grace
+        self.queue: asyncio.Queue[Due] = asyncio.Queue()
+        self.scheduler = AsyncIOScheduler(job_defaults={"coalesce": True, "max_instances": 1,
+                                                        "misfire_grace_time": int(grace.total_seconds()) or 1})
+        self._workers: list[asyncio.Task[None]] = []
+        self._worker_count = workers
+        self._queued: set[tuple[Kind, int, datetime]] = set()
+
+    async def start(self) -> None:
+        """Build every job from the database, catch up, and start the workers (inside the running loop)."""
+        targets = await asyncio.to_thread(self._load_active)
+        for target in targets:
+            self._add_job(target)
+        self.scheduler.add_job(self.retry_unfinished, IntervalTrigger(seconds=RETRY_INTERVAL.total_seconds()),
+                               id="retry-unfinished", replace_existing=True)
+        self.scheduler.start()
+        self._workers = [asyncio.create_task(self._work(), name=f"delivery-worker-{n}")
+                         for n in range(self._worker_count)]
+        log.info("scheduled %d target(s)", len(targets))
+        await self.retry_unfinished()
+        await self.catch_up(targets)
+
+    async def stop(self) -> None:
+        """Stop the cron jobs and the workers; a delivery cut short resumes at the next start."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        for worker in self._workers:
+            worker.cancel()
+        for worker in self._workers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+
+    def _load_active(self) -> list[Target]:
+        with session_scope(self.engine) as session:
+            return active_targets(session)
+
+    def _add_job(self, target: Target) -> None:
+        kind, key = identity(target)
+        trigger = cron_trigger(time_of_day=target.time_of_day, timezone=target.timezone, days=_days(target))
+        self.scheduler.add_job(self._on_slot, trigger, args=(kind, key), id=f"{kind}:{key}", replace_existing=True)
+
+    async def sync_target(self, kind: Kind, key: int) -> None:
+        """Re-read one target after a change and add, replace or remove its job."""
+
+        def load() -> Target | None:
+            with session_scope(self.engine) as session:
+                target = load_target(session, kind, key)
+                active = {identity(t) for t in active_targets(session)} if target else set()
+                return target if (kind, key) in active else None
+
+        target = await asyncio.to_thread(load)
+        if target is None:
+            self.unschedule(kind, key)
+        else:
+            self._add_job(target)
+
+    def unschedule(self, kind: Kind, key: int) -> None:
+        """Remove a target's job, if it has one."""
+        with contextlib.suppress(LookupError):
+            self.scheduler.remove_job(f"{kind}:{key}")
+
+    def next_run(self, kind: Kind, key: int) -> datetime | None:
+        """When the target's job fires next, if it is scheduled."""
+        job = self.scheduler.get_job(f"{kind}:{key}")
+        return job.next_run_time if job else None
+
+    async def _on_slot(self, kind: Kind, key: int) -> None:
+        """A cron job fired: queue the slot it fired for."""
+        def slot() -> datetime | None:
+            with session_scope(self.engine) as session:
+                target = load_target(session, kind, key)
+                return latest_slot(target, self.clock()) if target else None
+
+        slot_at = await asyncio.to_thread(slot)
+        if slot_at is not None:
+            self.enqueue(Due(kind, key, slot_at))
+
+    def enqueue(self, due: Due) -> None:
+        """Queue a slot unless it is already waiting."""
+        marker = (due.kind, due.key, due.slot_at)
+        if marker not in self._queued:
+            self._queued.add(marker)
+            self.queue.put_nowait(due)
+
+    async def catch_up(self, targets: list[Target]) -> None:
+        """Queue each target's latest missed slot if it is within the grace window; log the rest."""
+        now = self.clock()
+        missed = await asyncio.to_thread(self._missed_slots, targets, now)
+        for target, slot_at in missed:
+            kind, key = identity(target)
+            if now - slot_at <= self.grace:
+                log.info("catching up %s %s for slot %s", kind, key, slot_at.isoformat())
+                self.enqueue(Due(kind, key, slot_at))
+            else:
+                log.warning("skipping %s %s slot %s: missed by more than %s", kind, key, slot_at.isoformat(),
+                            self.grace)
+
+    def _missed_slots(self, targets: list[Target], now: datetime) -> list[tuple[Target, datetime]]:
+        with session_scope(self.engine) as session:
+            delivered = set(session.execute(sa.select(Delivery.target_kind, Delivery.target_id, Delivery.slot_at)
+                                            .where(col(Delivery.slot_at) >= now - _LOOKBACK)).all())
+        missed = []
+        for target in targets:
+            slot_at = latest_slot(target, now)
+            kind = identity(target)[0]
+            target_id = target.channel_id if isinstance(target, ChannelBriefing) else target.user_id
+            if slot_at is None or slot_at < target.created_at or (kind, target_id, slot_at) in delivered:
+                continue
+            missed.append((target, slot_at))
+        return missed
+
+    async def retry_unfinished(self) -> None:
+        """Queue every delivery still `sending` (a crash, or Discord down) whose slot is recent."""
+        def unfinished() -> list[Due]:
+            with session_scope(self.engine) as session:
+                rows = session.exec(select(Delivery).where(
+                    col(Delivery.status) == "sending", col(Delivery.slot_at) >= self.clock() - RETRY_HORIZON)).all()
+                found = []
+                for row in rows:
+                    if row.target_kind == "channel":
+                        briefing = session.exec(select(ChannelBriefing).where(
+                            col(ChannelBriefing.channel_id) == row.target_id)).first()
+                        if briefing is not None:
+                            found.append(Due("channel", briefing.id or 0, row.slot_at))
+                    else:
+                        found.append(Due("user", row.target_id, row.slot_at))
+                return found
+
+        for due in await asyncio.to_thread(unfinished):
+            self.enqueue(due)
+
+    async def _work(self) -> None:
+        while True:
+            due = await self.queue.get()
+            try:
+                await self._deliver(due)
+            except DeliveryError as error:
+                log.warning("delivery to %s %s for %s postponed: %s", due.kind, due.key, due.slot_at.isoformat(),
+                            error.reason)
+            except Exception:
+                log.exception("delivery to %s %s for %s failed", due.kind, due.key, due.slot_at.isoformat())
+            finally:
+                self._queued.discard((due.kind, due.key, due.slot_at))
+                self.queue.task_done()
+
+    async def _deliver(self, due: Due) -> None:
+        def load() -> Target | None:
+            with session_scope(self.engine) as session:
+                return load_target(session, due.kind, due.key)
+
+        target = await asyncio.to_thread(load)
+        if target is None or target.paused:
+            log.info("%s %s was removed or paused before its slot %s", due.kind, due.key, due.slot_at.isoformat())
+            return
+        report = await self.deliverer.deliver(target, slot_at=due.slot_at)
+        if report.status == "failed":  # a permanent error paused the target
+            self.unschedule(due.kind, due.key)

@@ -1,0 +1,71 @@
+"""The scheduler's decisions with an injected clock: latest slots, catch-up within grace, creation time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import select
+
+from digests.delivery import Deliverer
+from digests.models import ChannelBriefing, Delivery
+from digests.scheduler import DeliveryScheduler, active_targets, latest_slot
+from digests.store import session_scope
+from digests.targets import set_paused, setup_briefing, subscribe
+
+NOW = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)  # a Saturday
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.sent = []
+
+    async def send(self, destination, content, *, nonce, mention_role_id):
+        self.sent.append(destination)
+        return len(self.sent)
+
+
+def make_briefing(session, taxonomy, channel_id: int, time_of_day: str, created_at: datetime, days="daily"):
+    briefing, _ = setup_briefing(session=session, taxonomy=taxonomy, guild_id=1, channel_id=channel_id,
+                                 time_of_day=time_of_day, timezone="UTC", topics=None, days=days,
+                                 mention_role_id=None, quiet_day_notice=True, now=created_at)
+    return briefing
+
+
+def test_latest_slot_respects_days():
+    weekdays = ChannelBriefing(guild_id=1, channel_id=1, time_of_day="08:00", timezone="UTC", days="weekdays",
+                               created_at=NOW)
+    assert latest_slot(weekdays, NOW) == datetime(2026, 11, 27, 8, tzinfo=UTC)  # Friday
+    daily = ChannelBriefing(guild_id=1, channel_id=1, time_of_day="09:30", timezone="UTC", days="daily",
+                            created_at=NOW)
+    assert latest_slot(daily, NOW) == NOW
+
+
+def test_active_targets_leave_out_paused_ones_and_digests_without_topics(engine, taxonomy):
+    with session_scope(engine) as session:
+        make_briefing(session, taxonomy, 10, "08:00", NOW)
+        paused = make_briefing(session, taxonomy, 11, "08:00", NOW)
+        set_paused(paused, paused=True, reason="test")
+        subscribe(session=session, taxonomy=taxonomy, user_id=5, topic="trade", default_timezone="UTC", now=NOW)
+    with session_scope(engine) as session:
+        kinds = sorted(type(t).__name__ for t in active_targets(session))
+    assert kinds == ["ChannelBriefing", "PersonalDigest"]
+
+
+async def test_catch_up_delivers_within_grace_and_never_before_creation(engine, taxonomy, renderer):
+    with session_scope(engine) as session:
+        make_briefing(session, taxonomy, 1, "09:00", NOW - timedelta(days=2))  # 30 min ago: deliver
+        make_briefing(session, taxonomy, 2, "06:00", NOW - timedelta(days=2))  # 3.5 h ago: beyond grace
+        make_briefing(session, taxonomy, 3, "09:15", NOW - timedelta(minutes=5))  # slot before creation
+    publisher = Recorder()
+    deliverer = Deliverer(engine=engine, taxonomy=taxonomy, renderer=renderer, publisher=publisher,
+                          clock=lambda: NOW)
+    scheduler = DeliveryScheduler(engine=engine, deliverer=deliverer, clock=lambda: NOW, grace=timedelta(hours=2))
+    await scheduler.start()
+    await scheduler.queue.join()
+    jobs = {job.id for job in scheduler.scheduler.get_jobs()}
+    await scheduler.stop()
+    with session_scope(engine) as session:
+        delivered = session.exec(select(Delivery.target_id, Delivery.slot_at)).all()
+    assert delivered == [(1, datetime(2026, 11, 28, 9, tzinfo=UTC))]
+    assert [d.id for d in publisher.sent] == [1]
+    assert jobs == {"channel:1", "channel:2", "channel:3", "retry-unfinished"}
