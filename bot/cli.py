@@ -16,10 +16,24 @@ def cmd_run(args: argparse.Namespace, services: Services) -> int:
     return run_bot(services)
 
 
+def cmd_post(args: argparse.Namespace, services: Services) -> int:
+    """Post one digest through a webhook."""
+    from bot.webhook_post import post_digest
+
+    return post_digest(services, url=args.webhook, topics=args.topics, timezone=args.tz)
+
+
 def add_bot_commands(commands: argparse._SubParsersAction) -> None:
     """Add the subcommands that need Discord."""
     run = commands.add_parser("run", help="start the Discord bot (needs DISCORD_TOKEN)")
     run.set_defaults(handler=cmd_run)
+    post = commands.add_parser(
+        "post", help="post one digest through a Discord webhook (no bot needed; each story is posted once)"
+    )
+    post.add_argument("--webhook", required=True, metavar="URL", help="https://discord.com/api/webhooks/ID/TOKEN")
+    post.add_argument("--topics", default="", help="comma-separated topic slugs (default: all topics)")
+    post.add_argument("--tz", help="timezone for dates (default: DEFAULT_TIMEZONE)")
+    post.set_defaults(handler=cmd_post)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

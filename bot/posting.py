@@ -33,6 +33,8 @@ _PERMANENT_REASONS = {
     50013: "the bot lacks permission to post there (Missing Permissions)",
     10003: "the channel no longer exists (Unknown Channel)",
     10013: "the user no longer exists (Unknown User)",
+    10015: "the webhook no longer exists (Unknown Webhook)",
+    50027: "the webhook's token is not valid (Invalid Webhook Token)",
 }
 
 
@@ -44,11 +46,22 @@ def mentions_for(role_id: int | None) -> discord.AllowedMentions:
 
 
 class DiscordPublisher:
-    """Sends messages to channels and DMs; caches DM channel ids so a DM costs one request."""
+    """Sends messages to channels, DMs and webhooks; caches DM channel ids so a DM costs one request.
 
-    def __init__(self, client: discord.Client, pacer: Pacer, *, backoff_seconds: float = BACKOFF_SECONDS) -> None:
+    Without a client (`briefbot post --webhook`), only webhooks can be used, through `session`.
+    """
+
+    def __init__(
+        self,
+        client: discord.Client | None,
+        pacer: Pacer,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        backoff_seconds: float = BACKOFF_SECONDS,
+    ) -> None:
         self.client = client
         self.pacer = pacer
+        self.session = session
         self.backoff_seconds = backoff_seconds
         self._dm_channels: dict[int, int] = {}
 
@@ -58,6 +71,8 @@ class DiscordPublisher:
         while True:
             attempt += 1
             try:
+                if destination.webhook_url:
+                    return await self._send_webhook(destination, content, mention_role_id)
                 channel = await self._channel(destination)
                 await self.pacer.message(channel.id)
                 message = await channel.send(content, nonce=nonce, allowed_mentions=mentions_for(mention_role_id))
@@ -68,7 +83,8 @@ class DiscordPublisher:
             except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
                 status = getattr(error, "status", None)
                 if status is not None and status < 500 and status != 429:
-                    raise DeliveryError(f"Discord rejected the message ({status})", permanent=True) from None
+                    reason = _PERMANENT_REASONS.get(getattr(error, "code", 0))
+                    raise DeliveryError(reason or f"Discord rejected the message ({status})", permanent=True) from None
                 if attempt == RETRIES:
                     raise DeliveryError(f"Discord unavailable after {RETRIES} tries ({status or 'network'})",
                                         permanent=False) from None
@@ -76,7 +92,19 @@ class DiscordPublisher:
                          status or type(error).__name__, attempt)
                 await asyncio.sleep(self.backoff_seconds * 2 ** (attempt - 1))
 
+    async def _send_webhook(self, destination: Destination, content: str, mention_role_id: int | None) -> int:
+        """Execute the webhook; it takes no nonce, so a part in flight at a crash may be posted twice."""
+        if self.client is not None:
+            webhook = discord.Webhook.from_url(destination.webhook_url or "", client=self.client)
+        else:
+            webhook = discord.Webhook.from_url(destination.webhook_url or "", session=self.session)
+        await self.pacer.message(destination.id)
+        message = await webhook.send(content, wait=True, allowed_mentions=mentions_for(mention_role_id))
+        return message.id
+
     async def _channel(self, destination: Destination) -> discord.abc.Messageable:
+        if self.client is None:
+            raise DeliveryError("only webhooks can be used without the bot", permanent=True)
         if destination.kind == "channel":
             return self.client.get_partial_messageable(destination.id)
         channel_id = self._dm_channels.get(destination.id)

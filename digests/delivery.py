@@ -15,7 +15,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from digests.errors import DeliveryError
-from digests.models import ChannelBriefing, Delivery, DeliveryPart, PersonalDigest
+from digests.models import ChannelBriefing, Delivery, DeliveryPart, PersonalDigest, WebhookDigest
 from digests.rendering import Renderer
 from digests.selection import select_digest
 from digests.store import session_scope
@@ -33,16 +33,20 @@ from digests.topics import Taxonomy
 
 log = logging.getLogger(__name__)
 
-Target = ChannelBriefing | PersonalDigest
+Target = ChannelBriefing | PersonalDigest | WebhookDigest
 FINISHED = frozenset({"done", "failed", "empty"})
 
 
 @dataclass(frozen=True)
 class Destination:
-    """Where messages go: a channel, or a user's DMs."""
+    """Whose digest it is (`kind`, `id`: a channel, a user's DMs, a webhook) and, for webhooks, the route.
 
-    kind: Literal["channel", "user"]
+    `webhook_url` holds the webhook's token, so it never appears in a repr or a log line.
+    """
+
+    kind: Literal["channel", "user", "webhook"]
     id: int
+    webhook_url: str | None = field(default=None, repr=False)
 
 
 class Publisher(Protocol):
@@ -56,7 +60,9 @@ class Publisher(Protocol):
 def destination_of(target: Target) -> Destination:
     """Where a target's digest goes."""
     if isinstance(target, ChannelBriefing):
-        return Destination("channel", target.channel_id)
+        return Destination("channel", target.channel_id, target.webhook_url)
+    if isinstance(target, WebhookDigest):
+        return Destination("webhook", target.webhook_id, target.webhook_url)
     return Destination("user", target.user_id)
 
 
@@ -71,6 +77,10 @@ def render_target(
         if digest.is_empty:
             return renderer.render_parts("quiet_day.md.j2", now=now, tz=tz) if target.quiet_day_notice else []
         return renderer.briefing(digest, tz=tz, mention_role_id=target.mention_role_id)
+    if isinstance(target, WebhookDigest):
+        digest = select_digest(session=session, taxonomy=taxonomy, topics=target.topic_slugs,
+                               since=target.last_delivered_at, now=now)
+        return [] if digest.is_empty else renderer.briefing(digest, tz=tz)
     topics = subscribed_topics(session=session, taxonomy=taxonomy, user_id=target.user_id)
     if not topics:
         return []

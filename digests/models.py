@@ -119,7 +119,8 @@ class ChannelBriefing(SQLModel, table=True):
 
     `topics` is a comma-separated list of slugs (empty: all topics); `days` is `daily`,
     `weekdays`, `weekends` or a list such as `mon,wed,fri`. `last_delivered_at` is the watermark:
-    the next digest holds only stories ingested after it.
+    the next digest holds only stories ingested after it. With a `webhook_url` (a secret: it holds
+    the webhook's token) the briefing is posted through that channel webhook instead of the bot.
     """
 
     __tablename__ = "channel_briefing"
@@ -132,6 +133,7 @@ class ChannelBriefing(SQLModel, table=True):
     topics: str = Field(default="", max_length=1_000)
     days: str = Field(default="daily", max_length=40)
     mention_role_id: int | None = Field(default=None, sa_column=snowflake_column(nullable=True))
+    webhook_url: str | None = Field(default=None, max_length=300, repr=False)
     quiet_day_notice: bool = False
     paused: bool = False
     pause_reason: str | None = Field(default=None, max_length=300)
@@ -156,6 +158,27 @@ class PersonalDigest(SQLModel, table=True):
     pause_reason: str | None = Field(default=None, max_length=300)
     created_at: datetime = Field(sa_column=utc_column())
     last_delivered_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class WebhookDigest(SQLModel, table=True):
+    """A digest posted through a Discord webhook by `briefbot post --webhook`, with its own watermark."""
+
+    __tablename__ = "webhook_digest"
+
+    id: int | None = Field(default=None, primary_key=True)
+    webhook_id: int = Field(sa_column=snowflake_column(unique=True))
+    webhook_url: str = Field(max_length=300, repr=False)
+    topics: str = Field(default="", max_length=1_000)
+    timezone: str = Field(max_length=64)
+    paused: bool = False
+    pause_reason: str | None = Field(default=None, max_length=300)
+    created_at: datetime = Field(sa_column=utc_column())
+    last_delivered_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+    @property
+    def topic_slugs(self) -> list[str]:
+        """The topics as a list; empty means all topics."""
+        return [slug for slug in self.topics.split(",") if slug]
 
 
 class Subscription(SQLModel, table=True):
@@ -187,7 +210,8 @@ class Feed(SQLModel, table=True):
 class Delivery(SQLModel, table=True):
     """One digest for one target and one slot; the unique (target, slot) row is the claim.
 
-    `target_kind` is `channel` (target_id: the channel) or `user` (target_id: the user).
+    `target_kind` is `channel` (target_id: the channel), `user` (target_id: the user) or `webhook`
+    (target_id: the webhook).
     `status`: `sending` while parts go out, then `done`, `failed` (permanent error) or `empty`.
     `parts` (a JSON list) is the rendered digest, fixed when the slot is claimed, so a delivery
     resumed after a crash sends the same messages it started with.

@@ -6,19 +6,24 @@ that can be shown as it is.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from digests.errors import InputError, NotFoundError
-from digests.models import ChannelBriefing, PersonalDigest, Subscription
+from digests.models import ChannelBriefing, PersonalDigest, Subscription, WebhookDigest
 from digests.scheduling import parse_days
 from digests.timeutil import parse_time_of_day, parse_timezone
 from digests.topics import Taxonomy, Topic
 
 DEFAULT_DIGEST_TIME = "08:00"
 ALL = "all"
+NO_WEBHOOK = "none"
+_WEBHOOK_URL_RE = re.compile(
+    r"^https://(?:(?:ptb|canary)\.)?discord(?:app)?\.com/api(?:/v\d+)?/webhooks/(\d{15,21})/([\w.-]{60,100})/?$"
+)
 
 
 def canonical_time(value: str) -> str:
@@ -47,6 +52,14 @@ def parse_topic_list(taxonomy: Taxonomy, value: str | None) -> list[str]:
     return list(dict.fromkeys(resolve_topic(taxonomy, name).slug for name in names))
 
 
+def parse_webhook_url(url: str) -> tuple[int, str]:
+    """The webhook id and the URL of a Discord webhook URL, or InputError (which never repeats the token)."""
+    match = _WEBHOOK_URL_RE.match((url or "").strip())
+    if not match:
+        raise InputError("That is not a Discord webhook URL (https://discord.com/api/webhooks/ID/TOKEN).")
+    return int(match[1]), match[0].rstrip("/")
+
+
 # Channel briefings ----------------------------------------------------------------------------
 
 
@@ -63,8 +76,12 @@ def setup_briefing(
     mention_role_id: int | None,
     quiet_day_notice: bool | None,
     now: datetime,
+    webhook_url: str | None = None,
 ) -> tuple[ChannelBriefing, bool]:
-    """Create the channel's briefing, or update it; returns it and whether it is new."""
+    """Create the channel's briefing, or update it; returns it and whether it is new.
+
+    `webhook_url` None keeps the current route, `none` goes back to posting as the bot.
+    """
     values = {
         "time_of_day": canonical_time(time_of_day),
         "timezone": canonical_timezone(timezone),
@@ -84,6 +101,9 @@ def setup_briefing(
         briefing.mention_role_id = mention_role_id or None
     if quiet_day_notice is not None:
         briefing.quiet_day_notice = quiet_day_notice
+    if webhook_url is not None:
+        wants_bot = webhook_url.strip().lower() == NO_WEBHOOK
+        briefing.webhook_url = None if wants_bot else parse_webhook_url(webhook_url)[1]
     session.add(briefing)
     session.flush()
     return briefing, created
@@ -194,7 +214,26 @@ def require_personal_digest(*, session: Session, user_id: int) -> PersonalDigest
     return digest
 
 
-def set_paused(target: ChannelBriefing | PersonalDigest, *, paused: bool, reason: str | None = None) -> None:
+def upsert_webhook_digest(
+    *, session: Session, taxonomy: Taxonomy, url: str, topics: str | None, timezone: str, now: datetime
+) -> WebhookDigest:
+    """The digest of a webhook (created on first use), with these topics and timezone."""
+    webhook_id, clean_url = parse_webhook_url(url)
+    digest = session.exec(select(WebhookDigest).where(col(WebhookDigest.webhook_id) == webhook_id)).first()
+    if digest is None:
+        digest = WebhookDigest(webhook_id=webhook_id, webhook_url=clean_url, timezone="UTC", created_at=now)
+    digest.webhook_url = clean_url
+    digest.topics = ",".join(parse_topic_list(taxonomy, topics))
+    digest.timezone = canonical_timezone(timezone)
+    digest.paused, digest.pause_reason = False, None
+    session.add(digest)
+    session.flush()
+    return digest
+
+
+def set_paused(
+    target: ChannelBriefing | PersonalDigest | WebhookDigest, *, paused: bool, reason: str | None = None
+) -> None:
     """Pause (with the reason shown to users) or resume a briefing or a digest."""
     target.paused = paused
     target.pause_reason = reason[:300] if paused and reason else None

@@ -71,6 +71,7 @@ async def _pick(interaction: discord.Interaction, channel: discord.TextChannel |
     days="daily (default), weekdays, weekends, or days like mon,wed,fri",
     mention="A role to mention in each briefing (default: none)",
     quiet_day="Post a short notice when there is no news (default: stay silent)",
+    webhook="Post through this channel webhook's URL instead of as the bot (`none` to stop)",
 )
 @app_commands.autocomplete(timezone=timezone_autocomplete)
 async def setup(
@@ -82,6 +83,7 @@ async def setup(
     days: app_commands.Range[str, 1, 60] | None = None,
     mention: discord.Role | None = None,
     quiet_day: bool | None = None,
+    webhook: app_commands.Range[str, 1, 300] | None = None,
 ) -> None:
     client = client_of(interaction)
     services, now = client.services, client.clock()
@@ -91,6 +93,7 @@ async def setup(
             session=session, taxonomy=services.taxonomy, guild_id=interaction.guild_id, channel_id=channel.id,
             time_of_day=time, timezone=timezone or services.settings.default_timezone, topics=topics, days=days,
             mention_role_id=mention.id if mention else None, quiet_day_notice=quiet_day, now=now,
+            webhook_url=webhook,
         )
         return _row(session, services.taxonomy, briefing, now), created
 

@@ -10,6 +10,7 @@ from digests.store import session_scope
 from digests.targets import (
     briefings_of,
     parse_topic_list,
+    parse_webhook_url,
     personal_digest_of,
     pick_briefing,
     schedule_digest,
@@ -160,3 +161,43 @@ def test_a_guild_has_at_most_25_feeds(engine, taxonomy, now):
         with pytest.raises(InputError, match="at most 25 feeds"):
             add_feed(session=session, taxonomy=taxonomy, url="https://93.184.215.14/x", guild_id=GUILD, topic=None,
                      added_by=1, allow_private=False, now=now)
+
+
+TOKEN = "A" * 68
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"https://discord.com/api/webhooks/123456789012345678/{TOKEN}",
+        f"https://canary.discordapp.com/api/v10/webhooks/123456789012345678/{TOKEN}/",
+    ],
+)
+def test_discord_webhook_urls_are_accepted(url):
+    webhook_id, clean = parse_webhook_url(url)
+    assert webhook_id == 123456789012345678 and not clean.endswith("/")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"http://discord.com/api/webhooks/123456789012345678/{TOKEN}",
+        f"https://evil.example/api/webhooks/123456789012345678/{TOKEN}",
+        "https://discord.com/api/webhooks/123456789012345678/short",
+    ],
+)
+def test_other_urls_are_not_webhooks_and_the_error_hides_the_token(url):
+    with pytest.raises(InputError) as error:
+        parse_webhook_url(url)
+    assert TOKEN not in str(error.value)
+
+
+def test_a_briefing_can_switch_to_a_webhook_and_back(engine, taxonomy, now):
+    url = f"https://discord.com/api/webhooks/123456789012345678/{TOKEN}"
+    with session_scope(engine) as session:
+        briefing, _ = setup(session, taxonomy, now, 10, webhook_url=url)
+        assert briefing.webhook_url == url and TOKEN not in repr(briefing)
+        briefing, _ = setup(session, taxonomy, now, 10)
+        assert briefing.webhook_url == url
+        briefing, _ = setup(session, taxonomy, now, 10, webhook_url="none")
+        assert briefing.webhook_url is None

@@ -119,6 +119,7 @@ ERROR_MESSAGES: dict[int, str] = {
     50006: "Cannot send an empty message",
     50007: "Cannot send messages to this user",
     50013: "Missing Permissions",
+    50027: "Invalid Webhook Token",
     50035: "Invalid Form Body",
 }
 _STATUS_TEXT = {
@@ -452,6 +453,7 @@ class FakeDiscord:
         self._interactions: dict[int, _Interaction] = {}
         self._interactions_by_token: dict[str, _Interaction] = {}
         self._injections: list[Injection] = []
+        self._channel_webhooks: dict[int, tuple[str, int]] = {}  # webhook id -> (token, channel id)
         self._delays: list[tuple[str | None, re.Pattern[str] | None, float]] = []
         self._global_limit: int | None = None
         self._global_window: deque[float] = deque()
@@ -671,6 +673,13 @@ class FakeDiscord:
             connected = self._session is not None and self._session.ready
         if connected:
             self._run(self._dispatch("CHANNEL_DELETE", {**channel, "guild_id": str(gid)}))
+
+    def add_webhook(self, channel_id: int) -> str:
+        """Create an incoming webhook for a channel; returns its URL (messages land in the channel)."""
+        webhook_id, token = self._snowflake(), secrets.token_urlsafe(51)  # 68 characters, as on Discord
+        with self._cond:
+            self._channel_webhooks[webhook_id] = (token, channel_id)
+        return f"https://discord.com/api/webhooks/{webhook_id}/{token}"
 
     def set_dms_closed(self, user_id: int, closed: bool = True) -> None:
         """Make DMs to ``user_id`` fail with 403 / 50007 (user blocked the bot or closed DMs)."""
@@ -2000,7 +2009,23 @@ class FakeDiscord:
             result["resource"] = {"type": ctype}
         return result
 
+    def _execute_channel_webhook(self, req: _Req) -> web.Response | dict[str, Any]:
+        token, channel_id = self._channel_webhooks[int(req.groups[0])]
+        if req.groups[1] != token:
+            raise _ApiError(401, 50027)
+        body = req.json if isinstance(req.json, dict) else {}
+        self._validate_message(body, req.files)
+        mid = self._snowflake()
+        message = self._message_object(mid, channel_id, body, flags=int(body.get("flags") or 0))
+        record = {"id": mid, "channel_id": channel_id, "webhook_id": int(req.groups[0]),
+                  **json.loads(json.dumps(body)), "attachments": list(req.files)}
+        self._messages.setdefault(channel_id, []).append(_StoredMessage(record, message))
+        wait = req.query.get("wait", "false").lower() in ("1", "true")
+        return dict(message) if wait else web.Response(status=204)
+
     def _post_followup(self, req: _Req) -> web.Response | dict[str, Any]:
+        if int(req.groups[0]) in self._channel_webhooks:
+            return self._execute_channel_webhook(req)
         if int(req.groups[0]) != self.application_id:
             raise _ApiError(404, 10015)
         interaction = self._interaction_for(None, req.groups[1], unknown=10015)

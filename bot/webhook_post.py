@@ -1,0 +1,53 @@
+"""`briefbot post --webhook URL`: one digest through a Discord webhook, no bot and no gateway.
+
+The webhook keeps a watermark in the store (a `WebhookDigest`), so a daily cron job posts each
+story once; rendering, size limits, pacing and error handling are the bot's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import UTC, datetime
+
+import aiohttp
+
+from bot.endpoints import configure_endpoints
+from bot.pacing import Pacer
+from bot.posting import DiscordPublisher
+from digests.delivery import Deliverer, DeliveryReport
+from digests.errors import DeliveryError
+from digests.services import Services
+from digests.store import session_scope
+from digests.targets import upsert_webhook_digest
+
+
+def post_digest(services: Services, *, url: str, topics: str | None, timezone: str | None) -> int:
+    """Post the webhook's digest now; returns the exit status (1 when Discord refused it)."""
+    settings = services.settings
+    configure_endpoints(api_base=settings.discord_api_base, gateway_url=None)
+    now = datetime.now(UTC)
+    with session_scope(services.engine) as session:
+        target = upsert_webhook_digest(session=session, taxonomy=services.taxonomy, url=url, topics=topics,
+                                       timezone=timezone or settings.default_timezone, now=now)
+    try:
+        report = asyncio.run(_deliver(services, target, now))
+    except DeliveryError as error:
+        print(f"briefbot: error: {error.reason}; run the command again to resume.", file=sys.stderr)
+        return 1
+    if report.status == "empty":
+        print("Nothing new since the last post: nothing was sent.")
+        return 0
+    if report.status == "failed":
+        print(f"briefbot: error: {report.error}", file=sys.stderr)
+        return 1
+    print(f"Posted {report.parts_sent} message(s) through the webhook.")
+    return 0
+
+
+async def _deliver(services: Services, target, now: datetime) -> DeliveryReport:
+    async with aiohttp.ClientSession() as session:
+        publisher = DiscordPublisher(None, Pacer(services.settings.discord_requests_per_second), session=session)
+        deliverer = Deliverer(engine=services.engine, taxonomy=services.taxonomy, renderer=services.renderer,
+                              publisher=publisher, clock=lambda: now)
+        return await deliverer.deliver(target, slot_at=now)

@@ -1,0 +1,78 @@
+"""Posting through Discord webhooks: `briefbot post --webhook` and channel briefings routed through one."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+from tests.e2e.fake_discord import FakeDiscord
+from tests.e2e.seeding import seed
+from tests.e2e.test_delivery import MANAGE_GUILD, start_bot, stop_bot
+
+
+def post(fake: FakeDiscord, tmp_path, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": database_url, "DISCORD_API_BASE": fake.api_base}
+    return subprocess.run([sys.executable, "-m", "bot", "post", *args], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=60, check=False)
+
+
+def test_post_webhook_posts_each_story_once(tmp_path):
+    with FakeDiscord() as fake:
+        guild = fake.add_guild(name="Cron", channels=["news"])
+        channel = guild.channel("news")
+        url = fake.add_webhook(channel)
+        database_url = f"sqlite:///{tmp_path / 'b.db'}"
+        seed(database_url, now=datetime.now(UTC), slot=datetime.now(UTC) - timedelta(hours=3))
+
+        first = post(fake, tmp_path, database_url, "--webhook", url, "--topics", "immigration,economy")
+        assert first.returncode == 0, first.stderr
+        assert first.stdout.strip() == "Posted 1 message(s) through the webhook."
+        messages = fake.channel_messages(channel)
+        assert len(messages) == 1 and "Daily briefing" in messages[0]["content"]
+        assert "Immigration" in messages[0]["content"] and "Sports" not in messages[0]["content"]
+        assert messages[0]["allowed_mentions"] == {"parse": []}
+
+        again = post(fake, tmp_path, database_url, "--webhook", url)
+        assert again.returncode == 0 and "Nothing new" in again.stdout
+        assert len(fake.channel_messages(channel)) == 1
+
+        bad = post(fake, tmp_path, database_url, "--webhook", "https://example.com/hook")
+        assert bad.returncode == 1 and "not a Discord webhook URL" in bad.stderr
+
+
+def test_a_wrong_webhook_token_fails_clearly(tmp_path):
+    with FakeDiscord() as fake:
+        guild = fake.add_guild(name="Cron", channels=["news"])
+        url = fake.add_webhook(guild.channel("news"))
+        database_url = f"sqlite:///{tmp_path / 'b.db'}"
+        seed(database_url, now=datetime.now(UTC), slot=datetime.now(UTC) - timedelta(hours=3))
+        token = url.rsplit("/", 1)[1]
+        result = post(fake, tmp_path, database_url, "--webhook", url.replace(token, "y" * 68))
+    assert result.returncode == 1
+    assert "Invalid Webhook Token" in result.stderr
+    assert "y" * 68 not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_channel_briefing_can_post_through_a_webhook(tmp_path):
+    with FakeDiscord() as fake:
+        guild = fake.add_guild(name="Hooks", channels=["news"])
+        channel = guild.channel("news")
+        url = fake.add_webhook(channel)
+        database_url = f"sqlite:///{tmp_path / 'b.db'}"
+        seed(database_url, now=datetime.now(UTC), slot=datetime.now(UTC) - timedelta(hours=3))
+        bot = start_bot(fake, tmp_path, database_url)
+        fake.wait_until_ready(timeout=60)
+        fake.wait_for_commands(timeout=60)
+        saved = fake.invoke("briefing setup", {"channel": channel, "time": "07:00", "webhook": url},
+                            guild_id=guild.id, permissions=MANAGE_GUILD)
+        assert "through the channel's webhook" in saved.content
+        assert url.rsplit("/", 1)[1] not in saved.content
+        posted = fake.invoke("briefing post-now", {"channel": channel}, guild_id=guild.id, permissions=MANAGE_GUILD)
+        output = bot.output()
+        stop_bot(fake, bot)
+    assert "Posted the briefing" in posted.content
+    messages = fake.channel_messages(channel)
+    assert messages and all(m.get("webhook_id") for m in messages)
+    assert not fake.requests_matching("POST", rf"^/channels/{channel}/messages$")
+    assert url.rsplit("/", 1)[1] not in output
