@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import discord
+from apscheduler.triggers.interval import IntervalTrigger
 from discord import app_commands
 from sqlmodel import Session
 
@@ -19,12 +20,15 @@ from bot.pacing import Pacer
 from bot.posting import NO_MENTIONS, DiscordPublisher
 from digests.delivery import Deliverer
 from digests.errors import BriefbotError
+from digests.feed_poller import FeedPoller, announce_disabled_feeds, read_feeds_file, sync_deployment_feeds
 from digests.scheduler import DeliveryScheduler, Kind
 from digests.services import Services
-from digests.store import session_scope
+from digests.store import remember_member, session_scope
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# How often due feeds are looked for; each feed has its own interval (15 min by default).
+FEED_POLL_TICK_SECONDS = 60
 
 
 def utc_now() -> datetime:
@@ -34,6 +38,13 @@ def utc_now() -> datetime:
 
 class BriefbotTree(app_commands.CommandTree):
     """The command tree, with the bot's one error path."""
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Remember where each user uses the bot: their digest then includes that guild's own stories."""
+        if interaction.guild_id is not None:
+            client: BriefbotClient = interaction.client  # type: ignore[assignment]
+            await client.remember_member(interaction.user.id, interaction.guild_id)
+        return True
 
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         """Turn any error of a command into an ephemeral reply.
@@ -77,16 +88,43 @@ class BriefbotClient(discord.Client):
                                    publisher=self.publisher, clock=clock)
         self.scheduler = DeliveryScheduler(engine=services.engine, deliverer=self.deliverer, clock=clock,
                                            grace=timedelta(minutes=services.settings.catchup_grace_minutes))
+        self.poller = FeedPoller(engine=services.engine, taxonomy=services.taxonomy, clock=clock,
+                                 allow_private=services.settings.allow_private_feeds)
+        self._members: set[tuple[int, int]] = set()
 
     async def setup_hook(self) -> None:
-        """Register and sync the commands, then start the schedule (catching up on missed slots)."""
+        """Register and sync the commands, then start the schedule (catching up on missed slots) and the feeds."""
         await self.sync_commands()
+        feeds_file = self.services.settings.feeds_file
+        if feeds_file is not None:
+            urls = await asyncio.to_thread(read_feeds_file, feeds_file)
+            added = await asyncio.to_thread(sync_deployment_feeds, engine=self.services.engine, urls=urls,
+                                            now=self.clock())
+            log.info("FEEDS_FILE: %d feed(s), %d new", len(urls), added)
         await self.scheduler.start()
+        self.scheduler.scheduler.add_job(self.poll_feeds, IntervalTrigger(seconds=FEED_POLL_TICK_SECONDS),
+                                         id="poll-feeds", replace_existing=True, next_run_time=self.clock())
+
+    async def poll_feeds(self) -> None:
+        """Poll the feeds that are due, then tell guilds about feeds that just got disabled."""
+        reports = await self.poller.poll_due()
+        if reports:
+            log.info("polled %d feed(s): %d new stories, %d failed", len(reports), sum(r.new for r in reports),
+                     sum(r.outcome in {"failed", "disabled"} for r in reports))
+        await announce_disabled_feeds(engine=self.services.engine, publisher=self.publisher,
+                                      renderer=self.services.renderer)
 
     async def close(self) -> None:
         """Stop scheduling before the connection goes; unfinished deliveries resume at the next start."""
         await self.scheduler.stop()
+        await self.poller.aclose()
         await super().close()
+
+    async def remember_member(self, user_id: int, guild_id: int) -> None:
+        """Record (once per run) that a user uses the bot in a guild."""
+        if (user_id, guild_id) not in self._members:
+            await self.db(lambda session: remember_member(session=session, user_id=user_id, guild_id=guild_id))
+            self._members.add((user_id, guild_id))
 
     async def reschedule(self, kind: Kind, key: int) -> None:
         """Bring one target's job in line with the database after a command changed it."""

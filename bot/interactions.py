@@ -40,6 +40,11 @@ async def reply(interaction: discord.Interaction, name: str, **context: object) 
     await send_parts(interaction, client_of(interaction).services.renderer.reply(name, **context))
 
 
+def audience(interaction: discord.Interaction) -> list[int]:
+    """The guilds whose own stories this answer may show: the current guild, none in DMs."""
+    return [interaction.guild_id] if interaction.guild_id is not None else []
+
+
 def require_manager(interaction: discord.Interaction) -> bool:
     """Check Manage Server in code: `default_member_permissions` is only a hint Discord's clients apply."""
     if interaction.guild_id is None:

@@ -7,6 +7,7 @@ Bad input ends with a one-line error and a non-zero status, never a traceback.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -14,11 +15,15 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 
 import sqlalchemy as sa
+from sqlmodel import col, select
 from tqdm import tqdm
 
 from digests.errors import BriefbotError, ConfigError, InputError, SourceError
+from digests.feed_poller import FeedPoller, read_feeds_file, sync_deployment_feeds
+from digests.feed_registry import add_feed, remove_feed
 from digests.ingest import read_source
 from digests.logs import configure_logging
+from digests.models import Feed
 from digests.selection import find_stories, select_digest, topic_counts
 from digests.services import Services
 from digests.settings import Settings
@@ -62,6 +67,20 @@ def build_parser(*extensions: AddCommands) -> argparse.ArgumentParser:
 
     retag_cmd = commands.add_parser("retag", help="re-tag every stored story after a taxonomy change")
     retag_cmd.set_defaults(handler=cmd_retag)
+
+    feeds = commands.add_parser("feeds", help="deployment-wide feeds (guild feeds are managed in Discord)")
+    feed_commands = feeds.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
+    feeds_add = feed_commands.add_parser("add", help="register a feed for every guild (or turn a disabled one back on)")
+    feeds_add.add_argument("url")
+    feeds_add.add_argument("--topic", help="tag every story of this feed with a topic")
+    feeds_add.set_defaults(handler=cmd_feeds_add)
+    feed_commands.add_parser("list", help="every feed, with its state, last success and last error").set_defaults(
+        handler=cmd_feeds_list)
+    feeds_remove = feed_commands.add_parser("remove", help="remove a deployment-wide feed (by id or URL)")
+    feeds_remove.add_argument("feed")
+    feeds_remove.set_defaults(handler=cmd_feeds_remove)
+    feeds_poll = feed_commands.add_parser("poll", help="poll every enabled feed now (FEEDS_FILE synced first)")
+    feeds_poll.set_defaults(handler=cmd_feeds_poll)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -196,6 +215,63 @@ def cmd_retag(args: argparse.Namespace, services: Services) -> int:
         stories = count_stories(session=session)
     print(f"Re-tagged {stories} stories: {links} topic links.")
     return 0
+
+
+def cmd_feeds_add(args: argparse.Namespace, services: Services) -> int:
+    """Register a deployment-wide feed (the operator may use private addresses)."""
+    with session_scope(services.engine) as session:
+        feed, created = add_feed(session=session, taxonomy=services.taxonomy, url=args.url, guild_id=None,
+                                 topic=args.topic, added_by=None, allow_private=True, now=utc_now())
+    print(f"{'Added' if created else 'Re-enabled'} feed #{feed.id}: {feed.url}")
+    return 0
+
+
+def cmd_feeds_list(args: argparse.Namespace, services: Services) -> int:
+    """Print every feed with its state."""
+    with session_scope(services.engine) as session:
+        feeds = session.exec(select(Feed).order_by(col(Feed.id))).all()
+    if not feeds:
+        print("No feeds. Add one with `briefbot feeds add URL` or FEEDS_FILE.")
+    for feed in feeds:
+        scope = "all guilds" if feed.guild_id is None else f"guild {feed.guild_id}"
+        state = "disabled" if not feed.enabled else "failing" if feed.failures else "ok"
+        success = feed.last_success_at.strftime("%Y-%m-%d %H:%M UTC") if feed.last_success_at else "never"
+        print(f"#{feed.id} [{state}] {feed.url} ({scope}) last success: {success}"
+              + (f"; last error: {feed.last_error}" if feed.last_error else ""))
+    return 0
+
+
+def cmd_feeds_remove(args: argparse.Namespace, services: Services) -> int:
+    """Remove a deployment-wide feed."""
+    with session_scope(services.engine) as session:
+        feed = remove_feed(session=session, guild_id=None, feed=args.feed)
+    print(f"Removed feed #{feed.id}: {feed.url}")
+    return 0
+
+
+def cmd_feeds_poll(args: argparse.Namespace, services: Services) -> int:
+    """Poll every enabled feed once, now; exits 1 when any failed."""
+    if services.settings.feeds_file is not None:
+        sync_deployment_feeds(engine=services.engine, urls=read_feeds_file(services.settings.feeds_file),
+                              now=utc_now())
+    with session_scope(services.engine) as session:
+        feeds = list(session.exec(select(Feed).where(col(Feed.enabled).is_(True)).order_by(col(Feed.id))))
+    reports = asyncio.run(_poll(services, feeds))
+    for report in reports:
+        detail = f"{report.new} new, {report.duplicates} duplicate" if report.outcome == "new" else report.error or ""
+        print(f"#{report.feed_id} {report.url}: {report.outcome}" + (f" ({detail})" if detail else ""))
+    failed = sum(report.outcome in {"failed", "disabled"} for report in reports)
+    print(f"{len(reports)} feed(s) polled, {failed} failed")
+    return 1 if failed else 0
+
+
+async def _poll(services: Services, feeds: list[Feed]):
+    poller = FeedPoller(engine=services.engine, taxonomy=services.taxonomy, clock=utc_now,
+                        allow_private=services.settings.allow_private_feeds)
+    try:
+        return await poller.poll(feeds)
+    finally:
+        await poller.aclose()
 
 
 def cmd_db_upgrade(args: argparse.Namespace, services: Services) -> int:

@@ -26,7 +26,7 @@ from digests.errors import DeliveryError
 from digests.models import ChannelBriefing, Delivery, DeliveryPart, PersonalDigest, WebhookDigest
 from digests.rendering import Renderer
 from digests.selection import select_digest
-from digests.store import session_scope
+from digests.store import member_guilds, session_scope
 from digests.targets import set_paused, subscribed_topics
 from digests.timeutil import parse_timezone
 from digests.topics import Taxonomy
@@ -69,23 +69,28 @@ def destination_of(target: Target) -> Destination:
 def render_target(
     *, session: Session, taxonomy: Taxonomy, renderer: Renderer, target: Target, now: datetime
 ) -> list[str]:
-    """The messages of the target's digest if it were delivered at `now` ([] when there is nothing)."""
+    """The messages of the target's digest if it were delivered at `now` ([] when there is nothing).
+
+    A channel sees public stories and its guild's; a user those of the guilds they were seen in; a
+    webhook, public stories only.
+    """
     tz = parse_timezone(target.timezone)
     if isinstance(target, ChannelBriefing):
         digest = select_digest(session=session, taxonomy=taxonomy, topics=target.topic_slugs,
-                               since=target.last_delivered_at, now=now)
+                               since=target.last_delivered_at, now=now, guild_ids=[target.guild_id])
         if digest.is_empty:
             return renderer.render_parts("quiet_day.md.j2", now=now, tz=tz) if target.quiet_day_notice else []
         return renderer.briefing(digest, tz=tz, mention_role_id=target.mention_role_id)
     if isinstance(target, WebhookDigest):
         digest = select_digest(session=session, taxonomy=taxonomy, topics=target.topic_slugs,
-                               since=target.last_delivered_at, now=now)
+                               since=target.last_delivered_at, now=now, guild_ids=[])
         return [] if digest.is_empty else renderer.briefing(digest, tz=tz)
     topics = subscribed_topics(session=session, taxonomy=taxonomy, user_id=target.user_id)
     if not topics:
         return []
     digest = select_digest(session=session, taxonomy=taxonomy, topics=[t.slug for t in topics],
-                           since=target.last_delivered_at, now=now)
+                           since=target.last_delivered_at, now=now,
+                           guild_ids=member_guilds(session=session, user_id=target.user_id))
     return [] if digest.is_empty else renderer.personal_digest(digest, tz=tz, topics=topics)
 
 

@@ -63,8 +63,11 @@ def add_feed(
     added_by: int | None,
     allow_private: bool,
     now: datetime,
-) -> Feed:
-    """Register a feed for a guild (or deployment-wide when `guild_id` is None)."""
+) -> tuple[Feed, bool]:
+    """Register a feed for a guild (or deployment-wide when `guild_id` is None); returns it and whether it is new.
+
+    Adding a disabled feed again turns it back on.
+    """
     url = check_feed_url(url, allow_private=allow_private)
     topic_slug = None
     if topic:
@@ -73,14 +76,19 @@ def add_feed(
             raise InputError(f"“{topic[:60]}” is not a topic. Use /topics to see them all.")
         topic_slug = resolved.slug
     existing = feeds_of(session=session, guild_id=guild_id)
-    if any(feed.url == url for feed in existing):
+    same = next((feed for feed in existing if feed.url == url), None)
+    if same is not None and same.enabled:
         raise InputError("That feed is already registered here.")
+    if same is not None:  # adding a disabled feed again is how a manager turns it back on
+        same.enabled, same.failures, same.next_poll_at, same.disabled_announced = True, 0, now, False
+        session.add(same)
+        return same, False
     if guild_id is not None and len(existing) >= MAX_FEEDS_PER_GUILD:
         raise InputError(f"A server can have at most {MAX_FEEDS_PER_GUILD} feeds; remove one first.")
     feed = Feed(url=url, guild_id=guild_id, topic_slug=topic_slug, added_by=added_by, created_at=now)
     session.add(feed)
     session.flush()
-    return feed
+    return feed, True
 
 
 def feeds_of(*, session: Session, guild_id: int | None) -> list[Feed]:

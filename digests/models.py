@@ -46,6 +46,13 @@ def utc_column(*, nullable: bool = False, index: bool = False) -> sa.Column:
     """A column of `UTCDateTime`."""
     return sa.Column(UTCDateTime(), nullable=nullable, index=index)
 
+def snowflake_column(
+    *, nullable: bool = False, index: bool = False, unique: bool = False, primary_key: bool = False
+) -> sa.Column:
+    """A Discord id: 64-bit, so BIGINT on PostgreSQL."""
+    return sa.Column(sa.BigInteger, nullable=nullable, index=index, unique=unique, primary_key=primary_key,
+                     autoincrement=False)
+
 
 class Topic(SQLModel, table=True):
     """A topic of the taxonomy in force (kept in sync with it when the store opens)."""
@@ -77,7 +84,9 @@ class Story(SQLModel, table=True):
     `dedupe_key` is the canonical URL (tracking parameters removed) or, without a URL, the
     normalised title plus source; it is unique, so the same story is stored once.
     `effective_at` is the time the story counts from: its published time, or its ingest time
-    when it has none or claims one later than its ingest.
+    when it has none or claims one later than its ingest. A `public` story came from a
+    deployment-wide source and is seen everywhere; otherwise only the guilds in `story_guild`
+    (those whose feeds carried it) see it.
     """
 
     id: int | None = Field(default=None, primary_key=True)
@@ -91,6 +100,25 @@ class Story(SQLModel, table=True):
     published_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     ingested_at: datetime = Field(sa_column=utc_column(index=True))
     effective_at: datetime = Field(sa_column=utc_column(index=True))
+    public: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+
+
+class StoryGuild(SQLModel, table=True):
+    """A guild's feed carried this story, so the guild sees it even if it is not public."""
+
+    __tablename__ = "story_guild"
+
+    story_id: int = Field(sa_column=sa.Column(sa.ForeignKey("story.id", ondelete="CASCADE"), primary_key=True))
+    guild_id: int = Field(sa_column=snowflake_column(primary_key=True, index=True))
+
+
+class MemberGuild(SQLModel, table=True):
+    """A user was seen using the bot in a guild: their personal digest includes that guild's own stories."""
+
+    __tablename__ = "member_guild"
+
+    user_id: int = Field(sa_column=snowflake_column(primary_key=True))
+    guild_id: int = Field(sa_column=snowflake_column(primary_key=True))
 
 
 class IngestRun(SQLModel, table=True):
@@ -105,13 +133,6 @@ class IngestRun(SQLModel, table=True):
     duplicates: int = 0
     error: str | None = Field(default=None, max_length=1_000)
 
-
-def snowflake_column(
-    *, nullable: bool = False, index: bool = False, unique: bool = False, primary_key: bool = False
-) -> sa.Column:
-    """A Discord id: 64-bit, so BIGINT on PostgreSQL."""
-    return sa.Column(sa.BigInteger, nullable=nullable, index=index, unique=unique, primary_key=primary_key,
-                     autoincrement=False)
 
 
 class ChannelBriefing(SQLModel, table=True):
@@ -192,7 +213,12 @@ class Subscription(SQLModel, table=True):
 
 
 class Feed(SQLModel, table=True):
-    """A feed polled for stories: deployment-wide (`guild_id` None) or added by a guild's manager."""
+    """A feed polled for stories: deployment-wide (`guild_id` None) or added by a guild's manager.
+
+    `etag` / `last_modified` make the next poll conditional; after a failure `next_poll_at` backs
+    off exponentially, and after too many in a row the feed is disabled (`enabled` False) with its
+    last error kept; `disabled_announced` records that the guild was told once.
+    """
 
     id: int | None = Field(default=None, primary_key=True)
     url: str = Field(max_length=URL_MAX)
@@ -205,6 +231,11 @@ class Feed(SQLModel, table=True):
     last_success_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     last_error: str | None = Field(default=None, max_length=1_000)
     last_error_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    etag: str | None = Field(default=None, max_length=300)
+    last_modified: str | None = Field(default=None, max_length=100)
+    next_poll_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True, index=True))
+    poll_interval_minutes: int = 15
+    disabled_announced: bool = False
 
 
 class Delivery(SQLModel, table=True):

@@ -2,8 +2,11 @@
 
 Nothing here reads the clock: every function takes `now`, so digests are testable on any day.
 
-Digest ranking: stories with the same normalised title are one item (the sources that carried it
-are listed as "also"); each item scores
+Stories about the same event are one item, a cluster: their headlines, as sets of words without
+stop words, share at least four words (three for very short ones) that make up 60 % of the shorter
+one, and they are at most a day apart. Candidates are found through an index of the words, skipping words
+too common to tell events apart, so no pair of unrelated stories is ever compared. The cluster
+shows its best story, with the other outlets that carried it listed as "also"; each item scores
 
     2 × (sources − 1)  +  0.5 if it has a body  +  freshness (1 when new, 0 at the age limit)
 
@@ -12,8 +15,9 @@ so a story carried by more outlets wins, then a full article beats a bare headli
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -21,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from digests.errors import InputError
 from digests.models import Story, StoryTopic
-from digests.store import full_text_condition, topic_links
+from digests.store import full_text_condition, topic_links, visible_to
 from digests.text import normalise_title
 from digests.topics import Taxonomy, Topic
 
@@ -88,20 +92,22 @@ def select_digest(
     since: datetime | None,
     now: datetime,
     first_window: timedelta = FIRST_DIGEST_WINDOW,
+    guild_ids: Sequence[int] | None = None,
 ) -> Digest:
     """The digest for a target with these topics (None or empty: all) last delivered at `since`.
 
     It holds the stories ingested after `since` that are at most 36 h old; a target never delivered
-    (`since` None) gets the stories of the `first_window` (24 h) before `now`.
+    (`since` None) gets the stories of the `first_window` (24 h) before `now`. `guild_ids` limits
+    it to what those guilds may see (see `digests.store.visible_to`).
     """
     oldest = now - (MAX_AGE if since is not None else first_window)
-    statement = _window(oldest, now)
+    statement = _window(oldest, now, guild_ids)
     if since is not None:
         statement = statement.where(col(Story.ingested_at) > since)
     if topics:
         statement = statement.where(_has_topic(topics))
     stories = session.exec(statement.order_by(col(Story.effective_at).desc()).limit(CANDIDATES_MAX)).all()
-    items = _group_by_title(_items(session, stories), now)
+    items = _cluster(_items(session, stories), now)
     ranked = sorted(items, key=lambda item: item.score(now), reverse=True)
     shown = ranked[:DIGEST_MAX_ITEMS]
     if not shown:
@@ -133,6 +139,7 @@ def find_stories(
     hours: int,
     limit: int,
     now: datetime,
+    guild_ids: Sequence[int] | None = None,
 ) -> StoryList:
     """The newest stories of the last `hours` on `topic`, matching `query` when given.
 
@@ -144,7 +151,7 @@ def find_stories(
         raise InputError("limit must be between 1 and 10.")
     resolved = taxonomy.resolve(topic) if topic else None
     words = " ".join(part for part in ((topic if topic and not resolved else None), query) if part and part.strip())
-    statement = _window(now - timedelta(hours=hours), now)
+    statement = _window(now - timedelta(hours=hours), now, guild_ids)
     if resolved:
         statement = statement.where(_has_topic([resolved.slug]))
     if words:
@@ -157,21 +164,25 @@ def find_stories(
 
 
 def topic_counts(
-    *, session: Session, taxonomy: Taxonomy, now: datetime, hours: int = 24
+    *, session: Session, taxonomy: Taxonomy, now: datetime, hours: int = 24, guild_ids: Sequence[int] | None = None
 ) -> list[tuple[Topic, int]]:
-    """Every topic of the taxonomy with its number of stories in the last `hours`."""
-    rows = session.execute(
+    """Every topic of the taxonomy with its number of stories in the last `hours` (that `guild_ids` see)."""
+    statement = (
         sa.select(StoryTopic.topic_slug, sa.func.count())
         .join(Story, col(Story.id) == col(StoryTopic.story_id))
         .where(col(Story.effective_at) >= now - timedelta(hours=hours), col(Story.effective_at) <= now)
         .group_by(col(StoryTopic.topic_slug))
-    ).all()
+    )
+    visible = visible_to(guild_ids)
+    rows = session.execute(statement if visible is None else statement.where(visible)).all()
     counts = dict(rows)
     return [(topic, counts.get(topic.slug, 0)) for topic in taxonomy]
 
 
-def _window(oldest: datetime, now: datetime):
-    return select(Story).where(col(Story.effective_at) >= oldest, col(Story.effective_at) <= now)
+def _window(oldest: datetime, now: datetime, guild_ids: Sequence[int] | None):
+    statement = select(Story).where(col(Story.effective_at) >= oldest, col(Story.effective_at) <= now)
+    visible = visible_to(guild_ids)
+    return statement if visible is None else statement.where(visible)
 
 
 def _has_topic(slugs: Sequence[str]) -> sa.ColumnElement[bool]:
@@ -195,17 +206,63 @@ def _items(session: Session, stories: Sequence[Story]) -> list[StoryItem]:
     ]
 
 
-def _group_by_title(items: list[StoryItem], now: datetime) -> list[StoryItem]:
-    """One item per normalised title: the best-placed copy, with the other outlets as `also`."""
-    groups: dict[str, list[StoryItem]] = {}
-    for item in items:
-        groups.setdefault(normalise_title(item.title), []).append(item)
+_STOP_WORDS = frozenset((
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "is", "it", "its",
+    "of", "on", "or", "over", "says", "say", "said", "than", "that", "the", "their", "this", "to", "up", "was",
+    "were", "will", "with", "after", "amid", "about", "into", "new", "more",
+))
+CLUSTER_MIN_SHARED = 3
+CLUSTER_OVERLAP = 0.6
+CLUSTER_WINDOW = timedelta(hours=24)
+# A word carried by more candidates than this says little about which event a story is about.
+_COMMON_WORD_POSTINGS = 50
+
+
+def _words(title: str) -> frozenset[str]:
+    return frozenset(word for word in normalise_title(title).split() if word not in _STOP_WORDS)
+
+
+def _same_event(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Enough shared words, making up most of the shorter headline.
+
+    Four shared words are needed (three for headlines of four words or fewer): "Trump warns Iran
+    over nuclear talks" and "Trump warns China over trade talks" share three and stay apart.
+    """
+    shared = len(a & b)
+    shorter = min(len(a), len(b))
+    needed = max(CLUSTER_MIN_SHARED, min(CLUSTER_MIN_SHARED + 1, shorter - 1))
+    return shared >= needed and shared / shorter >= CLUSTER_OVERLAP
+
+
+def _cluster(items: list[StoryItem], now: datetime) -> list[StoryItem]:
+    """One item per event (see the module docstring), found with a word index, not all pairs."""
+    words = [_words(item.title) for item in items]
+    parent = list(range(len(items)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    postings: dict[str, list[int]] = defaultdict(list)
+    for i, item in enumerate(items):
+        candidates = {j for word in words[i] if len(postings[word]) <= _COMMON_WORD_POSTINGS for j in postings[word]}
+        for j in candidates:
+            close = abs(item.effective_at - items[j].effective_at) <= CLUSTER_WINDOW
+            if close and root(i) != root(j) and _same_event(words[i], words[j]):
+                parent[root(i)] = root(j)
+        for word in words[i]:
+            postings[word].append(i)
+    clusters: dict[int, list[StoryItem]] = defaultdict(list)
+    for i, item in enumerate(items):
+        clusters[root(i)].append(item)
     merged = []
-    for copies in groups.values():
+    for copies in clusters.values():
         best = max(copies, key=lambda item: item.score(now))
         others = tuple(dict.fromkeys(c.source for c in copies if c.source != best.source))
         topics = tuple(dict.fromkeys(slug for c in copies for slug in c.topics))
-        merged.append(StoryItem(**{**best.__dict__, "also": others, "topics": topics}))
+        merged.append(replace(best, also=others, topics=topics))
     return merged
 
 

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 
 from digests.errors import ConfigError
 from digests.ingest.draft import StoryDraft
-from digests.models import IngestRun, Story, StoryTopic, Topic
+from digests.models import IngestRun, MemberGuild, Story, StoryGuild, StoryTopic, Topic
 from digests.topics import Taxonomy
 
 log = logging.getLogger(__name__)
@@ -105,16 +105,28 @@ def sync_topics(*, session: Session, taxonomy: Taxonomy) -> None:
 
 @dataclass(frozen=True)
 class AddResult:
-    """How many drafts were stored and how many were already there."""
+    """How many drafts were stored, how many were already there, and how many of those changed."""
 
     new: int
     duplicates: int
+    updated: int = 0
 
 
 def add_stories(
-    *, session: Session, drafts: Iterable[StoryDraft], taxonomy: Taxonomy, now: datetime
+    *,
+    session: Session,
+    drafts: Iterable[StoryDraft],
+    taxonomy: Taxonomy,
+    now: datetime,
+    guild_id: int | None = None,
 ) -> AddResult:
-    """Store the drafts that are not stored yet, tagged with their topics."""
+    """Store the drafts that are not stored yet, tagged with their topics.
+
+    A story already stored is not stored again; if it has a URL and its publisher changed its title
+    or summary, it is updated in place (and re-tagged), keeping its ingest time so it is not posted
+    twice. Stories from a guild's feed (`guild_id`) are seen only by that guild, unless a
+    deployment-wide source carries them too, which makes them public.
+    """
     unique: dict[str, StoryDraft] = {}
     seen = 0
     for draft in drafts:
@@ -122,34 +134,85 @@ def add_stories(
         cleaned = draft.clean()
         unique.setdefault(cleaned.dedupe_key(), cleaned)
     insert = _insert_ignoring_duplicates(session)
-    new = 0
+    new = updated = 0
     keys = list(unique)
     for start in range(0, len(keys), _BATCH):
-        rows = [_story_row(key, unique[key], now) for key in keys[start:start + _BATCH]]
-        inserted = session.execute(insert(Story).returning(Story.id, Story.dedupe_key), rows).all()
-        links = [
-            {"story_id": story_id, "topic_slug": slug}
-            for story_id, key in inserted
-            for slug in _topics_for(unique[key], taxonomy)
-        ]
-        if links:
-            session.execute(sa.insert(StoryTopic), links)
+        batch = keys[start:start + _BATCH]
+        rows = [_story_row(key, unique[key], now, public=guild_id is None) for key in batch]
+        inserted = dict(session.execute(insert(Story).returning(Story.dedupe_key, Story.id), rows).all())
+        _link_topics(session, {story_id: unique[key] for key, story_id in inserted.items()}, taxonomy)
+        existing = [key for key in batch if key not in inserted]
+        known = _refresh_existing(session, {key: unique[key] for key in existing}, taxonomy, public=guild_id is None)
+        updated += known.updated
+        if guild_id is not None:
+            _share_with_guild(session, [*inserted.values(), *known.ids], guild_id)
         new += len(inserted)
-    return AddResult(new=new, duplicates=seen - new)
+    return AddResult(new=new, duplicates=seen - new, updated=updated)
+
+
+def _link_topics(session: Session, stories: dict[int, StoryDraft], taxonomy: Taxonomy) -> None:
+    links = [{"story_id": story_id, "topic_slug": slug}
+             for story_id, draft in stories.items() for slug in _topics_for(draft, taxonomy)]
+    if links:
+        session.execute(sa.insert(StoryTopic), links)
+
+
+@dataclass(frozen=True)
+class _Known:
+    ids: list[int]
+    updated: int
+
+
+def _refresh_existing(session: Session, drafts: dict[str, StoryDraft], taxonomy: Taxonomy, *, public: bool) -> _Known:
+    """Update stories whose publisher changed title or summary; make them public if this source is."""
+    if not drafts:
+        return _Known([], 0)
+    rows = session.execute(
+        sa.select(Story.id, Story.dedupe_key, Story.title, Story.summary, Story.public)
+        .where(col(Story.dedupe_key).in_(list(drafts)))
+    ).all()
+    changed: dict[int, StoryDraft] = {}
+    for story_id, key, title, summary, is_public in rows:
+        draft = drafts[key]
+        values: dict[str, object] = {}
+        if key.startswith("url:") and (draft.title, draft.summary) != (title, summary):
+            values.update(title=draft.title, summary=draft.summary or summary)
+            changed[story_id] = draft
+        if public and not is_public:
+            values["public"] = True
+        if values:
+            session.execute(sa.update(Story).where(col(Story.id) == story_id).values(**values))
+    if changed:
+        session.execute(sa.delete(StoryTopic).where(col(StoryTopic.story_id).in_(list(changed))))
+        _link_topics(session, changed, taxonomy)
+    return _Known([row[0] for row in rows], len(changed))
+
+
+def _share_with_guild(session: Session, story_ids: list[int], guild_id: int) -> None:
+    if not story_ids:
+        return
+    insert = _insert_ignoring_conflicts(session, StoryGuild, ["story_id", "guild_id"])
+    session.execute(insert, [{"story_id": story_id, "guild_id": guild_id} for story_id in story_ids])
 
 
 def _insert_ignoring_duplicates(session: Session):
     """An INSERT that skips rows whose dedupe key exists, even when another process just added it."""
+    return lambda table: _insert_ignoring_conflicts(session, table, ["dedupe_key"])
+
+
+def _insert_ignoring_conflicts(session: Session, table, columns: list[str]):
+    """INSERT … ON CONFLICT (columns) DO NOTHING, on SQLite or PostgreSQL."""
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
-        return lambda table: sqlite.insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=columns)
     if dialect == "postgresql":
-        return lambda table: postgresql.insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=columns)
     raise ConfigError(f"unsupported database {dialect!r}: use SQLite or PostgreSQL")
 
 
-def _story_row(key: str, draft: StoryDraft, now: datetime) -> dict:
+def _story_row(key: str, draft: StoryDraft, now: datetime, *, public: bool) -> dict:
     return {
+        "public": public,
         "dedupe_key": key,
         "title": draft.title,
         "url": draft.url,
@@ -258,3 +321,26 @@ def count_stories(*, session: Session) -> int:
 
 def _first_line(error: object) -> str:
     return str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+
+
+def visible_to(guild_ids: Sequence[int] | None) -> sa.ColumnElement[bool] | None:
+    """Stories a viewer may see: public ones plus those of `guild_ids`; None means no restriction.
+
+    The CLI (the operator) sees everything; a guild sees public stories and its own feeds'; a DM
+    sees public stories and those of the guilds its user was seen in.
+    """
+    if guild_ids is None:
+        return None
+    own = sa.select(StoryGuild.story_id).where(col(StoryGuild.guild_id).in_(list(guild_ids)))
+    return sa.or_(col(Story.public), col(Story.id).in_(own)) if guild_ids else col(Story.public)
+
+
+def remember_member(*, session: Session, user_id: int, guild_id: int) -> None:
+    """Note that a user uses the bot in a guild (their digest may then include its own stories)."""
+    session.execute(_insert_ignoring_conflicts(session, MemberGuild, ["user_id", "guild_id"]),
+                    [{"user_id": user_id, "guild_id": guild_id}])
+
+
+def member_guilds(*, session: Session, user_id: int) -> list[int]:
+    """The guilds a user was seen in."""
+    return list(session.exec(select(MemberGuild.guild_id).where(col(MemberGuild.user_id) == user_id)))

@@ -6,6 +6,8 @@ import os
 import re
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -96,3 +98,41 @@ def test_retag_and_db_upgrade(tmp_path):
     retag = briefbot("retag", cwd=tmp_path)
     assert retag.returncode == 0
     assert re.match(r"Re-tagged 18 stories: \d+ topic links\.", retag.stdout)
+
+
+@pytest.fixture
+def feed_server():
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = RSS.encode() if self.path == "/wire.xml" else b"nope"
+            self.send_response(200 if self.path == "/wire.xml" else 500)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            """Quiet."""
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_feeds_add_poll_list_remove(tmp_path, feed_server):
+    feeds_file = tmp_path / "feeds.txt"
+    feeds_file.write_text(f"# deployment feeds\n{feed_server}/broken.xml\n")
+    env = {"FEEDS_FILE": str(feeds_file)}
+    added = briefbot("feeds", "add", f"{feed_server}/wire.xml", "--topic", "economy", cwd=tmp_path, env=env)
+    assert added.returncode == 0 and added.stdout.startswith("Added feed #1")
+    polled = briefbot("feeds", "poll", cwd=tmp_path, env=env)
+    assert polled.returncode == 1  # the broken feed failed
+    assert f"#1 {feed_server}/wire.xml: new (1 new, 0 duplicate)" in polled.stdout
+    assert "#2" in polled.stdout and "HTTP 500" in polled.stdout
+    listed = briefbot("feeds", "list", cwd=tmp_path, env=env)
+    assert "[ok]" in listed.stdout and "[failing]" in listed.stdout and "last error: HTTP 500" in listed.stdout
+    removed = briefbot("feeds", "remove", "2", cwd=tmp_path)
+    assert removed.returncode == 0 and "Removed feed #2" in removed.stdout
+    missing = briefbot("feeds", "remove", "99", cwd=tmp_path)
+    assert missing.returncode == 1 and "No such feed" in missing.stderr

@@ -33,17 +33,19 @@ async def add(
     url: app_commands.Range[str, 1, 2000],
     topic: app_commands.Range[str, 1, 100] | None = None,
 ) -> None:
+    await interaction.response.defer(ephemeral=True, thinking=True)
     client = client_of(interaction)
     services, now = client.services, client.clock()
 
     def work(session: Session):
-        feed = add_feed(session=session, taxonomy=services.taxonomy, url=url, guild_id=interaction.guild_id,
-                        topic=topic, added_by=interaction.user.id,
-                        allow_private=services.settings.allow_private_feeds, now=now)
-        return feed, services.taxonomy.resolve(feed.topic_slug) if feed.topic_slug else None
+        feed, created = add_feed(session=session, taxonomy=services.taxonomy, url=url, guild_id=interaction.guild_id,
+                                 topic=topic, added_by=interaction.user.id,
+                                 allow_private=services.settings.allow_private_feeds, now=now)
+        return feed, created, services.taxonomy.resolve(feed.topic_slug) if feed.topic_slug else None
 
-    feed, chosen = await client.db(work)
-    await reply(interaction, "feed_added", feed=feed, topic=chosen)
+    feed, created, chosen = await client.db(work)
+    first = (await client.poller.poll([feed]))[0]  # the first fetch right away, so the manager sees it work
+    await reply(interaction, "feed_added" if created else "feed_enabled", feed=feed, topic=chosen, first=first)
 
 
 @feeds_group.command(name="list", description="This server's feeds and how they are doing")

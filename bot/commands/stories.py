@@ -5,7 +5,7 @@ from __future__ import annotations
 import discord
 from discord import app_commands
 
-from bot.interactions import client_of, send_parts, topic_autocomplete
+from bot.interactions import audience, client_of, send_parts, topic_autocomplete
 from digests.selection import find_stories, topic_counts
 
 
@@ -29,7 +29,8 @@ async def stories(
     client = client_of(interaction)
     services, now = client.services, client.clock()
     result = await client.db(lambda session: find_stories(
-        session=session, taxonomy=services.taxonomy, topic=topic, query=query, hours=hours, limit=limit, now=now
+        session=session, taxonomy=services.taxonomy, topic=topic, query=query, hours=hours, limit=limit, now=now,
+        guild_ids=audience(interaction),
     ))
     parts = services.renderer.story_list(result, tz=services.default_timezone, now=now)
     # "No stories" is never posted publicly, even when asked to share.
@@ -40,7 +41,8 @@ async def stories(
 async def topics(interaction: discord.Interaction) -> None:
     client = client_of(interaction)
     services, now = client.services, client.clock()
-    counts = await client.db(lambda session: topic_counts(session=session, taxonomy=services.taxonomy, now=now))
+    counts = await client.db(lambda session: topic_counts(session=session, taxonomy=services.taxonomy, now=now,
+                                                          guild_ids=audience(interaction)))
     await send_parts(interaction, services.renderer.topic_list(counts))
 
 

@@ -13,6 +13,7 @@ import email.utils
 import json
 import re
 from datetime import UTC, datetime
+from html.entities import html5
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
@@ -22,10 +23,12 @@ from digests.ingest.draft import StoryDraft
 from digests.text import headline_from_lead, html_to_text
 from digests.timeutil import as_utc, parse_iso_datetime
 
+_DOCTYPE_START_RE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 _DOCTYPE_RE = re.compile(rb"<!DOCTYPE[^\[>]*(\[.*?\]\s*)?>", re.IGNORECASE | re.DOTALL)
-# The prolog (XML declaration, comments, DOCTYPE) lives at the start; no need to scan a whole body.
+# The prolog (XML declaration, comments, DOCTYPE) starts the document; a DOCTYPE further in is text.
 _PROLOG_SCAN = 65_536
-_ENTITY_REF_RE = re.compile(r"&[A-Za-z_][\w.-]*;")
+_ENTITY_REF_RE = re.compile(r"&([A-Za-z_][\w.-]*);")
+_ENTITY_SCAN = 20_000
 _JSON_FEED_VERSION = "https://jsonfeed.org/version/"
 TITLE_FROM_TEXT_MAX = 120
 
@@ -49,8 +52,14 @@ def parse_feed(data: bytes, *, location: str) -> tuple[list[StoryDraft], list[st
 
 
 def _strip_doctype(data: bytes) -> bytes:
-    head, tail = data[:_PROLOG_SCAN], data[_PROLOG_SCAN:]
-    return _DOCTYPE_RE.sub(b"", head, count=1) + tail
+    """`data` without its DOCTYPE; the DOCTYPE must start in the prolog but may be of any length."""
+    start = _DOCTYPE_START_RE.search(data, 0, _PROLOG_SCAN)
+    if start is None:
+        return data
+    match = _DOCTYPE_RE.match(data, start.start())
+    if match is None:
+        raise SourceError("the document's DOCTYPE never ends")
+    return data[: start.start()] + data[match.end():]
 
 
 def _parse_xml_feed(data: bytes, *, location: str) -> tuple[list[StoryDraft], list[str]]:
@@ -77,8 +86,8 @@ def _parse_xml_feed(data: bytes, *, location: str) -> tuple[list[StoryDraft], li
 
 def _draft_from_entry(entry: feedparser.FeedParserDict, *, source: str, base: str) -> StoryDraft:
     raw_title = entry.get("title") or ""
-    if _ENTITY_REF_RE.search(raw_title.replace("&amp;", "").replace("&lt;", "").replace("&gt;", "")):
-        raise InputError("title holds an undeclared XML entity; rejected")
+    if _has_undeclared_entity(raw_title) or _has_undeclared_entity(entry.get("summary") or ""):
+        raise InputError("holds an undeclared XML entity (an entity bomb or XXE attempt); rejected")
     summary = html_to_text(entry.get("summary"))
     content = entry.get("content") or []
     body = html_to_text(max((c.get("value", "") for c in content), key=len)) if content else ""
@@ -88,7 +97,8 @@ def _draft_from_entry(entry: feedparser.FeedParserDict, *, source: str, base: st
     link = entry.get("link") or ""
     if link and base:
         link = urljoin(base, link)
-    published = entry.get("published_parsed") or entry.get("updated_parsed")
+    # Plain dict lookups: feedparser's own .get() maps a missing "updated" to "published" with a warning.
+    published = dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
     return StoryDraft(
         title=title,
         source=html_to_text(entry.get("source", {}).get("title")) or source,
@@ -97,6 +107,11 @@ def _draft_from_entry(entry: feedparser.FeedParserDict, *, source: str, base: st
         body=body or None,
         published_at=datetime.fromtimestamp(calendar.timegm(published), tz=UTC) if published else None,
     )
+
+
+def _has_undeclared_entity(text: str) -> bool:
+    """True when `text` still holds an entity reference that HTML does not define, such as `&xxe;`."""
+    return any(f"{name};" not in html5 for name in _ENTITY_REF_RE.findall(text[:_ENTITY_SCAN]))
 
 
 def _parse_json_feed(data: bytes, *, location: str) -> tuple[list[StoryDraft], list[str]]:

@@ -37,7 +37,8 @@ class Crash(Exception):
 
 @pytest.fixture
 def stories(engine, taxonomy, now):
-    long_titles = [StoryDraft(title=f"Tariff talks round {i}: " + "negotiators meet again " * 9, source=f"S{i}")
+    # Fourteen different events (no shared words), with titles long enough to need several messages.
+    long_titles = [StoryDraft(title=f"Tariff story {i}: " + " ".join(f"w{i}x{k}" for k in range(40)), source=f"S{i}")
                    for i in range(14)]
     with session_scope(engine) as session:
         add_stories(session=session, taxonomy=taxonomy, now=now - timedelta(hours=2), drafts=[

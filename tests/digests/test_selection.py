@@ -79,7 +79,9 @@ def test_a_full_article_beats_a_bare_headline_of_the_same_age(engine, taxonomy, 
 
 
 def test_a_digest_shows_at_most_15_items_and_counts_the_rest(engine, taxonomy, now):
-    drafts = [StoryDraft(title=f"Story number {i} about tariffs", source="A") for i in range(20)]
+    # Twenty different events: no two headlines share a word besides "tariffs".
+    drafts = [StoryDraft(title=f"Tariffs {i}: " + " ".join(f"w{i}x{k}" for k in range(4)), source="A")
+              for i in range(20)]
     add(engine, taxonomy, now - timedelta(hours=1), *drafts)
     d = digest(engine, taxonomy, now)
     assert d.size == DIGEST_MAX_ITEMS
@@ -145,3 +147,39 @@ def test_topic_counts_cover_every_topic(engine, taxonomy, now):
         counts = {topic.slug: n for topic, n in topic_counts(session=session, taxonomy=taxonomy, now=now)}
     assert counts["trade"] == 1
     assert set(counts) == {topic.slug for topic in taxonomy}
+
+
+def test_the_same_event_from_several_outlets_is_one_item(engine, taxonomy, now):
+    add(engine, taxonomy, now - timedelta(hours=2),
+        StoryDraft(title="Fed holds interest rates steady as inflation cools", source="Reuters"),
+        StoryDraft(title="Federal Reserve holds rates steady as inflation cools", source="AP"),
+        StoryDraft(title="US Fed keeps interest rates steady, says inflation is cooling", source="BBC"),
+        StoryDraft(title="Fed officials split over steady interest rates", source="Blog", url="https://b.example/x",
+                   published_at=now - timedelta(days=1, hours=10)),
+        StoryDraft(title="Flooding closes schools across Kerala", source="AP"),
+        StoryDraft(title="Trump warns Iran over nuclear talks", source="Reuters"),
+        StoryDraft(title="Trump warns China over trade talks", source="AP"))
+    d = digest(engine, taxonomy, now, since=now - timedelta(days=2))
+    titles = all_titles(d)
+    fed = [t for t in titles if "steady" in t]
+    assert len(fed) == 2  # the three same-day reports are one; the older blog post stays apart
+    assert d.top is not None and set(d.top.also) | {d.top.source} == {"Reuters", "AP", "BBC"}
+    assert "Trump warns Iran over nuclear talks" in titles and "Trump warns China over trade talks" in titles
+
+
+def test_guild_visibility_applies_to_digests_stories_and_counts(engine, taxonomy, now):
+    with session_scope(engine) as session:
+        add_stories(session=session, taxonomy=taxonomy, now=now - timedelta(hours=1), guild_id=7,
+                    drafts=[StoryDraft(title="Tariffs on local wine", source="Guild Feed")])
+        add_stories(session=session, taxonomy=taxonomy, now=now - timedelta(hours=1),
+                    drafts=[StoryDraft(title="Tariffs on steel", source="Wire")])
+    with session_scope(engine) as session:
+        own = select_digest(session=session, taxonomy=taxonomy, topics=None, since=None, now=now, guild_ids=[7])
+        other = select_digest(session=session, taxonomy=taxonomy, topics=None, since=None, now=now, guild_ids=[8])
+        found = find_stories(session=session, taxonomy=taxonomy, topic="trade", query=None, hours=24, limit=5,
+                             now=now, guild_ids=[8])
+        counts = dict((t.slug, n) for t, n in topic_counts(session=session, taxonomy=taxonomy, now=now, guild_ids=[8]))
+    assert sorted(all_titles(own)) == ["Tariffs on local wine", "Tariffs on steel"]
+    assert all_titles(other) == ["Tariffs on steel"]
+    assert [i.title for i in found.items] == ["Tariffs on steel"]
+    assert counts["trade"] == 1

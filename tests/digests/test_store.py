@@ -42,7 +42,7 @@ def test_migrations_create_the_schema_from_empty(engine):
     tables = set(sa.inspect(engine).get_table_names())
     assert {"story", "topic", "story_topic", "ingest_run", "alembic_version"} <= tables
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0003"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0004"
 
 
 def test_opening_an_up_to_date_store_again_changes_nothing(database_url, engine, taxonomy, now):
@@ -168,3 +168,57 @@ def test_migrations_match_the_models(engine):
         context = MigrationContext.configure(conn, opts={"include_object": ours, "compare_type": False})
         differences = compare_metadata(context, SQLModel.metadata)
     assert differences == []
+
+
+def _titles(engine, guild_ids):
+    from digests.store import visible_to
+
+    with session_scope(engine) as session:
+        statement = select(Story.title)
+        condition = visible_to(guild_ids)
+        return sorted(session.exec(statement if condition is None else statement.where(condition)))
+
+
+def test_a_guild_feeds_stories_are_seen_by_that_guild_only(engine, taxonomy, now):
+    with session_scope(engine) as session:
+        add_stories(session=session, taxonomy=taxonomy, now=now, guild_id=111,
+                    drafts=[StoryDraft(title="Local council vote", source="A", url="https://a.example/1")])
+        add_stories(session=session, taxonomy=taxonomy, now=now,
+                    drafts=[StoryDraft(title="World news", source="W", url="https://w.example/1")])
+    assert _titles(engine, [111]) == ["Local council vote", "World news"]
+    assert _titles(engine, [222]) == ["World news"]
+    assert _titles(engine, []) == ["World news"]
+    assert _titles(engine, None) == ["Local council vote", "World news"]
+
+
+def test_a_story_two_guilds_carry_is_seen_by_both_and_a_public_source_makes_it_public(engine, taxonomy, now):
+    story = StoryDraft(title="Shared scoop", source="A", url="https://a.example/s")
+    for guild in (111, 222):
+        with session_scope(engine) as session:
+            add_stories(session=session, taxonomy=taxonomy, now=now, guild_id=guild, drafts=[story])
+    assert _titles(engine, [222]) == ["Shared scoop"] and _titles(engine, [333]) == []
+    with session_scope(engine) as session:
+        add_stories(session=session, taxonomy=taxonomy, now=now, drafts=[story])
+    assert _titles(engine, [333]) == ["Shared scoop"]
+
+
+def test_a_changed_title_is_updated_in_place_and_a_changed_date_is_ignored(engine, taxonomy, now):
+    url = "https://wire.example/story?utm_source=rss"
+    with session_scope(engine) as session:
+        add_stories(session=session, taxonomy=taxonomy, now=now,
+                    drafts=[StoryDraft(title="Storm nears coast", source="W", url=url, published_at=now)])
+    later = now + timedelta(hours=2)
+    with session_scope(engine) as session:
+        same = add_stories(session=session, taxonomy=taxonomy, now=later, drafts=[StoryDraft(
+            title="Storm nears coast", source="W", url=url, published_at=later)])
+        changed = add_stories(session=session, taxonomy=taxonomy, now=later, drafts=[StoryDraft(
+            title="Tariffs hit coast as storm nears", source="W", url="https://wire.example/story?utm_medium=x")])
+    assert (same.new, same.updated) == (0, 0)
+    assert (changed.new, changed.duplicates, changed.updated) == (0, 1, 1)
+    with session_scope(engine) as session:
+        story = session.exec(select(Story)).one()
+        links = topic_links(session=session, story_ids=[story.id])
+    assert story.title == "Tariffs hit coast as storm nears"
+    assert story.ingested_at == now and story.published_at == now  # not re-posted as new
+    assert "trade" in links[story.id]
+    assert len(_search(engine, "tariffs")) == 1

@@ -138,8 +138,9 @@ def test_private_feeds_can_be_allowed():
 
 def test_feeds_belong_to_their_guild(engine, taxonomy, now):
     with session_scope(engine) as session:
-        feed = add_feed(session=session, taxonomy=taxonomy, url="https://93.184.215.14/a.rss", guild_id=GUILD,
-                        topic="Trade", added_by=1, allow_private=False, now=now)
+        feed, created = add_feed(session=session, taxonomy=taxonomy, url="https://93.184.215.14/a.rss",
+                                 guild_id=GUILD, topic="Trade", added_by=1, allow_private=False, now=now)
+        assert created
         assert feed.topic_slug == "trade"
         with pytest.raises(InputError, match="already registered"):
             add_feed(session=session, taxonomy=taxonomy, url="https://93.184.215.14/a.rss", guild_id=GUILD,
@@ -201,3 +202,13 @@ def test_a_briefing_can_switch_to_a_webhook_and_back(engine, taxonomy, now):
         assert briefing.webhook_url == url
         briefing, _ = setup(session, taxonomy, now, 10, webhook_url="none")
         assert briefing.webhook_url is None
+
+
+def test_adding_a_disabled_feed_again_turns_it_back_on(engine, taxonomy, now):
+    with session_scope(engine) as session:
+        feed, _ = add_feed(session=session, taxonomy=taxonomy, url="https://93.184.215.14/a.rss", guild_id=GUILD,
+                           topic=None, added_by=1, allow_private=False, now=now)
+        feed.enabled, feed.failures, feed.last_error = False, 10, "HTTP 500"
+        again, created = add_feed(session=session, taxonomy=taxonomy, url="https://93.184.215.14/a.rss",
+                                  guild_id=GUILD, topic=None, added_by=1, allow_private=False, now=now)
+    assert (again.id, created, again.enabled, again.failures, again.next_poll_at) == (feed.id, False, True, 0, now)

@@ -19,8 +19,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("channel_briefing") as batch:
-        batch.add_column(sa.Column("webhook_url", sa.String(300)))
+    op.add_column("channel_briefing", sa.Column("webhook_url", sa.String(300)))
     op.create_table(
         "webhook_digest",
         sa.Column("id", sa.Integer, primary_key=True),

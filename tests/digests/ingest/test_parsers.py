@@ -118,7 +118,27 @@ def test_entity_bombs_do_not_expand():
     drafts, skipped = parse_feed(BILLION_LAUGHS, location="bomb.xml")
     assert all(len(d.title) < 200 and "lol" not in d.title for d in drafts)
     assert [d.title for d in drafts] == ["Safe headline"]
-    assert skipped == ["entry 1: title holds an undeclared XML entity; rejected"]
+    assert skipped == ["entry 1: holds an undeclared XML entity (an entity bomb or XXE attempt); rejected"]
+
+
+def test_a_doctype_longer_than_the_prolog_scan_is_still_removed():
+    entity = "B" * 100_000
+    doc = (f'<!DOCTYPE rss [<!ENTITY a "{entity}">]><rss version="2.0"><channel><title>Q</title>'
+           + "<item><title>ok</title><description>" + "&a;" * 500 + "</description></item></channel></rss>")
+    drafts, _ = parse_feed(doc.encode(), location="q.xml")
+    assert drafts and all("BBBB" not in d.summary and len(d.clean().summary) <= 400 for d in drafts)
+
+
+def test_an_unterminated_doctype_is_refused():
+    with pytest.raises(SourceError, match="DOCTYPE never ends"):
+        parse_feed(b'<!DOCTYPE rss [<!ENTITY a "x">' + b"y" * 1000, location="u.xml")
+
+
+def test_html_entities_in_titles_are_fine():
+    doc = (b'<rss version="2.0"><channel><title>E</title><item><title>Caf&amp;eacute; &amp;amp; bar&amp;nbsp;'
+           b'news</title></item></channel></rss>')
+    drafts, skipped = parse_feed(doc, location="e.xml")
+    assert skipped == [] and drafts[0].title == "Café & bar news"
 
 
 def test_external_entities_never_read_local_files():
