@@ -21,7 +21,7 @@ from bot.posting import NO_MENTIONS, DiscordPublisher
 from digests.delivery import Deliverer
 from digests.errors import BriefbotError
 from digests.feed_poller import FeedPoller, announce_disabled_feeds, read_feeds_file, sync_deployment_feeds
-from digests.scheduler import DeliveryScheduler, Kind
+from digests.scheduler import DeliveryScheduler, Kind, stops_quietly
 from digests.services import Services
 from digests.store import remember_member, session_scope
 
@@ -105,6 +105,7 @@ class BriefbotClient(discord.Client):
         self.scheduler.scheduler.add_job(self.poll_feeds, IntervalTrigger(seconds=FEED_POLL_TICK_SECONDS),
                                          id="poll-feeds", replace_existing=True, next_run_time=self.clock())
 
+    @stops_quietly
     async def poll_feeds(self) -> None:
         """Poll the feeds that are due, then tell guilds about feeds that just got disabled."""
         reports = await self.poller.poll_due()

@@ -54,6 +54,21 @@ def require_manager(interaction: discord.Interaction) -> bool:
     return True
 
 
+class ManagerGroup(app_commands.Group):
+    """A server-only group for members with Manage Server.
+
+    Discord hides it from others (`default_member_permissions`), but that is only a hint its
+    clients apply, so `interaction_check` enforces it for every subcommand.
+    """
+
+    def __init__(self, *, name: str, description: str) -> None:
+        super().__init__(name=name, description=description, guild_only=True,
+                         default_permissions=discord.Permissions(manage_guild=True))
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        return require_manager(interaction)
+
+
 def choice(name: str, value: str) -> app_commands.Choice[str]:
     """A choice whose name fits Discord's 100 characters."""
     return app_commands.Choice(name=name if len(name) <= CHOICE_NAME_MAX else name[: CHOICE_NAME_MAX - 1] + "…",

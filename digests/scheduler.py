@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -40,6 +41,23 @@ RETRY_INTERVAL = timedelta(minutes=3)
 RETRY_HORIZON = timedelta(days=1)
 # How far back to look for a target's latest slot: a week covers every `days` pattern.
 _LOOKBACK = timedelta(days=8)
+
+
+def stops_quietly(job: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    """A scheduled job that a shutdown may cancel mid-run without APScheduler logging a traceback.
+
+    Nothing is lost: a cancelled poll runs again at the next tick, a cancelled delivery resumes at
+    the next start.
+    """
+
+    @functools.wraps(job)
+    async def run(*args: object, **kwargs: object) -> None:
+        try:
+            await job(*args, **kwargs)
+        except asyncio.CancelledError:
+            log.info("%s interrupted by shutdown", job.__name__)
+
+    return run
 
 
 @dataclass(frozen=True)
@@ -158,6 +176,7 @@ class DeliveryScheduler:
         job = self.scheduler.get_job(f"{kind}:{key}")
         return job.next_run_time if job else None
 
+    @stops_quietly
     async def _on_slot(self, kind: Kind, key: int) -> None:
         """A cron job fired: queue the slot it fired for."""
         def slot() -> datetime | None:
@@ -203,6 +222,7 @@ class DeliveryScheduler:
             missed.append((target, slot_at))
         return missed
 
+    @stops_quietly
     async def retry_unfinished(self) -> None:
         """Queue every delivery still `sending` (a crash, or Discord down) whose slot is recent."""
         def unfinished() -> list[Due]:

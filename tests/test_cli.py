@@ -6,11 +6,11 @@ import os
 import re
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from tests.local_http import QuietHandler, serving
 
 RSS = """<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>
 <item><title>Fed holds interest rates</title><link>https://wire.example/fed</link></item>
@@ -100,24 +100,18 @@ def test_retag_and_db_upgrade(tmp_path):
     assert re.match(r"Re-tagged 18 stories: \d+ topic links\.", retag.stdout)
 
 
+class WireHandler(QuietHandler):
+    def do_GET(self) -> None:
+        if self.path == "/wire.xml":
+            self.send_body(200, RSS.encode())
+        else:
+            self.send_body(500, b"nope")
+
+
 @pytest.fixture
 def feed_server():
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = RSS.encode() if self.path == "/wire.xml" else b"nope"
-            self.send_response(200 if self.path == "/wire.xml" else 500)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            """Quiet."""
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(WireHandler) as url:
+        yield url
 
 
 def test_feeds_add_poll_list_remove(tmp_path, feed_server):

@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from sqlmodel import Session
 
-from bot.interactions import client_of, reply, require_manager, send_parts, timezone_autocomplete
+from bot.interactions import ManagerGroup, client_of, reply, send_parts, timezone_autocomplete
 from digests.delivery import last_delivery
 from digests.models import ChannelBriefing, Delivery
 from digests.scheduling import describe_days, next_slot
@@ -38,19 +38,7 @@ def _row(session: Session, taxonomy: Taxonomy, briefing: ChannelBriefing, now: d
     )
 
 
-class BriefingGroup(app_commands.Group):
-    """Managers' commands; Discord hides them from others, and `interaction_check` enforces it."""
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        return require_manager(interaction)
-
-
-briefing_group = BriefingGroup(
-    name="briefing",
-    description="Scheduled news briefings in this server's channels",
-    guild_only=True,
-    default_permissions=discord.Permissions(manage_guild=True),
-)
+briefing_group = ManagerGroup(name="briefing", description="Scheduled news briefings in this server's channels")
 
 CHANNEL_HELP = "The briefing's channel (default: this channel, or the server's only briefing)"
 

@@ -6,23 +6,10 @@ import discord
 from discord import app_commands
 from sqlmodel import Session
 
-from bot.interactions import choice, client_of, rank_matches, reply, require_manager, topic_autocomplete
+from bot.interactions import ManagerGroup, choice, client_of, rank_matches, reply, topic_autocomplete
 from digests.feed_registry import add_feed, feeds_of, remove_feed
 
-
-class FeedsGroup(app_commands.Group):
-    """Managers' commands; Discord hides them from others, and `interaction_check` enforces it."""
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        return require_manager(interaction)
-
-
-feeds_group = FeedsGroup(
-    name="feeds",
-    description="News feeds of this server (their stories stay in this server)",
-    guild_only=True,
-    default_permissions=discord.Permissions(manage_guild=True),
-)
+feeds_group = ManagerGroup(name="feeds", description="News feeds of this server (their stories stay in this server)")
 
 
 @feeds_group.command(name="add", description="Add an RSS, Atom or JSON feed for this server")

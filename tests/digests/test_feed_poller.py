@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import gzip
 import random
-import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
 import httpx
@@ -27,6 +25,7 @@ from digests.models import Feed, Story
 from digests.rendering import Renderer
 from digests.store import session_scope, topic_links, visible_to
 from digests.targets import setup_briefing
+from tests.local_http import QuietHandler, serving
 
 ETAG = '"v1"'
 LAST_MODIFIED = "Sat, 28 Nov 2026 06:00:00 GMT"
@@ -41,7 +40,7 @@ def rss(*titles: str) -> bytes:
 FEED = rss("Tariffs rise on steel", "Harbour reopens")
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(QuietHandler):
     """One behaviour per path; counts requests and 304 answers."""
 
     hits: ClassVar[dict[str, int]] = {}
@@ -73,24 +72,13 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, b"<html><body>Hello</body></html>")
 
     def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        """Quiet."""
+        self.send_body(status, body, headers)
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(Handler) as url:
+        yield url
 
 
 class Clock:

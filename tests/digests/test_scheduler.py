@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
 from digests.delivery import Deliverer
 from digests.models import ChannelBriefing, Delivery
-from digests.scheduler import DeliveryScheduler, active_targets, latest_slot
+from digests.scheduler import DeliveryScheduler, active_targets, latest_slot, stops_quietly
 from digests.store import session_scope
 from digests.targets import set_paused, setup_briefing, subscribe
 
@@ -69,3 +70,18 @@ async def test_catch_up_delivers_within_grace_and_never_before_creation(engine, 
     assert delivered == [(1, datetime(2026, 11, 28, 9, tzinfo=UTC))]
     assert [d.id for d in publisher.sent] == [1]
     assert jobs == {"channel:1", "channel:2", "channel:3", "retry-unfinished"}
+
+
+async def test_a_job_cancelled_by_shutdown_ends_quietly():
+    started = asyncio.Event()
+
+    @stops_quietly
+    async def job() -> None:
+        started.set()
+        await asyncio.sleep(60)
+
+    task = asyncio.create_task(job())
+    await started.wait()
+    task.cancel()
+    await task  # no CancelledError: APScheduler would log it as a crashed job
+    assert task.done() and not task.cancelled()

@@ -2,39 +2,28 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from tests.e2e.fake_discord import FakeDiscord
 from tests.e2e.test_delivery import MANAGE_GUILD, start_bot, stop_bot
+from tests.local_http import QuietHandler, serving
 
 FEED = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Harbour Gazette</title>
 <item><title>Dockworkers strike shuts Valparaiso harbour</title><link>https://gazette.example/strike</link>
 <description>Talks on port tariffs broke down.</description></item></channel></rss>"""
 
 
-class FeedHandler(BaseHTTPRequestHandler):
+class FeedHandler(QuietHandler):
     def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "application/rss+xml")
-        self.send_header("Content-Length", str(len(FEED)))
-        self.end_headers()
-        self.wfile.write(FEED)
-
-    def log_message(self, *args: object) -> None:
-        """Quiet."""
+        self.send_body(200, FEED, {"Content-Type": "application/rss+xml"})
 
 
 @pytest.fixture
 def feed_url() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), FeedHandler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/gazette.xml"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(FeedHandler) as url:
+        yield f"{url}/gazette.xml"
 
 
 def test_a_guild_feed_is_fetched_and_its_stories_stay_in_that_guild(tmp_path, feed_url):

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import gzip
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
 import httpx
@@ -15,12 +13,13 @@ import pytest
 from digests.errors import SourceError
 from digests.ingest import read_source
 from digests.ingest.fetch import USER_AGENT, fetch_url
+from tests.local_http import QuietHandler, serving
 
 RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Local Wire</title>
 <item><title>Tariffs rise again</title><link>/tariffs</link></item></channel></rss>"""
 
 
-class FeedHandler(BaseHTTPRequestHandler):
+class FeedHandler(QuietHandler):
     """Serves one behaviour per path."""
 
     seen_agents: ClassVar[list[str]] = []
@@ -53,24 +52,13 @@ class FeedHandler(BaseHTTPRequestHandler):
             self._send(200, RSS, "application/rss+xml")
 
     def _send(self, status: int, body: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        """Quiet: the tests assert on behaviour, not on the server's log."""
+        self.send_body(status, body, {"Content-Type": content_type})
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), FeedHandler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(FeedHandler) as url:
+        yield url
 
 
 def test_a_feed_url_is_fetched_parsed_and_links_resolved(server):
