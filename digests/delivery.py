@@ -14,9 +14,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import secrets
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 import sqlalchemy as sa
@@ -35,6 +38,8 @@ log = logging.getLogger(__name__)
 
 Target = ChannelBriefing | PersonalDigest | WebhookDigest
 FINISHED = frozenset({"done", "failed", "empty"})
+# How long a process holds an unfinished delivery without renewing it (it renews with every part).
+LEASE = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -96,23 +101,41 @@ def render_target(
 
 @dataclass
 class Claim:
-    """A claimed delivery: its row, its parts, and which of them Discord already has."""
+    """A claimed delivery: its row, its parts, which of them Discord already has, and whether it is ours.
+
+    `owned` is False when another process holds the lease on an unfinished delivery.
+    """
 
     delivery: Delivery
     parts: list[str]
     sent: set[int]
+    owned: bool = True
 
 
 def claim(
-    *, session: Session, taxonomy: Taxonomy, renderer: Renderer, target: Target, slot_at: datetime, now: datetime
+    *,
+    session: Session,
+    taxonomy: Taxonomy,
+    renderer: Renderer,
+    target: Target,
+    slot_at: datetime,
+    now: datetime,
+    owner: str = "",
+    lease: timedelta = LEASE,
 ) -> Claim:
-    """Claim (target, slot), rendering its digest; or return the existing claim to resume it."""
+    """Claim (target, slot) for `owner`, rendering its digest; or take over an unfinished one to resume it.
+
+    An unfinished delivery is taken over only when its lease has expired, is `owner`'s own, or was
+    held by a process of this host that is gone (a restart after a crash resumes at once): the
+    conditional UPDATE is the lock, so two processes never both send its parts.
+    """
     destination = destination_of(target)
     existing = _find(session, destination, slot_at)
     if existing is None:
         parts = render_target(session=session, taxonomy=taxonomy, renderer=renderer, target=target, now=now)
         delivery = Delivery(target_kind=destination.kind, target_id=destination.id, slot_at=slot_at,
-                            status="sending" if parts else "empty", parts=json.dumps(parts), claimed_at=now)
+                            status="sending" if parts else "empty", parts=json.dumps(parts), claimed_at=now,
+                            lease_owner=owner, lease_until=now + lease)
         try:
             with session.begin_nested():
                 session.add(delivery)
@@ -122,8 +145,43 @@ def claim(
             if not parts:
                 _advance_watermark(session, target, delivery)
             return Claim(delivery, parts, set())
+    owned = existing.status in FINISHED or _take_lease(session, existing, owner=owner, now=now, lease=lease)
     sent = set(session.exec(select(DeliveryPart.part_index).where(col(DeliveryPart.delivery_id) == existing.id)))
-    return Claim(existing, json.loads(existing.parts), sent)
+    return Claim(existing, json.loads(existing.parts), sent, owned)
+
+
+def process_name() -> str:
+    """This process, as a lease owner: host, pid and a random tag (pids are reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def _owner_is_gone(owner: str | None) -> bool:
+    """True when `owner` was a process on this host that no longer runs (it crashed or was killed)."""
+    host, _, rest = (owner or "").partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, but another user's
+        return False
+    return False
+
+
+def _take_lease(session: Session, delivery: Delivery, *, owner: str, now: datetime, lease: timedelta) -> bool:
+    """Take the lease of an unfinished delivery if it is ours, expired, or held by a dead local process."""
+    free = [col(Delivery.lease_owner) == owner, col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now]
+    if _owner_is_gone(delivery.lease_owner):
+        free.append(col(Delivery.lease_owner) == delivery.lease_owner)
+    taken = session.execute(
+        sa.update(Delivery)
+        .where(col(Delivery.id) == delivery.id, col(Delivery.status) == "sending", sa.or_(*free))
+        .values(lease_owner=owner, lease_until=now + lease)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return taken == 1
 
 
 def _find(session: Session, destination: Destination, slot_at: datetime) -> Delivery | None:
@@ -154,7 +212,9 @@ class Deliverer:
     """Runs deliveries: database steps in a worker thread, sends on the event loop."""
 
     def __init__(self, *, engine: sa.Engine, taxonomy: Taxonomy, renderer: Renderer, publisher: Publisher,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], owner: str | None = None, lease: timedelta = LEASE) -> None:
+        self.owner = owner or process_name()
+        self.lease = lease
         self.engine = engine
         self.taxonomy = taxonomy
         self.renderer = renderer
@@ -165,7 +225,7 @@ class Deliverer:
         """Deliver (or resume) the target's digest for `slot_at`."""
         claimed = await asyncio.to_thread(self._claim, target, slot_at)
         delivery = claimed.delivery
-        if delivery.status in FINISHED:
+        if delivery.status in FINISHED or not claimed.owned:
             return await asyncio.to_thread(self._report, delivery.id)
         destination = destination_of(target)
         mention = target.mention_role_id if isinstance(target, ChannelBriefing) else None
@@ -204,12 +264,16 @@ class Deliverer:
         with session_scope(self.engine) as session:
             session.add(target)
             return claim(session=session, taxonomy=self.taxonomy, renderer=self.renderer, target=target,
-                         slot_at=slot_at, now=self.clock())
+                         slot_at=slot_at, now=self.clock(), owner=self.owner, lease=self.lease)
 
     def _record_part(self, delivery_id: int, index: int, message_id: int) -> None:
+        """Record an accepted part and renew the lease for the next one."""
         with session_scope(self.engine) as session:
             session.add(DeliveryPart(delivery_id=delivery_id, part_index=index, message_id=message_id,
                                      sent_at=self.clock()))
+            session.execute(sa.update(Delivery).where(col(Delivery.id) == delivery_id)
+                            .values(lease_until=self.clock() + self.lease)
+                            .execution_options(synchronize_session=False))
 
     def _finish(self, delivery_id: int, target: Target) -> None:
         with session_scope(self.engine) as session:

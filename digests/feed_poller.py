@@ -40,6 +40,8 @@ MAX_BACKOFF = timedelta(hours=6)
 JITTER = 0.1
 PARALLEL = 8
 PER_HOST = 2
+# How long a claimed poll may take before another process may poll the feed again.
+POLL_CLAIM = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -97,11 +99,21 @@ class FeedPoller:
     async def poll_due(self) -> list[PollReport]:
         """Poll every enabled feed whose time has come."""
         def due() -> list[Feed]:
+            now = self.clock()
+            is_due = sa.and_(col(Feed.enabled).is_(True),
+                             sa.or_(col(Feed.next_poll_at).is_(None), col(Feed.next_poll_at) <= now))
+            claimed = []
             with session_scope(self.engine) as session:
-                return list(session.exec(select(Feed).where(
-                    col(Feed.enabled).is_(True),
-                    sa.or_(col(Feed.next_poll_at).is_(None), col(Feed.next_poll_at) <= self.clock()),
-                ).order_by(col(Feed.id))))
+                for feed in session.exec(select(Feed).where(is_due).order_by(col(Feed.id))).all():
+                    # Claim the poll by moving its time on: another process sharing the database
+                    # finds it not due any more. The poll's outcome then sets the real next time.
+                    taken = session.execute(
+                        sa.update(Feed).where(col(Feed.id) == feed.id, is_due)
+                        .values(next_poll_at=now + POLL_CLAIM).execution_options(synchronize_session=False)
+                    ).rowcount
+                    if taken == 1:
+                        claimed.append(feed)
+            return claimed
 
         return await self.poll(await asyncio.to_thread(due))
 

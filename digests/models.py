@@ -245,7 +245,9 @@ class Delivery(SQLModel, table=True):
     (target_id: the webhook).
     `status`: `sending` while parts go out, then `done`, `failed` (permanent error) or `empty`.
     `parts` (a JSON list) is the rendered digest, fixed when the slot is claimed, so a delivery
-    resumed after a crash sends the same messages it started with.
+    resumed after a crash sends the same messages it started with. While `sending`, the process
+    named by `lease_owner` holds it until `lease_until` (renewed with each part); another process
+    takes an unfinished delivery over only once that lease has expired.
     """
 
     __table_args__ = (sa.UniqueConstraint("target_kind", "target_id", "slot_at", name="uq_delivery_target_slot"),)
@@ -259,6 +261,8 @@ class Delivery(SQLModel, table=True):
     claimed_at: datetime = Field(sa_column=utc_column())
     finished_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     error: str | None = Field(default=None, max_length=500)
+    lease_owner: str | None = Field(default=None, max_length=100)
+    lease_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class DeliveryPart(SQLModel, table=True):

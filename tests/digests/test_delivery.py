@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -56,8 +59,9 @@ def briefing(engine, taxonomy, now, **overrides) -> ChannelBriefing:
         return target
 
 
-def deliverer(engine, taxonomy, renderer, now, publisher) -> Deliverer:
-    return Deliverer(engine=engine, taxonomy=taxonomy, renderer=renderer, publisher=publisher, clock=lambda: now)
+def deliverer(engine, taxonomy, renderer, now, publisher, owner: str = "process-1") -> Deliverer:
+    return Deliverer(engine=engine, taxonomy=taxonomy, renderer=renderer, publisher=publisher, clock=lambda: now,
+                     owner=owner)
 
 
 async def test_a_slot_is_delivered_once_with_every_part_recorded(engine, taxonomy, renderer, now, stories):
@@ -165,3 +169,41 @@ def test_two_claims_of_one_slot_share_one_delivery(engine, taxonomy, renderer, n
         first.commit()
         b = claim(session=second, taxonomy=taxonomy, renderer=renderer, target=target, slot_at=now, now=now)
     assert a.delivery.id == b.delivery.id and a.parts == b.parts
+
+
+async def test_another_process_takes_an_unfinished_delivery_over_only_after_its_lease(engine, taxonomy, renderer,
+                                                                                      now, stories):
+    target = briefing(engine, taxonomy, now)
+    first = RecordingPublisher()
+    first.fail_on[1] = Crash()  # process 1 dies after its first part
+    with pytest.raises(Crash):
+        await deliverer(engine, taxonomy, renderer, now, first, owner="process-1").deliver(target, slot_at=now)
+
+    second = RecordingPublisher()
+    meanwhile = await deliverer(engine, taxonomy, renderer, now + timedelta(seconds=30), second,
+                                owner="process-2").deliver(target, slot_at=now)
+    assert meanwhile.status == "sending" and second.sent == []  # process 1's lease still holds
+
+    later = await deliverer(engine, taxonomy, renderer, now + timedelta(minutes=3), second,
+                            owner="process-2").deliver(target, slot_at=now)
+    assert later.status == "done"
+    assert len(first.sent) + len(second.sent) == later.parts_total
+    assert second.sent[0][2] == "bb1p1"
+    with session_scope(engine) as session:
+        assert session.exec(select(Delivery.lease_owner)).one() == "process-2"
+
+
+async def test_a_restart_on_the_same_host_resumes_a_dead_processs_delivery_at_once(engine, taxonomy, renderer,
+                                                                                   now, stories):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    dead_owner = f"{socket.gethostname()}:{dead.stdout.strip()}:abc123"
+    target = briefing(engine, taxonomy, now)
+    first = RecordingPublisher()
+    first.fail_on[1] = Crash()
+    with pytest.raises(Crash):
+        await deliverer(engine, taxonomy, renderer, now, first, owner=dead_owner).deliver(target, slot_at=now)
+    restarted = RecordingPublisher()
+    report = await deliverer(engine, taxonomy, renderer, now + timedelta(seconds=5), restarted,
+                             owner="process-2").deliver(target, slot_at=now)
+    assert report.status == "done" and len(first.sent) + len(restarted.sent) == report.parts_total

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import random
 import time
@@ -197,3 +198,14 @@ def test_feeds_file_lines_and_sync(engine, now, tmp_path):
     assert urls == ["https://a.example/rss", "https://b.example/atom", "https://a.example/rss"]
     assert sync_deployment_feeds(engine=engine, urls=urls, now=now) == 2
     assert sync_deployment_feeds(engine=engine, urls=urls, now=now) == 0
+
+
+async def test_two_pollers_sharing_a_database_poll_a_due_feed_once(engine, taxonomy, now, server):
+    register(engine, taxonomy, f"{server}/slow", now)
+    before = Handler.hits.get("/slow", 0)
+    first, second = make_poller(engine, taxonomy, Clock(now)), make_poller(engine, taxonomy, Clock(now))
+    reports = await asyncio.gather(first.poll_due(), second.poll_due())
+    await first.aclose()
+    await second.aclose()
+    assert sorted(len(r) for r in reports) == [0, 1]
+    assert Handler.hits["/slow"] == before + 1
