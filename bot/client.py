@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import discord
-from apscheduler.triggers.interval import IntervalTrigger
 from discord import app_commands
 from sqlmodel import Session
 
@@ -102,8 +101,7 @@ class BriefbotClient(discord.Client):
                                             now=self.clock())
             log.info("FEEDS_FILE: %d feed(s), %d new", len(urls), added)
         await self.scheduler.start()
-        self.scheduler.scheduler.add_job(self.poll_feeds, IntervalTrigger(seconds=FEED_POLL_TICK_SECONDS),
-                                         id="poll-feeds", replace_existing=True, next_run_time=self.clock())
+        self.scheduler.every(FEED_POLL_TICK_SECONDS, self.poll_feeds, name="poll-feeds")
 
     @stops_quietly
     async def poll_feeds(self) -> None:

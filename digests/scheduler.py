@@ -166,6 +166,11 @@ class DeliveryScheduler:
         else:
             self._add_job(target)
 
+    def every(self, seconds: float, job: Callable[[], Awaitable[None]], *, name: str) -> None:
+        """Also run `job` every `seconds`, starting now (e.g. the feed poller)."""
+        self.scheduler.add_job(job, IntervalTrigger(seconds=seconds), id=name, replace_existing=True,
+                               next_run_time=self.clock())
+
     def unschedule(self, kind: Kind, key: int) -> None:
         """Remove a target's job, if it has one."""
         with contextlib.suppress(LookupError):

@@ -10,6 +10,7 @@ import pytest
 
 from tests.e2e.conftest import BREAKING, DUMMY_TOKEN, World
 from tests.e2e.fake_discord import ClientProcess, FakeDiscord
+from tests.e2e.test_delivery import start_bot, stop_bot
 
 MANAGE_GUILD = 1 << 5
 NO_PERMISSIONS = 1 << 10 | 1 << 11  # view + send, nothing more
@@ -338,6 +339,19 @@ def test_sigterm_stops_the_bot_cleanly(tmp_path):
     assert "Traceback" not in output
     assert "stopping on signal" in output
     assert DUMMY_TOKEN not in output
+
+
+def test_a_development_guild_gets_the_commands_and_the_global_set_is_cleared(tmp_path):
+    with FakeDiscord() as fake:
+        guild = fake.add_guild(name="Dev")
+        bot = start_bot(fake, tmp_path, f"sqlite:///{tmp_path / 'b.db'}", DISCORD_GUILD_ID=str(guild.id))
+        fake.wait_until_ready(timeout=60)
+        commands = fake.wait_for_commands(timeout=60, guild_id=guild.id)
+        fake.wait_for(lambda: fake.requests_matching("PUT", r"^/applications/\d+/commands$"), timeout=30,
+                      what="the global sync")
+        stop_bot(fake, bot)
+        assert len(commands) == 8
+        assert fake.commands() == []
 
 
 def test_run_without_a_token_exits_2_before_any_network(tmp_path):
