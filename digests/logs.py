@@ -29,5 +29,7 @@ def configure_logging(level: str, *, secrets: Iterable[str] = ()) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # Alembic announces every migration check at INFO; only a DEBUG run needs that.
-    logging.getLogger("alembic").setLevel(level if level == "DEBUG" else "WARNING")
+    # Alembic announces every migration check and APScheduler every job it adds (10,000 lines for
+    # 10,000 schedules) at INFO; only a DEBUG run needs that.
+    for chatty in ("alembic", "apscheduler"):
+        logging.getLogger(chatty).setLevel(level if level == "DEBUG" else "WARNING")

@@ -64,9 +64,14 @@ class Topic(SQLModel, table=True):
 
 
 class StoryTopic(SQLModel, table=True):
-    """A story is about a topic."""
+    """A story is about a topic.
+
+    The story's `effective_at` is copied here so that "the newest stories on a topic" is one
+    index range scan (topic, time) instead of a join over every story of the topic.
+    """
 
     __tablename__ = "story_topic"
+    __table_args__ = (sa.Index("ix_story_topic_recent", "topic_slug", "effective_at"),)
 
     story_id: int = Field(
         sa_column=sa.Column(sa.ForeignKey("story.id", ondelete="CASCADE"), primary_key=True)
@@ -76,6 +81,7 @@ class StoryTopic(SQLModel, table=True):
             sa.String(40), sa.ForeignKey("topic.slug", ondelete="CASCADE"), primary_key=True, index=True
         )
     )
+    effective_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class Story(SQLModel, table=True):

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from apscheduler.triggers.cron import CronTrigger
 
@@ -37,8 +38,9 @@ def parse_days(value: str | None) -> str:
     return next((preset for preset, preset_days in _DAY_PRESETS.items() if preset_days == ordered), ",".join(ordered))
 
 
+@lru_cache(maxsize=4096)
 def cron_trigger(*, time_of_day: str, timezone: str, days: str = "daily") -> CronTrigger:
-    """The trigger of a target's slots: `time_of_day` on `days`, in `timezone`."""
+    """The trigger of a target's slots: `time_of_day` on `days`, in `timezone` (shared: triggers are immutable)."""
     at = parse_time_of_day(time_of_day)
     weekdays = _DAY_PRESETS.get(days) or tuple(days.split(","))
     return CronTrigger(

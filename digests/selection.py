@@ -4,8 +4,8 @@ Nothing here reads the clock: every function takes `now`, so digests are testabl
 
 Stories about the same event are one item, a cluster: their headlines, as sets of words without
 stop words, share at least four words (three for very short ones) that make up 60 % of the shorter
-one, and they are at most a day apart. Candidates are found through an index of the words, skipping words
-too common to tell events apart, so no pair of unrelated stories is ever compared. The cluster
+one, and they are at most a day apart. Candidates are found through an index of the words: only headlines
+sharing two words that are not too common to tell events apart are compared, never all pairs. The cluster
 shows its best story, with the other outlets that carried it listed as "also"; each item scores
 
     2 × (sources − 1)  +  0.5 if it has a body  +  freshness (1 when new, 0 at the age limit)
@@ -15,10 +15,11 @@ so a story carried by more outlets wins, then a full article beats a bare headli
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -106,8 +107,8 @@ def select_digest(
         statement = statement.where(col(Story.ingested_at) > since)
     if topics:
         statement = statement.where(_has_topic(topics))
-    stories = session.exec(statement.order_by(col(Story.effective_at).desc()).limit(CANDIDATES_MAX)).all()
-    items = _cluster(_items(session, stories), now)
+    rows = session.execute(statement.order_by(col(Story.effective_at).desc()).limit(CANDIDATES_MAX)).all()
+    items = _cluster(_items(session, rows), now)
     ranked = sorted(items, key=lambda item: item.score(now), reverse=True)
     shown = ranked[:DIGEST_MAX_ITEMS]
     if not shown:
@@ -151,16 +152,21 @@ def find_stories(
         raise InputError("limit must be between 1 and 10.")
     resolved = taxonomy.resolve(topic) if topic else None
     words = " ".join(part for part in ((topic if topic and not resolved else None), query) if part and part.strip())
-    statement = _window(now - timedelta(hours=hours), now, guild_ids)
-    if resolved:
-        statement = statement.where(_has_topic([resolved.slug]))
+    oldest = now - timedelta(hours=hours)
+    statement = _window(oldest, now, guild_ids)
+    newest_first = col(Story.effective_at).desc()
+    if resolved:  # walk the topic's (topic, time) index newest first; see StoryTopic
+        statement = statement.join(StoryTopic, col(StoryTopic.story_id) == col(Story.id)).where(
+            col(StoryTopic.topic_slug) == resolved.slug, col(StoryTopic.effective_at) >= oldest,
+            col(StoryTopic.effective_at) <= now)
+        newest_first = col(StoryTopic.effective_at).desc()
     if words:
-        condition = full_text_condition(session, words)
+        condition = full_text_condition(session, words, scan_by_time=resolved is None)
         if condition is None:
             return StoryList(topic=resolved, query=words, hours=hours, items=())
         statement = statement.where(condition)
-    stories = session.exec(statement.order_by(col(Story.effective_at).desc()).limit(limit)).all()
-    return StoryList(topic=resolved, query=words or None, hours=hours, items=tuple(_items(session, stories)))
+    rows = session.execute(statement.order_by(newest_first).limit(limit)).all()
+    return StoryList(topic=resolved, query=words or None, hours=hours, items=tuple(_items(session, rows)))
 
 
 def topic_counts(
@@ -179,8 +185,13 @@ def topic_counts(
     return [(topic, counts.get(topic.slug, 0)) for topic in taxonomy]
 
 
-def _window(oldest: datetime, now: datetime, guild_ids: Sequence[int] | None):
-    statement = select(Story).where(col(Story.effective_at) >= oldest, col(Story.effective_at) <= now)
+# The columns a listing needs: a digest reads up to 1,000 candidates, so never their bodies.
+_ITEM_COLUMNS = (Story.id, Story.title, Story.url, Story.source, Story.summary, Story.effective_at,
+                 col(Story.body).is_not(None).label("has_body"))
+
+
+def _window(oldest: datetime, now: datetime, guild_ids: Sequence[int] | None) -> sa.Select:
+    statement = sa.select(*_ITEM_COLUMNS).where(col(Story.effective_at) >= oldest, col(Story.effective_at) <= now)
     visible = visible_to(guild_ids)
     return statement if visible is None else statement.where(visible)
 
@@ -189,20 +200,12 @@ def _has_topic(slugs: Sequence[str]) -> sa.ColumnElement[bool]:
     return col(Story.id).in_(select(StoryTopic.story_id).where(col(StoryTopic.topic_slug).in_(list(slugs))))
 
 
-def _items(session: Session, stories: Sequence[Story]) -> list[StoryItem]:
-    links = topic_links(session=session, story_ids=[story.id for story in stories if story.id is not None])
+def _items(session: Session, rows: Sequence[sa.Row]) -> list[StoryItem]:
+    links = topic_links(session=session, story_ids=[row.id for row in rows])
     return [
-        StoryItem(
-            id=story.id or 0,
-            title=story.title,
-            url=story.url,
-            source=story.source,
-            summary=story.summary,
-            effective_at=story.effective_at,
-            topics=tuple(links.get(story.id or 0, ())),
-            has_body=bool(story.body),
-        )
-        for story in stories
+        StoryItem(id=row.id, title=row.title, url=row.url, source=row.source, summary=row.summary,
+                  effective_at=row.effective_at, topics=tuple(links.get(row.id, ())), has_body=bool(row.has_body))
+        for row in rows
     ]
 
 
@@ -218,7 +221,9 @@ CLUSTER_WINDOW = timedelta(hours=24)
 _COMMON_WORD_POSTINGS = 50
 
 
+@lru_cache(maxsize=50_000)
 def _words(title: str) -> frozenset[str]:
+    """A headline's words for clustering (cached: the same stories are candidates of many digests)."""
     return frozenset(word for word in normalise_title(title).split() if word not in _STOP_WORDS)
 
 
@@ -247,7 +252,10 @@ def _cluster(items: list[StoryItem], now: datetime) -> list[StoryItem]:
 
     postings: dict[str, list[int]] = defaultdict(list)
     for i, item in enumerate(items):
-        candidates = {j for word in words[i] if len(postings[word]) <= _COMMON_WORD_POSTINGS for j in postings[word]}
+        # Only headlines sharing two informative words can share the four an event needs.
+        shared = Counter(j for word in words[i] if len(postings[word]) <= _COMMON_WORD_POSTINGS
+                         for j in postings[word])
+        candidates = [j for j, count in shared.items() if count >= 2]
         for j in candidates:
             close = abs(item.effective_at - items[j].effective_at) <= CLUSTER_WINDOW
             if close and root(i) != root(j) and _same_event(words[i], words[j]):

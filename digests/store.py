@@ -139,8 +139,12 @@ def add_stories(
     for start in range(0, len(keys), _BATCH):
         batch = keys[start:start + _BATCH]
         rows = [_story_row(key, unique[key], now, public=guild_id is None) for key in batch]
-        inserted = dict(session.execute(insert(Story).returning(Story.dedupe_key, Story.id), rows).all())
-        _link_topics(session, {story_id: unique[key] for key, story_id in inserted.items()}, taxonomy)
+        # render_nulls: one INSERT for the batch; without it SQLAlchemy splits rows by which columns are
+        # None (962 statements for a 2,000-story file), which made ingest 2.3 times slower.
+        inserted = dict(session.execute(insert(Story).returning(Story.dedupe_key, Story.id), rows,
+                                        execution_options={"render_nulls": True}).all())
+        _link_topics(session, {story_id: (unique[key], unique[key].effective_at(now))
+                               for key, story_id in inserted.items()}, taxonomy)
         existing = [key for key in batch if key not in inserted]
         known = _refresh_existing(session, {key: unique[key] for key in existing}, taxonomy, public=guild_id is None)
         updated += known.updated
@@ -150,9 +154,10 @@ def add_stories(
     return AddResult(new=new, duplicates=seen - new, updated=updated)
 
 
-def _link_topics(session: Session, stories: dict[int, StoryDraft], taxonomy: Taxonomy) -> None:
-    links = [{"story_id": story_id, "topic_slug": slug}
-             for story_id, draft in stories.items() for slug in _topics_for(draft, taxonomy)]
+def _link_topics(session: Session, stories: dict[int, tuple[StoryDraft, datetime]], taxonomy: Taxonomy) -> None:
+    """Tag stories (by id: their draft and effective time) with their topics."""
+    links = [{"story_id": story_id, "topic_slug": slug, "effective_at": effective_at}
+             for story_id, (draft, effective_at) in stories.items() for slug in _topics_for(draft, taxonomy)]
     if links:
         session.execute(sa.insert(StoryTopic), links)
 
@@ -168,16 +173,16 @@ def _refresh_existing(session: Session, drafts: dict[str, StoryDraft], taxonomy:
     if not drafts:
         return _Known([], 0)
     rows = session.execute(
-        sa.select(Story.id, Story.dedupe_key, Story.title, Story.summary, Story.public)
+        sa.select(Story.id, Story.dedupe_key, Story.title, Story.summary, Story.public, Story.effective_at)
         .where(col(Story.dedupe_key).in_(list(drafts)))
     ).all()
-    changed: dict[int, StoryDraft] = {}
-    for story_id, key, title, summary, is_public in rows:
+    changed: dict[int, tuple[StoryDraft, datetime]] = {}
+    for story_id, key, title, summary, is_public, effective_at in rows:
         draft = drafts[key]
         values: dict[str, object] = {}
         if key.startswith("url:") and (draft.title, draft.summary) != (title, summary):
             values.update(title=draft.title, summary=draft.summary or summary)
-            changed[story_id] = draft
+            changed[story_id] = (draft, effective_at)
         if public and not is_public:
             values["public"] = True
         if values:
@@ -247,7 +252,7 @@ def retag(*, session: Session, taxonomy: Taxonomy) -> int:
     last_id = 0
     while True:
         batch = session.execute(
-            sa.select(Story.id, Story.title, Story.summary, Story.body)
+            sa.select(Story.id, Story.title, Story.summary, Story.body, Story.effective_at)
             .where(col(Story.id) > last_id)
             .order_by(col(Story.id))
             .limit(_BATCH)
@@ -255,8 +260,8 @@ def retag(*, session: Session, taxonomy: Taxonomy) -> int:
         if not batch:
             return links
         rows = [
-            {"story_id": story_id, "topic_slug": slug}
-            for story_id, title, summary, body in batch
+            {"story_id": story_id, "topic_slug": slug, "effective_at": effective_at}
+            for story_id, title, summary, body, effective_at in batch
             for slug in taxonomy.tag(title, _tag_text(summary, body))
         ]
         if rows:
@@ -280,11 +285,12 @@ def record_ingest_run(
     return run
 
 
-def full_text_condition(session: Session, query: str) -> sa.ColumnElement[bool] | None:
+def full_text_condition(session: Session, query: str, *, scan_by_time: bool = True) -> sa.ColumnElement[bool] | None:
     """A WHERE condition matching stories whose title, summary or body contain every word of `query`.
 
     Returns None when the query holds no word. Users' text never reaches the FTS syntax raw: each
-    word is quoted, so `AND`, `*` or quotes in a query are just text.
+    word is quoted, so `AND`, `*` or quotes in a query are just text. `scan_by_time` says the caller
+    orders by `story.effective_at` without a narrower index (see below).
     """
     words = _FTS_TOKEN_RE.findall(query)[:16]
     if not words:
@@ -295,7 +301,10 @@ def full_text_condition(session: Session, query: str) -> sa.ColumnElement[bool] 
         matching = sa.select(sa.column("rowid")).select_from(sa.table("story_fts")).where(
             sa.text("story_fts MATCH :fts").bindparams(fts=match)
         )
-        return col(Story.id).in_(matching)
+        # With `scan_by_time`, "+story.id" keeps SQLite from driving the query by the matches (reading
+        # each matching row's overflow pages): it walks the effective_at index and probes the match
+        # set. A query already narrowed by a topic index is better off probing the plain way.
+        return (sa.literal_column("+story.id") if scan_by_time else col(Story.id)).in_(matching)
     return sa.text("story.search @@ plainto_tsquery('english', :fts)").bindparams(fts=" ".join(words))
 
 

@@ -62,7 +62,7 @@ async def test_catch_up_delivers_within_grace_and_never_before_creation(engine, 
                           clock=lambda: NOW)
     scheduler = DeliveryScheduler(engine=engine, deliverer=deliverer, clock=lambda: NOW, grace=timedelta(hours=2))
     await scheduler.start()
-    await scheduler.queue.join()
+    await scheduler.caught_up()
     jobs = {job.id for job in scheduler.scheduler.get_jobs()}
     await scheduler.stop()
     with session_scope(engine) as session:
