@@ -1,0 +1,87 @@
+"""P3: digest selection and rendering for many targets with mixed topic subscriptions.
+
+Each target is rendered as a delivery claims it: its own session, `digests.delivery.render_target`
+(subscriptions read, `select_digest`, the personal-digest or briefing template, split into parts).
+The store holds `p3_stories` stories over 48 h (a busy deployment's two days); most targets were
+last delivered a day ago, a tenth never. If rendering every target would take longer than
+`p3_budget_seconds`, the rest is not run and the total is extrapolated from those that were
+(the table says so).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from digests.delivery import render_target
+from digests.scheduler import active_targets
+from digests.services import Services
+from digests.settings import Settings
+from digests.store import session_scope
+from tests.benchmarks import rawstore
+from tests.benchmarks.context import Context
+from tests.benchmarks.datasets import build_story_store
+from tests.benchmarks.report import Figure, percentile
+from tests.benchmarks.targets import seed_targets
+
+TARGET_SECONDS = 5.0
+
+
+def distinct_selections(path: Path) -> int:
+    """How many different (topics, last delivery) pairs the targets have: digests that could be shared."""
+    connection = rawstore.connect(path)
+    try:
+        rows = connection.execute(
+            "SELECT d.last_delivered_at, group_concat(s.topic_slug) FROM personal_digest d "
+            "JOIN subscription s ON s.user_id = d.user_id GROUP BY d.user_id "
+            "UNION ALL SELECT last_delivered_at, topics FROM channel_briefing").fetchall()
+    finally:
+        connection.close()
+    return len({(since, tuple(sorted((topics or "").split(",")))) for since, topics in rows})
+
+
+def run_p3(context: Context) -> list[Figure]:
+    """Total seconds to select and render every target's digest."""
+    sizes = context.sizes
+    scratch = context.scratch("p3")
+    path = scratch / "digests.db"
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    context.log(f"P3: a store of {sizes.p3_stories:,} stories and {sizes.p3_targets:,} targets")
+    build_story_store(path, sizes.p3_stories, anchor=now, seed=context.seed + 3)
+    seed_targets(path, count=sizes.p3_targets, seed=context.seed, created_at=now - timedelta(days=30),
+                 last_delivered_at=now - timedelta(days=1))
+    services = Services.from_settings(Settings(database_url=rawstore.database_url(path)))
+    with session_scope(services.engine) as session:
+        targets = active_targets(session)
+    random.Random(context.seed).shuffle(targets)
+    selections = distinct_selections(path)
+
+    context.log(f"P3: rendering {len(targets):,} digests (budget {sizes.p3_budget_seconds:.0f} s)")
+    samples: list[float] = []
+    parts = empty = 0
+    started = time.perf_counter()
+    for target in targets:
+        began = time.perf_counter()
+        with session_scope(services.engine) as session:
+            session.add(target)
+            rendered = render_target(session=session, taxonomy=services.taxonomy, renderer=services.renderer,
+                                     target=target, now=now)
+        samples.append(time.perf_counter() - began)
+        parts += len(rendered)
+        empty += not rendered
+        if time.perf_counter() - started > sizes.p3_budget_seconds:
+            break
+    elapsed = time.perf_counter() - started
+    services.close()
+
+    done = len(samples)
+    total = elapsed if done == len(targets) else elapsed / done * len(targets)
+    text = f"{total:.1f} s" if done == len(targets) else f"≈ {total:.0f} s (extrapolated from {done:,} targets)"
+    details = {"targets": len(targets), "rendered": done, "extrapolated": done < len(targets),
+               "measured_seconds": round(elapsed, 2), "per_target_ms_mean": round(elapsed / done * 1000, 2),
+               "per_target_ms_p95": round(percentile(samples, 0.95) * 1000, 2), "parts": parts,
+               "empty_digests": empty, "stories": sizes.p3_stories, "distinct_selections": selections}
+    return [Figure("P3", f"select + render digests for {len(targets):,} targets (mixed topics)", text,
+                   f"≤ {TARGET_SECONDS:g} s total", total <= TARGET_SECONDS, total, "s", details)]

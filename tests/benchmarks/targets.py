@@ -1,0 +1,107 @@
+"""Putting many delivery targets into a store at once: personal digests with mixed topics, channel briefings.
+
+Rows go in raw (ten thousand targets through `digests.targets` would take longer than what is
+measured). Users follow one to four topics, the popular topics more often; a few percent of targets
+are channel briefings, half of them for all topics. Delivery times and zones are spread the way a
+deployment's users would spread them.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from tests.benchmarks import rawstore
+from tests.benchmarks.vocabulary import TOPIC_WEIGHTS
+
+USER_ID_BASE = 900_000_000_000_000_000
+CHANNEL_ID_BASE = 800_000_000_000_000_000
+GUILD_ID_BASE = 700_000_000_000_000_000
+TIMEZONES = ("UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "America/New_York", "America/Chicago",
+             "America/Los_Angeles", "America/Sao_Paulo", "Asia/Tokyo", "Asia/Kolkata", "Australia/Sydney")
+TIMES = ("06:00", "06:30", "07:00", "07:15", "07:30", "08:00", "08:00", "08:00", "08:30", "09:00", "12:00", "18:00")
+DAYS = ("daily", "daily", "daily", "weekdays", "mon,wed,fri")
+# How many topics a user follows: 1 (30 %), 2 (35 %), 3 (25 %), 4 (10 %).
+TOPIC_COUNTS = (1,) * 6 + (2,) * 7 + (3,) * 5 + (4,) * 2
+
+
+@dataclass(frozen=True)
+class SeededTargets:
+    """The ids of the targets put in: users of personal digests, (guild, channel) of briefings."""
+
+    users: list[int]
+    channels: list[tuple[int, int]]
+
+
+def seed_targets(
+    path: Path,
+    *,
+    count: int,
+    seed: int,
+    created_at: datetime,
+    last_delivered_at: datetime | None,
+    first_digest_share: float = 0.1,
+    channel_share: float = 0.05,
+) -> SeededTargets:
+    """Insert `count` targets; `first_digest_share` of them were never delivered, the rest at `last_delivered_at`."""
+    rng = random.Random(seed)
+    weighted_topics = [slug for slug, weight in TOPIC_WEIGHTS.items() for _ in range(weight)]
+    created = rawstore.sql_time(created_at)
+    digests, subscriptions, briefings = [], [], []
+    users: list[int] = []
+    channels: list[tuple[int, int]] = []
+    for index in range(count):
+        delivered = None if last_delivered_at is None or rng.random() < first_digest_share \
+            else rawstore.sql_time(last_delivered_at)
+        time_of_day, zone = rng.choice(TIMES), rng.choice(TIMEZONES)
+        if rng.random() < channel_share:
+            guild_id, channel_id = GUILD_ID_BASE + index // 4, CHANNEL_ID_BASE + index
+            topics = "" if rng.random() < 0.5 else ",".join(_topics(rng, weighted_topics, rng.randint(2, 5)))
+            briefings.append((guild_id, channel_id, time_of_day, zone, topics, rng.choice(DAYS), None, 0, 0, None,
+                              created, delivered))
+            channels.append((guild_id, channel_id))
+            continue
+        user_id = USER_ID_BASE + index
+        digests.append((user_id, time_of_day, zone, 0, None, created, delivered))
+        subscriptions += [(user_id, slug, created) for slug in _topics(rng, weighted_topics, rng.choice(TOPIC_COUNTS))]
+        users.append(user_id)
+    connection = rawstore.connect(path)
+    try:
+        connection.execute("BEGIN")
+        connection.executemany("INSERT INTO personal_digest (user_id, time_of_day, timezone, paused, pause_reason, "
+                               "created_at, last_delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?)", digests)
+        connection.executemany("INSERT INTO subscription (user_id, topic_slug, created_at) VALUES (?, ?, ?)",
+                               subscriptions)
+        connection.executemany("INSERT INTO channel_briefing (guild_id, channel_id, time_of_day, timezone, topics, "
+                               "days, mention_role_id, quiet_day_notice, paused, pause_reason, created_at, "
+                               "last_delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", briefings)
+        connection.execute("COMMIT")
+    finally:
+        connection.close()
+    return SeededTargets(users, channels)
+
+
+def make_due(path: Path, users: Sequence[int], *, slot: datetime, since: datetime) -> None:
+    """Make these users' digests due at `slot` (UTC), created and last delivered at `since`."""
+    connection = rawstore.connect(path)
+    try:
+        connection.execute("BEGIN")
+        connection.executemany(
+            "UPDATE personal_digest SET time_of_day = ?, timezone = 'UTC', created_at = ?, last_delivered_at = ? "
+            "WHERE user_id = ?",
+            [(slot.strftime("%H:%M"), rawstore.sql_time(since), rawstore.sql_time(since), user) for user in users])
+        connection.execute("COMMIT")
+    finally:
+        connection.close()
+
+
+def _topics(rng: random.Random, weighted: list[str], count: int) -> list[str]:
+    chosen: list[str] = []
+    while len(chosen) < count:
+        slug = rng.choice(weighted)
+        if slug not in chosen:
+            chosen.append(slug)
+    return chosen
