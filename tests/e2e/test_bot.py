@@ -328,7 +328,8 @@ def test_feeds_add_refuses_bad_and_private_urls(world: World, url: str, message:
 def test_sigterm_stops_the_bot_cleanly(tmp_path):
     with FakeDiscord() as fake:
         fake.add_guild(name="Solo")
-        env = {**fake.env(DUMMY_TOKEN), "DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}"}
+        # DEBUG: the token must stay out of the logs at every level.
+        env = {**fake.env(DUMMY_TOKEN), "DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}", "LOG_LEVEL": "DEBUG"}
         bot = ClientProcess([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path).start()
         fake.watch(bot)
         fake.wait_until_ready(timeout=60)
@@ -338,6 +339,7 @@ def test_sigterm_stops_the_bot_cleanly(tmp_path):
         bot.stop()
     assert "Traceback" not in output
     assert "stopping on signal" in output
+    assert "DEBUG" in output and "IDENTIFY" in output  # the gateway log at DEBUG was really written
     assert DUMMY_TOKEN not in output
 
 
