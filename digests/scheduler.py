@@ -77,6 +77,16 @@ def active_targets(session: Session) -> list[Target]:
     return [*briefings, *digests]
 
 
+def is_active(session: Session, target: Target) -> bool:
+    """Whether one target should have a job (the rule of `active_targets`, for a single target)."""
+    if target.paused:
+        return False
+    if isinstance(target, PersonalDigest):
+        return session.exec(select(Subscription.topic_slug).where(
+            col(Subscription.user_id) == target.user_id).limit(1)).first() is not None
+    return True
+
+
 def identity(target: Target) -> tuple[Kind, int]:
     """The (kind, key) that names a target in jobs and queues."""
     if isinstance(target, ChannelBriefing):
@@ -179,8 +189,7 @@ class DeliveryScheduler:
         def load() -> Target | None:
             with session_scope(self.engine) as session:
                 target = load_target(session, kind, key)
-                active = {identity(t) for t in active_targets(session)} if target else set()
-                return target if (kind, key) in active else None
+                return target if target is not None and is_active(session, target) else None
 
         target = await asyncio.to_thread(load)
         if target is None:

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import select
 
 from digests.delivery import Deliverer
-from digests.models import ChannelBriefing, Delivery
-from digests.scheduler import DeliveryScheduler, active_targets, latest_slot, stops_quietly
+from digests.models import ChannelBriefing, Delivery, PersonalDigest
+from digests.scheduler import DeliveryScheduler, active_targets, is_active, latest_slot, stops_quietly
 from digests.store import session_scope
-from digests.targets import set_paused, setup_briefing, subscribe
+from digests.targets import schedule_digest, set_paused, setup_briefing, subscribe
 
 NOW = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)  # a Saturday
 
@@ -47,8 +47,12 @@ def test_active_targets_leave_out_paused_ones_and_digests_without_topics(engine,
         paused = make_briefing(session, taxonomy, 11, "08:00", NOW)
         set_paused(paused, paused=True, reason="test")
         subscribe(session=session, taxonomy=taxonomy, user_id=5, topic="trade", default_timezone="UTC", now=NOW)
+        schedule_digest(session=session, user_id=6, time_of_day="07:00", timezone="UTC", now=NOW)  # no topics
     with session_scope(engine) as session:
-        kinds = sorted(type(t).__name__ for t in active_targets(session))
+        active = active_targets(session)
+        kinds = sorted(type(t).__name__ for t in active)
+        every = [*session.exec(select(ChannelBriefing)).all(), *session.exec(select(PersonalDigest)).all()]
+        assert [t for t in every if is_active(session, t)] == [t for t in every if t in active]
     assert kinds == ["ChannelBriefing", "PersonalDigest"]
 
 
