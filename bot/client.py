@@ -84,7 +84,8 @@ class BriefbotClient(discord.Client):
         pacer.install(self.http)
         self.publisher = DiscordPublisher(self, pacer)
         self.deliverer = Deliverer(engine=services.engine, taxonomy=services.taxonomy, renderer=services.renderer,
-                                   publisher=self.publisher, clock=clock)
+                                   publisher=self.publisher, clock=clock,
+                                   lease=timedelta(seconds=services.settings.delivery_lease_seconds))
         self.scheduler = DeliveryScheduler(engine=services.engine, deliverer=self.deliverer, clock=clock,
                                            grace=timedelta(minutes=services.settings.catchup_grace_minutes))
         self.poller = FeedPoller(engine=services.engine, taxonomy=services.taxonomy, clock=clock,

@@ -21,7 +21,7 @@ CHANNEL_MESSAGES = 5
 CHANNEL_WINDOW_SECONDS = 5.0
 # Requests reach Discord a few milliseconds after they leave the pacer, not all equally late, so
 # the windows are kept a little longer than Discord's; measured in tests/e2e/test_delivery.py.
-JITTER_MARGIN_SECONDS = 0.05
+JITTER_MARGIN_SECONDS = 0.1
 # Interaction responses and followups do not count against the global limit.
 _EXEMPT_PREFIXES = ("/interactions/", "/webhooks/")
 

@@ -7,8 +7,8 @@ runs with bounded concurrency, paced by the publisher.
 
 On start, unfinished deliveries are resumed, and a slot missed while the bot was down is delivered
 if it is at most `grace` old (else skipped and logged); a slot before the target's creation is
-never delivered. A delivery that failed transiently (Discord down) is retried every few minutes
-while its slot is less than a day old.
+never delivered. A delivery that failed transiently (Discord down), or whose process died, is
+retried every half lease while its slot is less than a day old.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 
 Kind = Literal["channel", "user"]
 WORKERS = 8
-RETRY_INTERVAL = timedelta(minutes=3)
 RETRY_HORIZON = timedelta(days=1)
 # How far back to look for a target's latest slot: a week covers every `days` pattern.
 _LOOKBACK = timedelta(days=8)
@@ -140,7 +139,8 @@ class DeliveryScheduler:
         targets = await asyncio.to_thread(self._load_active)
         for target in targets:
             self._add_job(target)
-        self.scheduler.add_job(self.retry_unfinished, IntervalTrigger(seconds=RETRY_INTERVAL.total_seconds()),
+        # Every half lease: a dead process's deliveries are taken over within one and a half leases.
+        self.scheduler.add_job(self.retry_unfinished, IntervalTrigger(seconds=self.deliverer.lease.total_seconds() / 2),
                                id="retry-unfinished", replace_existing=True)
         self.scheduler.start()
         self._workers = [asyncio.create_task(self._work(), name=f"delivery-worker-{n}")

@@ -42,6 +42,7 @@ class Settings:
     discord_gateway_url: str | None = None
     catchup_grace_minutes: int = 120
     discord_requests_per_second: int = 50
+    delivery_lease_seconds: int = 120
     allow_private_feeds: bool = False
     log_level: str = "INFO"
 
@@ -72,6 +73,7 @@ class Settings:
         rate = _int("DISCORD_REQUESTS_PER_SECOND", get("DISCORD_REQUESTS_PER_SECOND"), minimum=1)
         if rate is not None and rate > 50:
             raise ConfigError(f"DISCORD_REQUESTS_PER_SECOND is at most 50 (Discord's global limit); got {rate}")
+        lease = _int("DELIVERY_LEASE_SECONDS", get("DELIVERY_LEASE_SECONDS"), minimum=5)
         return cls(
             discord_token=Secret(token) if token else None,
             database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
@@ -84,6 +86,7 @@ class Settings:
             discord_gateway_url=get("DISCORD_GATEWAY_URL"),
             catchup_grace_minutes=120 if grace is None else grace,
             discord_requests_per_second=rate or 50,
+            delivery_lease_seconds=lease or 120,
             allow_private_feeds=_bool("ALLOW_PRIVATE_FEEDS", get("ALLOW_PRIVATE_FEEDS")),
             log_level=log_level,
         )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +20,8 @@ import pytest
 from tests.e2e.fake_discord import ClientProcess, FakeDiscord, FakeGuild
 
 DUMMY_TOKEN = "MTEx.dummy-token.for-the-fake-discord"
+MANAGE_GUILD = 1 << 5
+_RUNNING: list[ClientProcess] = []
 BREAKING = "@everyone breaking: NATO summit moved to Greenland"
 
 
@@ -96,3 +99,29 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         finally:
             bot.stop()
             assert DUMMY_TOKEN not in bot.output()
+
+
+def start_bot(fake: FakeDiscord, workdir: Path, database_url: str, **settings: str) -> ClientProcess:
+    """Start `briefbot run` against the fake (stopped at the end of the test whatever happens)."""
+    env = {**fake.env(DUMMY_TOKEN), "DATABASE_URL": database_url, "LOG_LEVEL": "INFO", "DISCORD_GUILD_ID": "",
+           "DEFAULT_TIMEZONE": "UTC", "PYTHONUNBUFFERED": "1", **settings}
+    bot = ClientProcess([sys.executable, "-m", "bot", "run"], env=env, cwd=workdir).start()
+    fake.watch(bot)
+    _RUNNING.append(bot)
+    return bot
+
+
+def stop_bot(fake: FakeDiscord, bot: ClientProcess, sig: int = signal.SIGTERM) -> None:
+    """Stop (or kill) a bot on purpose, so the fake does not take it for a crash."""
+    fake.unwatch(bot)
+    bot.send_signal(sig)
+    bot.wait(timeout=20)
+    bot.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_bot_outlives_its_test() -> Iterator[None]:
+    """A test that fails half-way must not leave a bot process running into the next tests."""
+    yield
+    while _RUNNING:
+        _RUNNING.pop().stop()

@@ -8,11 +8,9 @@ import sys
 
 import pytest
 
-from tests.e2e.conftest import BREAKING, DUMMY_TOKEN, World
+from tests.e2e.conftest import BREAKING, DUMMY_TOKEN, MANAGE_GUILD, World, start_bot, stop_bot
 from tests.e2e.fake_discord import ClientProcess, FakeDiscord
-from tests.e2e.test_delivery import start_bot, stop_bot
 
-MANAGE_GUILD = 1 << 5
 NO_PERMISSIONS = 1 << 10 | 1 << 11  # view + send, nothing more
 
 

@@ -8,39 +8,19 @@ from __future__ import annotations
 
 import math
 import signal
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import DUMMY_TOKEN
-from tests.e2e.fake_discord import ClientProcess, FakeDiscord, FakeGuild
+from tests.e2e.conftest import MANAGE_GUILD, start_bot, stop_bot
+from tests.e2e.fake_discord import FakeDiscord, FakeGuild
 from tests.e2e.seeding import seed, target_states
-
-MANAGE_GUILD = 1 << 5
 
 
 def minute_floor(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)
-
-
-def start_bot(fake: FakeDiscord, workdir: Path, database_url: str, **settings: str) -> ClientProcess:
-    env = {**fake.env(DUMMY_TOKEN), "DATABASE_URL": database_url, "LOG_LEVEL": "INFO", "DISCORD_GUILD_ID": "",
-           "DEFAULT_TIMEZONE": "UTC", "PYTHONUNBUFFERED": "1", **settings}
-    bot = ClientProcess([sys.executable, "-m", "bot", "run"], env=env, cwd=workdir).start()
-    fake.watch(bot)
-    return bot
-
-
-def stop_bot(fake: FakeDiscord, bot: ClientProcess, sig: int = signal.SIGTERM) -> None:
-    """Stop (or kill) a bot on purpose, so the fake does not take it for a crash."""
-    fake.unwatch(bot)
-    bot.send_signal(sig)
-    bot.wait(timeout=20)
-    bot.stop()
 
 
 @pytest.fixture

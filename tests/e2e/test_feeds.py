@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.e2e.conftest import MANAGE_GUILD, start_bot, stop_bot
 from tests.e2e.fake_discord import FakeDiscord
-from tests.e2e.test_delivery import MANAGE_GUILD, start_bot, stop_bot
 from tests.local_http import QuietHandler, serving
 
 FEED = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Harbour Gazette</title>

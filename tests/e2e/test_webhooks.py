@@ -6,9 +6,9 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
+from tests.e2e.conftest import MANAGE_GUILD, start_bot, stop_bot
 from tests.e2e.fake_discord import FakeDiscord
 from tests.e2e.seeding import seed
-from tests.e2e.test_delivery import MANAGE_GUILD, start_bot, stop_bot
 
 
 def post(fake: FakeDiscord, tmp_path, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
