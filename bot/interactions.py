@@ -83,11 +83,16 @@ def rank_matches(current: str, names: list[str]) -> list[str]:
     return (starts + contains)[:MAX_CHOICES]
 
 
+def ranked_choices(current: str, labels: dict[str, str]) -> list[app_commands.Choice[str]]:
+    """Choices (shown label → value) whose label matches what was typed, best matches first."""
+    return [choice(label, labels[label]) for label in rank_matches(current, list(labels))]
+
+
 async def topic_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
     """Topics whose slug or name match what was typed; if none, offer the text as a search."""
     taxonomy = client_of(interaction).services.taxonomy
     labels = {f"{topic.emoji} {topic.name} ({topic.slug})".strip(): topic.slug for topic in taxonomy}
-    matches = [choice(label, labels[label]) for label in rank_matches(current, list(labels))]
+    matches = ranked_choices(current, labels)
     if current.strip() and not matches:
         matches.append(choice(f"Search stories for “{current.strip()}”", current.strip()))
     return matches[:MAX_CHOICES]

@@ -17,6 +17,7 @@ from bot.pacing import Pacer
 from bot.posting import DiscordPublisher
 from digests.delivery import Deliverer, DeliveryReport
 from digests.errors import DeliveryError
+from digests.models import WebhookDigest
 from digests.services import Services
 from digests.store import session_scope
 from digests.targets import upsert_webhook_digest
@@ -45,7 +46,7 @@ def post_digest(services: Services, *, url: str, topics: str | None, timezone: s
     return 0
 
 
-async def _deliver(services: Services, target, now: datetime) -> DeliveryReport:
+async def _deliver(services: Services, target: WebhookDigest, now: datetime) -> DeliveryReport:
     async with aiohttp.ClientSession() as session:
         publisher = DiscordPublisher(None, Pacer(services.settings.discord_requests_per_second), session=session)
         deliverer = Deliverer(engine=services.engine, taxonomy=services.taxonomy, renderer=services.renderer,

@@ -6,7 +6,7 @@ import discord
 from discord import app_commands
 from sqlmodel import Session
 
-from bot.interactions import ManagerGroup, choice, client_of, rank_matches, reply, topic_autocomplete
+from bot.interactions import ManagerGroup, client_of, ranked_choices, reply, topic_autocomplete
 from digests.feed_registry import add_feed, feeds_of, remove_feed
 
 feeds_group = ManagerGroup(name="feeds", description="News feeds of this server (their stories stay in this server)")
@@ -48,7 +48,7 @@ async def _guild_feeds(interaction: discord.Interaction, current: str) -> list[a
     client = client_of(interaction)
     feeds = await client.db(lambda session: feeds_of(session=session, guild_id=interaction.guild_id))
     labels = {f"#{feed.id} {feed.url}": str(feed.id) for feed in feeds}
-    return [choice(label, labels[label]) for label in rank_matches(current, list(labels))]
+    return ranked_choices(current, labels)
 
 
 @feeds_group.command(name="remove", description="Remove one of this server's feeds")

@@ -7,9 +7,8 @@ from discord import app_commands
 from sqlmodel import Session
 
 from bot.interactions import (
-    choice,
     client_of,
-    rank_matches,
+    ranked_choices,
     reply,
     send_parts,
     timezone_autocomplete,
@@ -58,7 +57,7 @@ async def _your_topics(interaction: discord.Interaction, current: str) -> list[a
         session=session, taxonomy=client.services.taxonomy, user_id=interaction.user.id))
     labels = {topic.label: topic.slug for topic in topics}
     labels["all (every topic)"] = ALL
-    return [choice(label, labels[label]) for label in rank_matches(current, list(labels))]
+    return ranked_choices(current, labels)
 
 
 @app_commands.command(name="unsubscribe", description="Remove a topic (or all) from your personal digest")
