@@ -4,7 +4,8 @@ The slot is claimed in the database before anything is sent: the unique (target,
 `Delivery` is the guard, and it stores the rendered parts, so a delivery resumed after a crash
 sends the same messages. Each part Discord accepts is recorded with its message id; a resumed
 delivery starts at the next unsent part (the transport's message nonce covers the part that was in
-flight). The target's watermark advances only when every part is delivered, so no story is lost.
+flight). The target's watermark advances to the slot only when every part is delivered, so no story
+is lost.
 
 The transport is a `Publisher`; `bot.posting` implements it for Discord, tests with a recorder.
 """
@@ -28,7 +29,7 @@ from sqlmodel import Session, col, select
 from digests.errors import DeliveryError
 from digests.models import ChannelBriefing, Delivery, DeliveryPart, PersonalDigest, WebhookDigest
 from digests.rendering import Renderer
-from digests.selection import select_digest
+from digests.selection import StoryPools, select_digest
 from digests.store import member_guilds, session_scope
 from digests.targets import set_paused, subscribed_topics
 from digests.timeutil import parse_timezone
@@ -72,30 +73,31 @@ def destination_of(target: Target) -> Destination:
 
 
 def render_target(
-    *, session: Session, taxonomy: Taxonomy, renderer: Renderer, target: Target, now: datetime
+    *, session: Session, taxonomy: Taxonomy, renderer: Renderer, target: Target, now: datetime,
+    pools: StoryPools | None = None,
 ) -> list[str]:
     """The messages of the target's digest if it were delivered at `now` ([] when there is nothing).
 
     A channel sees public stories and its guild's; a user those of the guilds they were seen in; a
-    webhook, public stories only.
+    webhook, public stories only. `pools` shares the selection with the other targets of a slot.
     """
     tz = parse_timezone(target.timezone)
     if isinstance(target, ChannelBriefing):
         digest = select_digest(session=session, taxonomy=taxonomy, topics=target.topic_slugs,
-                               since=target.last_delivered_at, now=now, guild_ids=[target.guild_id])
+                               since=target.last_delivered_at, now=now, guild_ids=[target.guild_id], pools=pools)
         if digest.is_empty:
             return renderer.render_parts("quiet_day.md.j2", now=now, tz=tz) if target.quiet_day_notice else []
         return renderer.briefing(digest, tz=tz, mention_role_id=target.mention_role_id)
     if isinstance(target, WebhookDigest):
         digest = select_digest(session=session, taxonomy=taxonomy, topics=target.topic_slugs,
-                               since=target.last_delivered_at, now=now, guild_ids=[])
+                               since=target.last_delivered_at, now=now, guild_ids=[], pools=pools)
         return [] if digest.is_empty else renderer.briefing(digest, tz=tz)
     topics = subscribed_topics(session=session, taxonomy=taxonomy, user_id=target.user_id)
     if not topics:
         return []
     digest = select_digest(session=session, taxonomy=taxonomy, topics=[t.slug for t in topics],
                            since=target.last_delivered_at, now=now,
-                           guild_ids=member_guilds(session=session, user_id=target.user_id))
+                           guild_ids=member_guilds(session=session, user_id=target.user_id), pools=pools)
     return [] if digest.is_empty else renderer.personal_digest(digest, tz=tz, topics=topics)
 
 
@@ -122,8 +124,13 @@ def claim(
     now: datetime,
     owner: str = "",
     lease: timedelta = LEASE,
+    pools: StoryPools | None = None,
 ) -> Claim:
     """Claim (target, slot) for `owner`, rendering its digest; or take over an unfinished one to resume it.
+
+    The digest is the one of the slot's moment, whenever the claim happens: what was ingested by
+    `slot_at` and after the previous slot delivered, so targets of one slot share their selection
+    (`pools`) and a late delivery leaves what arrived since to the next slot.
 
     An unfinished delivery is taken over only when its lease has expired, is `owner`'s own, or was
     held by a process of this host that is gone (a restart after a crash resumes at once): the
@@ -132,7 +139,8 @@ def claim(
     destination = destination_of(target)
     existing = _find(session, destination, slot_at)
     if existing is None:
-        parts = render_target(session=session, taxonomy=taxonomy, renderer=renderer, target=target, now=now)
+        parts = render_target(session=session, taxonomy=taxonomy, renderer=renderer, target=target,
+                              now=slot_at, pools=pools)
         delivery = Delivery(target_kind=destination.kind, target_id=destination.id, slot_at=slot_at,
                             status="sending" if parts else "empty", parts=json.dumps(parts), claimed_at=now,
                             lease_owner=owner, lease_until=now + lease)
@@ -193,7 +201,7 @@ def _find(session: Session, destination: Destination, slot_at: datetime) -> Deli
 
 
 def _advance_watermark(session: Session, target: Target, delivery: Delivery) -> None:
-    target.last_delivered_at = delivery.claimed_at
+    target.last_delivered_at = delivery.slot_at
     session.add(target)
 
 
@@ -215,6 +223,7 @@ class Deliverer:
                  clock: Callable[[], datetime], owner: str | None = None, lease: timedelta = LEASE) -> None:
         self.owner = owner or process_name()
         self.lease = lease
+        self.pools = StoryPools()
         self.engine = engine
         self.taxonomy = taxonomy
         self.renderer = renderer
@@ -264,7 +273,7 @@ class Deliverer:
         with session_scope(self.engine) as session:
             session.add(target)
             return claim(session=session, taxonomy=self.taxonomy, renderer=self.renderer, target=target,
-                         slot_at=slot_at, now=self.clock(), owner=self.owner, lease=self.lease)
+                         slot_at=slot_at, now=self.clock(), owner=self.owner, lease=self.lease, pools=self.pools)
 
     def _record_part(self, delivery_id: int, index: int, message_id: int) -> None:
         """Record an accepted part and renew the lease for the next one."""

@@ -9,6 +9,8 @@ string goes through the `md` filter, which escapes markdown and breaks mentions,
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -27,6 +29,8 @@ DISCORD_MESSAGE_MAX = 2_000
 _MARKDOWN_RE = re.compile(r"([\\*_~`|\[\]<>])")
 _LINE_START_RE = re.compile(r"^(\s*)([#>\-+]|\d+\.)", re.MULTILINE)
 _MENTION_RE = re.compile(r"@(?=[^\s\u200b])")
+# Rendered digest bodies kept: more than the distinct digests of one busy slot.
+_BODIES_KEPT = 4_096
 
 
 def escape_markdown(text: str) -> str:
@@ -98,6 +102,9 @@ class Renderer:
         self.env.filters.update(md=escape_markdown, link=link_target, age=humanize_age, clip=cut_at_word)
         self.env.filters["local"] = _local_time
         self.env.globals["utc"] = ZoneInfo("UTC")
+        self.env.globals["digest_body"] = self._digest_body
+        self._bodies: OrderedDict[int, tuple[Digest, str]] = OrderedDict()
+        self._bodies_lock = threading.Lock()
 
     def render(self, template: str, **context: object) -> str:
         """The text of `template` with `context`; a broken user template is a ConfigError."""
@@ -117,6 +124,24 @@ class Renderer:
     def personal_digest(self, digest: Digest, *, tz: ZoneInfo, topics: list[Topic]) -> list[str]:
         """A user's personal digest, as messages."""
         return self.render_parts("personal_digest.md.j2", digest=digest, now=digest.now, tz=tz, topics=topics)
+
+    def _digest_body(self, digest: Digest) -> str:
+        """The `digest_body` macro of `_macros.md.j2`, rendered once per digest object.
+
+        The targets of a slot that follow the same topics share one `Digest` (see
+        `digests.selection.StoryPool`): only their headings differ, so the body is rendered once.
+        An entry keeps its digest, so a reused `id` is never mistaken for it.
+        """
+        with self._bodies_lock:
+            kept = self._bodies.get(id(digest))
+        if kept is not None and kept[0] is digest:
+            return kept[1]
+        body = str(self.env.get_template("_macros.md.j2").module.digest_body(digest))
+        with self._bodies_lock:
+            self._bodies[id(digest)] = (digest, body)
+            while len(self._bodies) > _BODIES_KEPT:
+                self._bodies.popitem(last=False)
+        return body
 
     def story_list(self, stories: StoryList, *, tz: ZoneInfo, now: datetime) -> list[str]:
         """The answer to `/stories`, as messages."""

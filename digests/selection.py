@@ -2,59 +2,36 @@
 
 Nothing here reads the clock: every function takes `now`, so digests are testable on any day.
 
-Stories about the same event are one item, a cluster: their headlines, as sets of words without
-stop words, share at least four words (three for very short ones) that make up 60 % of the shorter
-one, and they are at most a day apart. Candidates are found through an index of the words: only headlines
-sharing two words that are not too common to tell events apart are compared, never all pairs. The cluster
-shows its best story, with the other outlets that carried it listed as "also"; each item scores
-
-    2 × (sources − 1)  +  0.5 if it has a body  +  freshness (1 when new, 0 at the age limit)
-
-so a story carried by more outlets wins, then a full article beats a bare headline of similar age.
+A digest is chosen from a pool: the stories of its window (dated at most 36 h before `now`,
+ingested after the target's last delivery and by `now`), clustered into events (see
+`digests.clustering`) and ranked by `StoryItem.score`. A target takes the best events on its topics
+(an event is on a topic when any outlet's story of it is). The pool depends only on the window and
+on which guild-only stories the target may see, so the thousands of targets of one slot share a few
+pools (`StoryPools`) and each distinct topic set is chosen once.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
+from digests.clustering import cluster
 from digests.errors import InputError
-from digests.models import Story, StoryTopic
-from digests.store import full_text_condition, topic_links, visible_to
-from digests.text import normalise_title
+from digests.models import Story, StoryGuild, StoryTopic
+from digests.store import full_text_condition, visible_to
+from digests.story_items import MAX_AGE, StoryItem, load_items, window
 from digests.topics import Taxonomy, Topic
 
 DIGEST_MAX_ITEMS = 15
-MAX_AGE = timedelta(hours=36)
 FIRST_DIGEST_WINDOW = timedelta(hours=24)
-# Enough candidates to fill a digest after grouping, without loading a busy day's whole store.
-CANDIDATES_MAX = 1_000
-
-
-@dataclass(frozen=True)
-class StoryItem:
-    """A story as it is shown: one line, or the top story with its summary."""
-
-    id: int
-    title: str
-    url: str | None
-    source: str
-    summary: str
-    effective_at: datetime
-    topics: tuple[str, ...]
-    has_body: bool
-    also: tuple[str, ...] = ()
-
-    def score(self, now: datetime) -> float:
-        """Rank of this item in a digest (see the module docstring)."""
-        freshness = max(0.0, 1.0 - (now - self.effective_at) / MAX_AGE)
-        return 2.0 * len(self.also) + (0.5 if self.has_body else 0.0) + freshness
+# A guard for a flood: a pool keeps the newest stories of its window up to this many.
+POOL_MAX_STORIES = 25_000
 
 
 @dataclass(frozen=True)
@@ -85,6 +62,98 @@ class Digest:
         return (self.top is not None) + sum(len(section.items) for section in self.sections)
 
 
+class StoryPool:
+    """The ranked events of one window, and the digest of each topic set chosen from them (memoised)."""
+
+    def __init__(self, events: list[StoryItem], now: datetime) -> None:
+        self.now = now
+        self.ranked = sorted(events, key=lambda item: item.score(now), reverse=True)
+        self._ranks_by_topic: dict[str, list[int]] = {}
+        for rank, item in enumerate(self.ranked):
+            for slug in item.topics:
+                self._ranks_by_topic.setdefault(slug, []).append(rank)
+        self._digests: dict[tuple[str, ...], Digest] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, session: Session, *, now: datetime, since: datetime | None, guild_ids: Sequence[int] | None,
+             first_window: timedelta = FIRST_DIGEST_WINDOW) -> StoryPool:
+        """The pool of a target last delivered at `since` (never: None) that `guild_ids` sees, at `now`."""
+        oldest = now - (MAX_AGE if since is not None else first_window)
+        statement = window(oldest, now, guild_ids).where(col(Story.ingested_at) <= now)
+        if since is not None:
+            statement = statement.where(col(Story.ingested_at) > since)
+        statement = statement.order_by(col(Story.effective_at).desc()).limit(POOL_MAX_STORIES)
+        return cls(cluster(load_items(session, statement), now), now)
+
+    def digest(self, taxonomy: Taxonomy, topics: Sequence[str] | None) -> Digest:
+        """The digest for these topics (None or empty: all)."""
+        key = tuple(sorted(set(topics or ())))
+        with self._lock:
+            found = self._digests.get(key)
+        if found is None:
+            found = self._choose(taxonomy, key)
+            with self._lock:
+                self._digests[key] = found
+        return found
+
+    def _choose(self, taxonomy: Taxonomy, topics: tuple[str, ...]) -> Digest:
+        if topics:
+            ranks = sorted(set().union(*(self._ranks_by_topic.get(slug, ()) for slug in topics)))
+        else:
+            ranks = list(range(len(self.ranked)))
+        shown = [self.ranked[rank] for rank in ranks[:DIGEST_MAX_ITEMS]]
+        if not shown:
+            return Digest(top=None, sections=(), more=0, now=self.now)
+        return Digest(top=shown[0], sections=_sections(shown[1:], taxonomy, topics),
+                      more=len(ranks) - len(shown), now=self.now)
+
+
+@dataclass
+class _Window:
+    """The pools of one (now, since) window, by the guild-only stories their viewers see."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    private_guilds: frozenset[int] | None = None
+    pools: dict[frozenset[int] | None, StoryPool] = field(default_factory=dict)
+
+
+class StoryPools:
+    """The pools of the latest few windows, shared by the deliveries of a fan-out (thread-safe).
+
+    A pool is built once, on first use: a story ingested later has a later `ingested_at` and
+    belongs to the next window anyway. Viewers share a pool unless they see different guild-only
+    stories of the window: a channel of a guild without feeds of its own sees what a webhook sees.
+    """
+
+    def __init__(self, windows: int = 4) -> None:
+        self._windows: OrderedDict[tuple[datetime, datetime | None, timedelta], _Window] = OrderedDict()
+        self._size = windows
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, *, now: datetime, since: datetime | None, guild_ids: Sequence[int] | None,
+            first_window: timedelta = FIRST_DIGEST_WINDOW) -> StoryPool:
+        """The pool `StoryPool.load` would build, built at most once per window and scope."""
+        key = (now, since, first_window)
+        with self._lock:
+            found = self._windows.get(key) or _Window()
+            self._windows[key] = found
+            self._windows.move_to_end(key)
+            while len(self._windows) > self._size:
+                self._windows.popitem(last=False)
+        with found.lock:
+            if found.private_guilds is None:
+                oldest = now - (MAX_AGE if since is not None else first_window)
+                found.private_guilds = _guilds_with_own_stories(session, oldest, now)
+            scope = None if guild_ids is None else frozenset(guild_ids) & found.private_guilds
+            pool = found.pools.get(scope)
+            if pool is None:
+                pool = StoryPool.load(session, now=now, since=since, first_window=first_window,
+                                      guild_ids=None if scope is None else sorted(scope))
+                found.pools[scope] = pool
+        return pool
+
+
 def select_digest(
     *,
     session: Session,
@@ -94,31 +163,30 @@ def select_digest(
     now: datetime,
     first_window: timedelta = FIRST_DIGEST_WINDOW,
     guild_ids: Sequence[int] | None = None,
+    pools: StoryPools | None = None,
 ) -> Digest:
-    """The digest for a target with these topics (None or empty: all) last delivered at `since`.
+    """The digest at `now` for a target with these topics (None or empty: all) last delivered at `since`.
 
-    It holds the stories ingested after `since` that are at most 36 h old; a target never delivered
-    (`since` None) gets the stories of the `first_window` (24 h) before `now`. `guild_ids` limits
-    it to what those guilds may see (see `digests.store.visible_to`).
+    It holds the stories ingested after `since` and by `now` that are at most 36 h old; a target
+    never delivered (`since` None) gets the stories of the `first_window` (24 h) before `now`.
+    `guild_ids` limits it to what those guilds may see (see `digests.store.visible_to`). With
+    `pools`, the window's pool is shared with the other targets of the same slot.
     """
-    oldest = now - (MAX_AGE if since is not None else first_window)
-    statement = _window(oldest, now, guild_ids)
-    if since is not None:
-        statement = statement.where(col(Story.ingested_at) > since)
-    if topics:
-        statement = statement.where(_has_topic(topics))
-    rows = session.execute(statement.order_by(col(Story.effective_at).desc()).limit(CANDIDATES_MAX)).all()
-    items = _cluster(_items(session, rows), now)
-    ranked = sorted(items, key=lambda item: item.score(now), reverse=True)
-    shown = ranked[:DIGEST_MAX_ITEMS]
-    if not shown:
-        return Digest(top=None, sections=(), more=0, now=now)
-    return Digest(
-        top=shown[0],
-        sections=_sections(shown[1:], taxonomy, topics),
-        more=len(ranked) - len(shown),
-        now=now,
-    )
+    if pools is None:
+        pool = StoryPool.load(session, now=now, since=since, guild_ids=guild_ids, first_window=first_window)
+    else:
+        pool = pools.get(session, now=now, since=since, guild_ids=guild_ids, first_window=first_window)
+    return pool.digest(taxonomy, topics)
+
+
+def _guilds_with_own_stories(session: Session, oldest: datetime, now: datetime) -> frozenset[int]:
+    """The guilds whose feeds brought stories of this window that are not public."""
+    rows = session.execute(
+        sa.select(StoryGuild.guild_id).distinct()
+        .join(Story, col(Story.id) == col(StoryGuild.story_id))
+        .where(sa.not_(col(Story.public)), col(Story.effective_at) >= oldest, col(Story.effective_at) <= now)
+    ).scalars()
+    return frozenset(rows)
 
 
 @dataclass(frozen=True)
@@ -153,7 +221,7 @@ def find_stories(
     resolved = taxonomy.resolve(topic) if topic else None
     words = " ".join(part for part in ((topic if topic and not resolved else None), query) if part and part.strip())
     oldest = now - timedelta(hours=hours)
-    statement = _window(oldest, now, guild_ids)
+    statement = window(oldest, now, guild_ids)
     newest_first = col(Story.effective_at).desc()
     if resolved:  # walk the topic's (topic, time) index newest first; see StoryTopic
         statement = statement.join(StoryTopic, col(StoryTopic.story_id) == col(Story.id)).where(
@@ -165,8 +233,8 @@ def find_stories(
         if condition is None:
             return StoryList(topic=resolved, query=words, hours=hours, items=())
         statement = statement.where(condition)
-    rows = session.execute(statement.order_by(newest_first).limit(limit)).all()
-    return StoryList(topic=resolved, query=words or None, hours=hours, items=tuple(_items(session, rows)))
+    items = load_items(session, statement.order_by(newest_first).limit(limit))
+    return StoryList(topic=resolved, query=words or None, hours=hours, items=tuple(items))
 
 
 def topic_counts(
@@ -183,95 +251,6 @@ def topic_counts(
     rows = session.execute(statement if visible is None else statement.where(visible)).all()
     counts = dict(rows)
     return [(topic, counts.get(topic.slug, 0)) for topic in taxonomy]
-
-
-# The columns a listing needs: a digest reads up to 1,000 candidates, so never their bodies.
-_ITEM_COLUMNS = (Story.id, Story.title, Story.url, Story.source, Story.summary, Story.effective_at,
-                 col(Story.body).is_not(None).label("has_body"))
-
-
-def _window(oldest: datetime, now: datetime, guild_ids: Sequence[int] | None) -> sa.Select:
-    statement = sa.select(*_ITEM_COLUMNS).where(col(Story.effective_at) >= oldest, col(Story.effective_at) <= now)
-    visible = visible_to(guild_ids)
-    return statement if visible is None else statement.where(visible)
-
-
-def _has_topic(slugs: Sequence[str]) -> sa.ColumnElement[bool]:
-    return col(Story.id).in_(select(StoryTopic.story_id).where(col(StoryTopic.topic_slug).in_(list(slugs))))
-
-
-def _items(session: Session, rows: Sequence[sa.Row]) -> list[StoryItem]:
-    links = topic_links(session=session, story_ids=[row.id for row in rows])
-    return [
-        StoryItem(id=row.id, title=row.title, url=row.url, source=row.source, summary=row.summary,
-                  effective_at=row.effective_at, topics=tuple(links.get(row.id, ())), has_body=bool(row.has_body))
-        for row in rows
-    ]
-
-
-_STOP_WORDS = frozenset((
-    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "is", "it", "its",
-    "of", "on", "or", "over", "says", "say", "said", "than", "that", "the", "their", "this", "to", "up", "was",
-    "were", "will", "with", "after", "amid", "about", "into", "new", "more",
-))
-CLUSTER_MIN_SHARED = 3
-CLUSTER_OVERLAP = 0.6
-CLUSTER_WINDOW = timedelta(hours=24)
-# A word carried by more candidates than this says little about which event a story is about.
-_COMMON_WORD_POSTINGS = 50
-
-
-@lru_cache(maxsize=50_000)
-def _words(title: str) -> frozenset[str]:
-    """A headline's words for clustering (cached: the same stories are candidates of many digests)."""
-    return frozenset(word for word in normalise_title(title).split() if word not in _STOP_WORDS)
-
-
-def _same_event(a: frozenset[str], b: frozenset[str]) -> bool:
-    """Enough shared words, making up most of the shorter headline.
-
-    Four shared words are needed (three for headlines of four words or fewer): "Trump warns Iran
-    over nuclear talks" and "Trump warns China over trade talks" share three and stay apart.
-    """
-    shared = len(a & b)
-    shorter = min(len(a), len(b))
-    needed = max(CLUSTER_MIN_SHARED, min(CLUSTER_MIN_SHARED + 1, shorter - 1))
-    return shared >= needed and shared / shorter >= CLUSTER_OVERLAP
-
-
-def _cluster(items: list[StoryItem], now: datetime) -> list[StoryItem]:
-    """One item per event (see the module docstring), found with a word index, not all pairs."""
-    words = [_words(item.title) for item in items]
-    parent = list(range(len(items)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    postings: dict[str, list[int]] = defaultdict(list)
-    for i, item in enumerate(items):
-        # Only headlines sharing two informative words can share the four an event needs.
-        shared = Counter(j for word in words[i] if len(postings[word]) <= _COMMON_WORD_POSTINGS
-                         for j in postings[word])
-        candidates = [j for j, count in shared.items() if count >= 2]
-        for j in candidates:
-            close = abs(item.effective_at - items[j].effective_at) <= CLUSTER_WINDOW
-            if close and root(i) != root(j) and _same_event(words[i], words[j]):
-                parent[root(i)] = root(j)
-        for word in words[i]:
-            postings[word].append(i)
-    clusters: dict[int, list[StoryItem]] = defaultdict(list)
-    for i, item in enumerate(items):
-        clusters[root(i)].append(item)
-    merged = []
-    for copies in clusters.values():
-        best = max(copies, key=lambda item: item.score(now))
-        others = tuple(dict.fromkeys(c.source for c in copies if c.source != best.source))
-        topics = tuple(dict.fromkeys(slug for c in copies for slug in c.topics))
-        merged.append(replace(best, also=others, topics=topics))
-    return merged
 
 
 def _sections(

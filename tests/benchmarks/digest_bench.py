@@ -1,9 +1,10 @@
 """P3: digest selection and rendering for many targets with mixed topic subscriptions.
 
 Each target is rendered as a delivery claims it: its own session, `digests.delivery.render_target`
-(subscriptions read, `select_digest`, the personal-digest or briefing template, split into parts).
-The store holds `p3_stories` stories over 48 h (a busy deployment's two days); most targets were
-last delivered a day ago, a tenth never. If rendering every target would take longer than
+(subscriptions and guilds read, `select_digest`, the personal-digest or briefing template, split
+into parts), all of one slot, sharing one `StoryPools` as a `Deliverer`'s workers do. The store
+holds `p3_stories` stories over 48 h (a busy deployment's two days); most targets were last
+delivered at the previous day's slot, a tenth never. If rendering every target would take longer than
 `p3_budget_seconds`, the rest is not run and the total is extrapolated from those that were
 (the table says so).
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from digests.delivery import render_target
 from digests.scheduler import active_targets
+from digests.selection import StoryPools
 from digests.services import Services
 from digests.settings import Settings
 from digests.store import session_scope
@@ -61,13 +63,14 @@ def run_p3(context: Context) -> list[Figure]:
     context.log(f"P3: rendering {len(targets):,} digests (budget {sizes.p3_budget_seconds:.0f} s)")
     samples: list[float] = []
     parts = empty = 0
+    pools = StoryPools()
     started = time.perf_counter()
     for target in targets:
         began = time.perf_counter()
         with session_scope(services.engine) as session:
             session.add(target)
             rendered = render_target(session=session, taxonomy=services.taxonomy, renderer=services.renderer,
-                                     target=target, now=now)
+                                     target=target, now=now, pools=pools)
         samples.append(time.perf_counter() - began)
         parts += len(rendered)
         empty += not rendered

@@ -162,6 +162,27 @@ async def test_the_opted_in_role_is_passed_to_the_publisher(engine, taxonomy, re
     assert publisher.sent[0][1].startswith("<@&4242>")
 
 
+async def test_a_late_delivery_sends_the_slots_digest_and_leaves_later_stories_to_the_next(engine, taxonomy,
+                                                                                            renderer, now):
+    with session_scope(engine) as session:
+        subscribe(session=session, taxonomy=taxonomy, user_id=77, topic="trade", default_timezone="UTC",
+                  now=now - timedelta(days=2))
+        add_stories(session=session, taxonomy=taxonomy, now=now - timedelta(hours=1),
+                    drafts=[StoryDraft(title="Tariffs on steel", source="Wire")])
+        add_stories(session=session, taxonomy=taxonomy, now=now + timedelta(minutes=4),
+                    drafts=[StoryDraft(title="Tariffs on wine", source="Wire")])
+        target = session.get(PersonalDigest, 77)
+    publisher = RecordingPublisher()
+    late = deliverer(engine, taxonomy, renderer, now + timedelta(minutes=5), publisher)  # the clock: 5 min late
+    await late.deliver(target, slot_at=now)
+    with session_scope(engine) as session:
+        target = session.get(PersonalDigest, 77)
+        assert target.last_delivered_at == now  # the watermark is the slot, not the clock
+    await late.deliver(target, slot_at=now + timedelta(days=1))
+    assert ["wine" in content for _, content, _, _ in publisher.sent] == [False, True]
+    assert "Tariffs on steel" in publisher.sent[0][1] and "steel" not in publisher.sent[1][1]
+
+
 def test_two_claims_of_one_slot_share_one_delivery(engine, taxonomy, renderer, now, stories):
     target = briefing(engine, taxonomy, now)
     with session_scope(engine) as first, session_scope(engine) as second:

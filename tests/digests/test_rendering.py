@@ -10,7 +10,8 @@ import pytest
 from digests.errors import ConfigError
 from digests.models import PersonalDigest
 from digests.rendering import DISCORD_MESSAGE_MAX, Renderer, escape_markdown, link_target, split_message
-from digests.selection import Digest, DigestSection, StoryItem, StoryList
+from digests.selection import Digest, DigestSection, StoryList
+from digests.story_items import StoryItem
 
 NOW = datetime(2026, 11, 28, 22, 30, tzinfo=UTC)
 UTC_ZONE = ZoneInfo("UTC")
@@ -25,6 +26,17 @@ def make_digest(taxonomy, top: StoryItem, *others: StoryItem, more: int = 0) -> 
     economy = taxonomy.get("economy")
     return Digest(top=top, sections=(DigestSection(topic=economy, items=others),) if others else (), more=more,
                   now=NOW)
+
+
+def test_a_story_carried_widely_names_three_other_outlets_and_counts_the_rest(renderer, taxonomy):
+    wide = StoryItem(id=1, title="Fed cuts rates", url=None, source="Wire", summary="", effective_at=NOW,
+                     topics=("economy",), has_body=False, also=("AP", "BBC", "*CNN*", "NPR", "DW"))
+    narrow = StoryItem(id=2, title="Markets rally", url=None, source="Wire", summary="", effective_at=NOW,
+                       topics=("economy",), has_body=False, also=("AP",))
+    text = "\n".join(renderer.briefing(make_digest(taxonomy, wide, narrow), tz=UTC_ZONE))
+    assert r"also: AP, BBC, \*CNN\* and 2 more · " in text
+    assert "NPR" not in text and "DW" not in text
+    assert "also: AP · " in text
 
 
 def test_escape_markdown_shows_formatting_characters_literally():
@@ -148,3 +160,16 @@ def test_replies_keep_one_fact_per_line(renderer, taxonomy):
 def test_an_unknown_reply_is_a_config_error(renderer):
     with pytest.raises(ConfigError, match="no_such_reply"):
         renderer.reply("no_such_reply")
+
+
+def test_digests_sharing_a_body_differ_only_in_their_heading(renderer, taxonomy):
+    shared = make_digest(taxonomy, item("Fed cuts rates"), item("Markets rally"))
+    economy, trade = taxonomy.get("economy"), taxonomy.get("trade")
+    tokyo = renderer.personal_digest(shared, tz=ZoneInfo("Asia/Tokyo"), topics=[economy])
+    berlin = renderer.personal_digest(shared, tz=ZoneInfo("Europe/Berlin"), topics=[economy, trade])
+    assert tokyo[0].splitlines()[2:] == berlin[0].splitlines()[2:]
+    assert "Sunday 29 November" in tokyo[0] and "Saturday 28 November" in berlin[0]
+    # A body is kept per digest object: a new digest, even at a reused address, renders its own stories.
+    for n in range(50):
+        other = make_digest(taxonomy, item(f"Story number {n}"))
+        assert f"Story number {n}" in renderer.personal_digest(other, tz=UTC_ZONE, topics=[economy])[0]

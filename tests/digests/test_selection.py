@@ -8,7 +8,7 @@ import pytest
 
 from digests.errors import InputError
 from digests.ingest.draft import StoryDraft
-from digests.selection import DIGEST_MAX_ITEMS, find_stories, select_digest, topic_counts
+from digests.selection import DIGEST_MAX_ITEMS, StoryPools, find_stories, select_digest, topic_counts
 from digests.store import add_stories, session_scope
 
 
@@ -183,3 +183,59 @@ def test_guild_visibility_applies_to_digests_stories_and_counts(engine, taxonomy
     assert all_titles(other) == ["Tariffs on steel"]
     assert [i.title for i in found.items] == ["Tariffs on steel"]
     assert counts["trade"] == 1
+
+
+def test_a_story_ingested_after_the_slot_waits_for_the_next_one(engine, taxonomy, now):
+    add(engine, taxonomy, now - timedelta(minutes=5), StoryDraft(title="Before the slot", source="A"))
+    add(engine, taxonomy, now + timedelta(minutes=2), StoryDraft(title="After the slot", source="A",
+                                                                 published_at=now - timedelta(minutes=1)))
+    assert all_titles(digest(engine, taxonomy, now)) == ["Before the slot"]
+    assert all_titles(digest(engine, taxonomy, now + timedelta(days=1), since=now)) == ["After the slot"]
+
+
+def test_an_event_is_on_a_topic_when_any_outlet_tagged_it_so(engine, taxonomy, now):
+    add(engine, taxonomy, now - timedelta(hours=2),
+        StoryDraft(title="Parliament passes sweeping tariff bill on Chinese steel", source="Reuters"),
+        StoryDraft(title="Parliament passes sweeping bill on Chinese steel", source="AP"))
+    with session_scope(engine) as session:
+        tags = {item.source: item.topics for item in find_stories(
+            session=session, taxonomy=taxonomy, topic=None, query="steel", hours=24, limit=5, now=now).items}
+    assert tags == {"Reuters": ("trade",), "AP": ()}  # the premise: only one outlet's story is on trade
+    d = digest(engine, taxonomy, now, topics=["trade"])
+    assert d.size == 1 and d.top is not None and {d.top.source, *d.top.also} == {"Reuters", "AP"}
+    assert d.top.topics == ("trade",)
+
+
+def test_targets_of_one_slot_share_a_pool_unless_they_see_other_guild_stories(engine, taxonomy, now):
+    with session_scope(engine) as session:
+        add_stories(session=session, taxonomy=taxonomy, now=now - timedelta(hours=1), guild_id=7,
+                    drafts=[StoryDraft(title="Tariffs on local wine", source="Guild Feed")])
+        add_stories(session=session, taxonomy=taxonomy, now=now - timedelta(hours=1),
+                    drafts=[StoryDraft(title="Tariffs on steel", source="Wire")])
+    pools = StoryPools()
+    since = now - timedelta(days=1)
+    with session_scope(engine) as session:
+        public, guild_8, webhook = (pools.get(session, now=now, since=since, guild_ids=ids) for ids in ([], [8], []))
+        guild_7 = pools.get(session, now=now, since=since, guild_ids=[7, 8])
+        first_digest = pools.get(session, now=now, since=None, guild_ids=[])
+        next_slot = pools.get(session, now=now + timedelta(days=1), since=now, guild_ids=[])
+    assert public is guild_8 is webhook  # guild 8 has no stories of its own
+    assert guild_7 is not public and first_digest is not public and next_slot is not public
+    assert sorted(all_titles(guild_7.digest(taxonomy, ["trade"]))) == ["Tariffs on local wine", "Tariffs on steel"]
+    assert all_titles(public.digest(taxonomy, None)) == ["Tariffs on steel"]
+    assert public.digest(taxonomy, ["trade", "economy"]) is public.digest(taxonomy, ["economy", "trade"])
+
+
+def test_a_shared_pool_gives_each_target_what_it_would_get_alone(engine, taxonomy, now):
+    add(engine, taxonomy, now - timedelta(hours=3),
+        StoryDraft(title="NATO allies meet on defence spending", source="A", body="Long read."),
+        StoryDraft(title="Federal Reserve holds interest rates", source="B"),
+        StoryDraft(title="Tariffs on steel rise again", source="C"))
+    pools = StoryPools()
+    for topics in (None, ["economy"], ["trade", "defense"], ["ai"]):
+        with session_scope(engine) as session:
+            shared = select_digest(session=session, taxonomy=taxonomy, topics=topics, since=None, now=now,
+                                   guild_ids=[], pools=pools)
+            alone = select_digest(session=session, taxonomy=taxonomy, topics=topics, since=None, now=now,
+                                  guild_ids=[])
+        assert shared == alone

@@ -1,0 +1,82 @@
+"""Stories about the same event are one item, a cluster.
+
+Their headlines, as sets of words without stop words, share at least four words (three for very
+short ones) that make up 60 % of the shorter one, and they are at most a day apart. Candidates are
+found through an index of the words: only headlines sharing two words that are not too common to
+tell events apart are compared, never all pairs. A cluster shows its best-scoring story, with the
+other outlets that carried it as `also` and the topics of every copy.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import replace
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from digests.story_items import StoryItem
+from digests.text import normalise_title
+
+_STOP_WORDS = frozenset((
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "is", "it", "its",
+    "of", "on", "or", "over", "says", "say", "said", "than", "that", "the", "their", "this", "to", "up", "was",
+    "were", "will", "with", "after", "amid", "about", "into", "new", "more",
+))
+CLUSTER_MIN_SHARED = 3
+CLUSTER_OVERLAP = 0.6
+CLUSTER_WINDOW = timedelta(hours=24)
+# A word carried by more candidates than this says little about which event a story is about.
+_COMMON_WORD_POSTINGS = 50
+
+
+@lru_cache(maxsize=50_000)
+def _words(title: str) -> frozenset[str]:
+    """A headline's words for clustering (cached: the same stories are clustered at every slot)."""
+    return frozenset(word for word in normalise_title(title).split() if word not in _STOP_WORDS)
+
+
+def _same_event(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Enough shared words, making up most of the shorter headline.
+
+    Four shared words are needed (three for headlines of four words or fewer): "Trump warns Iran
+    over nuclear talks" and "Trump warns China over trade talks" share three and stay apart.
+    """
+    shared = len(a & b)
+    shorter = min(len(a), len(b))
+    needed = max(CLUSTER_MIN_SHARED, min(CLUSTER_MIN_SHARED + 1, shorter - 1))
+    return shared >= needed and shared / shorter >= CLUSTER_OVERLAP
+
+
+def cluster(items: list[StoryItem], now: datetime) -> list[StoryItem]:
+    """One item per event: its best story at `now`, with the other outlets and every copy's topics."""
+    words = [_words(item.title) for item in items]
+    parent = list(range(len(items)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    postings: dict[str, list[int]] = defaultdict(list)
+    for i, item in enumerate(items):
+        # Only headlines sharing two informative words can share the four an event needs.
+        shared = Counter(j for word in words[i] if len(postings[word]) <= _COMMON_WORD_POSTINGS
+                         for j in postings[word])
+        candidates = [j for j, count in shared.items() if count >= 2]
+        for j in candidates:
+            close = abs(item.effective_at - items[j].effective_at) <= CLUSTER_WINDOW
+            if close and root(i) != root(j) and _same_event(words[i], words[j]):
+                parent[root(i)] = root(j)
+        for word in words[i]:
+            postings[word].append(i)
+    clusters: dict[int, list[StoryItem]] = defaultdict(list)
+    for i, item in enumerate(items):
+        clusters[root(i)].append(item)
+    merged = []
+    for copies in clusters.values():
+        best = max(copies, key=lambda item: item.score(now))
+        others = tuple(dict.fromkeys(c.source for c in copies if c.source != best.source))
+        topics = tuple(dict.fromkeys(slug for c in copies for slug in c.topics))
+        merged.append(replace(best, also=others, topics=topics))
+    return merged

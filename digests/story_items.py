@@ -1,0 +1,62 @@
+"""Stories as digests and `/stories` show them: one line each, read without their bodies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col
+
+from digests.models import Story
+from digests.store import topic_links, visible_to
+
+# A digest shows stories up to this old; freshness counts down to zero over it.
+MAX_AGE = timedelta(hours=36)
+
+
+@dataclass(frozen=True)
+class StoryItem:
+    """A story as it is shown: one line, or the top story with its summary.
+
+    `also` names the other outlets that carried the same event (see `digests.clustering`).
+    """
+
+    id: int
+    title: str
+    url: str | None
+    source: str
+    summary: str
+    effective_at: datetime
+    topics: tuple[str, ...]
+    has_body: bool
+    also: tuple[str, ...] = ()
+
+    def score(self, now: datetime) -> float:
+        """Rank in a digest: 2 × (outlets − 1) + 0.5 with a body + freshness (1 when new, 0 at MAX_AGE)."""
+        freshness = max(0.0, 1.0 - (now - self.effective_at) / MAX_AGE)
+        return 2.0 * len(self.also) + (0.5 if self.has_body else 0.0) + freshness
+
+
+# The columns a listing needs: a digest reads thousands of stories, so never their bodies.
+_ITEM_COLUMNS = (Story.id, Story.title, Story.url, Story.source, Story.summary, Story.effective_at,
+                 col(Story.body).is_not(None).label("has_body"))
+
+
+def window(oldest: datetime, now: datetime, guild_ids: Sequence[int] | None) -> sa.Select:
+    """Item columns of the stories dated between `oldest` and `now` that `guild_ids` may see."""
+    statement = sa.select(*_ITEM_COLUMNS).where(col(Story.effective_at) >= oldest, col(Story.effective_at) <= now)
+    visible = visible_to(guild_ids)
+    return statement if visible is None else statement.where(visible)
+
+
+def load_items(session: Session, statement: sa.Select) -> list[StoryItem]:
+    """Run a `window` statement and attach each story's topics."""
+    rows = session.execute(statement).all()
+    links = topic_links(session=session, story_ids=[row.id for row in rows])
+    return [
+        StoryItem(id=row.id, title=row.title, url=row.url, source=row.source, summary=row.summary,
+                  effective_at=row.effective_at, topics=tuple(links.get(row.id, ())), has_body=bool(row.has_body))
+        for row in rows
+    ]
