@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -126,7 +127,10 @@ class DeliveryScheduler:
         self.deliverer = deliverer
         self.clock = clock
         self.grace = grace
-        self.queue: asyncio.Queue[Due] = asyncio.Queue()
+        # (0: an unfinished delivery to resume, 1: a new slot; arrival order; the slot). Resumes go
+        # first: their targets already got part of a digest, or were a dead process's.
+        self.queue: asyncio.PriorityQueue[tuple[int, int, Due]] = asyncio.PriorityQueue()
+        self._arrivals = itertools.count()
         self.scheduler = AsyncIOScheduler(job_defaults={"coalesce": True, "max_instances": 1,
                                                         "misfire_grace_time": int(grace.total_seconds()) or 1})
         self._workers: list[asyncio.Task[None]] = []
@@ -224,12 +228,12 @@ class DeliveryScheduler:
         if slot_at is not None:
             self.enqueue(Due(kind, key, slot_at))
 
-    def enqueue(self, due: Due) -> None:
-        """Queue a slot unless it is already waiting."""
+    def enqueue(self, due: Due, *, resume: bool = False) -> None:
+        """Queue a slot unless it is already waiting; a `resume` goes before every new slot."""
         marker = (due.kind, due.key, due.slot_at)
         if marker not in self._queued:
             self._queued.add(marker)
-            self.queue.put_nowait(due)
+            self.queue.put_nowait((0 if resume else 1, next(self._arrivals), due))
 
     async def catch_up(self, targets: list[Target]) -> None:
         """Queue each target's latest missed slot if it is within the grace window; log the rest."""
@@ -277,11 +281,11 @@ class DeliveryScheduler:
                 return found
 
         for due in await asyncio.to_thread(unfinished):
-            self.enqueue(due)
+            self.enqueue(due, resume=True)
 
     async def _work(self) -> None:
         while True:
-            due = await self.queue.get()
+            *_, due = await self.queue.get()
             try:
                 await self._deliver(due)
             except DeliveryError as error:

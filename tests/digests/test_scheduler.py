@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from digests.delivery import Deliverer
 from digests.models import ChannelBriefing, Delivery, PersonalDigest
-from digests.scheduler import DeliveryScheduler, active_targets, is_active, latest_slot, stops_quietly
+from digests.scheduler import DeliveryScheduler, Due, active_targets, is_active, latest_slot, stops_quietly
 from digests.store import session_scope
 from digests.targets import schedule_digest, set_paused, setup_briefing, subscribe
 
@@ -89,3 +89,25 @@ async def test_a_job_cancelled_by_shutdown_ends_quietly():
     task.cancel()
     await task  # no CancelledError: APScheduler would log it as a crashed job
     assert task.done() and not task.cancelled()
+
+
+async def test_an_unfinished_delivery_is_resumed_before_new_slots(engine, taxonomy, renderer):
+    with session_scope(engine) as session:
+        for channel_id in (1, 2, 3):
+            make_briefing(session, taxonomy, channel_id, "09:00", NOW - timedelta(days=2))
+        half_done = make_briefing(session, taxonomy, 4, "09:00", NOW - timedelta(days=2))
+        session.flush()
+        session.add(Delivery(target_kind="channel", target_id=4, slot_at=NOW - timedelta(minutes=30),
+                             status="sending", parts='["part one", "part two"]', claimed_at=NOW,
+                             lease_owner="a-dead-process", lease_until=NOW - timedelta(minutes=1)))
+        half_done_key = half_done.id
+    publisher = Recorder()
+    deliverer = Deliverer(engine=engine, taxonomy=taxonomy, renderer=renderer, publisher=publisher,
+                          clock=lambda: NOW)
+    scheduler = DeliveryScheduler(engine=engine, deliverer=deliverer, clock=lambda: NOW, grace=timedelta(hours=2),
+                                  workers=0)
+    for briefing_key in (1, 2, 3):  # three new slots are waiting when the unfinished one is found
+        scheduler.enqueue(Due("channel", briefing_key, NOW - timedelta(minutes=30)))
+    await scheduler.retry_unfinished()
+    order = [scheduler.queue.get_nowait()[-1].key for _ in range(4)]
+    assert order == [half_done_key, 1, 2, 3]
