@@ -1,6 +1,7 @@
 """The real bot (`python -m bot run`) as a subprocess, talking to a fake Discord the tests own.
 
-One bot per test module (starting one takes a second or two); each module gets its own database.
+One bot per test module and store (starting one takes a second or two): a module's tests run on a
+SQLite file, then again on a PostgreSQL schema.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import fresh_database, postgres_schema
 from tests.e2e.fake_discord import ClientProcess, FakeDiscord, FakeGuild
 
 DUMMY_TOKEN = "MTEx.dummy-token.for-the-fake-discord"
@@ -65,10 +67,24 @@ def seed_stories(workdir: Path, env: dict[str, str]) -> None:
         assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh database shared by one module's tests, on each store."""
+    with fresh_database(request.param, tmp_path_factory.mktemp("db")) as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A new PostgreSQL schema, for what only PostgreSQL can do (several processes on one store)."""
+    with postgres_schema() as url:
+        yield url
+
+
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(tmp_path_factory: pytest.TempPathFactory, module_database_url: str) -> Iterator[World]:
     workdir = tmp_path_factory.mktemp("bot")
-    database_url = f"sqlite:///{workdir / 'briefbot.db'}"
+    database_url = module_database_url
     base_env = {
         "DATABASE_URL": database_url,
         "DEFAULT_TIMEZONE": "Europe/Brussels",

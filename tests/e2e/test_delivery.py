@@ -39,11 +39,10 @@ def delivered_parts(fake: FakeDiscord, users: list[int], channels: list[int]) ->
     return messages
 
 
-def test_a_due_briefing_is_posted_once_and_not_again_after_a_restart(fake, tmp_path):
+def test_a_due_briefing_is_posted_once_and_not_again_after_a_restart(fake, tmp_path, database_url):
     guild = guild_with_channels(fake, 1)
     channel = guild.channel("news-0")
     now = datetime.now(UTC)
-    database_url = f"sqlite:///{tmp_path / 'b.db'}"
     seed(database_url, now=now, slot=minute_floor(now - timedelta(minutes=3)), channels=[(guild.id, channel)])
 
     bot = start_bot(fake, tmp_path, database_url)
@@ -61,10 +60,9 @@ def test_a_due_briefing_is_posted_once_and_not_again_after_a_restart(fake, tmp_p
     assert "catching up" not in again.output()
 
 
-def test_a_slot_missed_beyond_the_grace_window_is_skipped_and_logged(fake, tmp_path):
+def test_a_slot_missed_beyond_the_grace_window_is_skipped_and_logged(fake, tmp_path, database_url):
     guild = guild_with_channels(fake, 1)
     now = datetime.now(UTC)
-    database_url = f"sqlite:///{tmp_path / 'b.db'}"
     seed(database_url, now=now, slot=minute_floor(now - timedelta(minutes=10)),
          channels=[(guild.id, guild.channel("news-0"))])
     bot = start_bot(fake, tmp_path, database_url, CATCHUP_GRACE_MINUTES="5")
@@ -74,10 +72,9 @@ def test_a_slot_missed_beyond_the_grace_window_is_skipped_and_logged(fake, tmp_p
     assert fake.channel_messages(guild.channel("news-0")) == []
 
 
-def test_a_real_cron_slot_fires_at_its_minute(fake, tmp_path):
+def test_a_real_cron_slot_fires_at_its_minute(fake, tmp_path, database_url):
     guild = guild_with_channels(fake, 1)
     channel = guild.channel("news-0")
-    database_url = f"sqlite:///{tmp_path / 'b.db'}"
     now = datetime.now(UTC)
     seed(database_url, now=now, slot=now - timedelta(hours=3), channels=[])  # stories only
     bot = start_bot(fake, tmp_path, database_url)
@@ -96,13 +93,12 @@ def test_a_real_cron_slot_fires_at_its_minute(fake, tmp_path):
     assert first.wall_time >= slot.timestamp()
 
 
-def test_kill_9_mid_fan_out_then_restart_delivers_every_digest_exactly_once(fake, tmp_path):
+def test_kill_9_mid_fan_out_then_restart_delivers_every_digest_exactly_once(fake, tmp_path, database_url):
     """200 personal digests and 4 channel briefings; the bot is killed -9 twice while sending."""
     guild = guild_with_channels(fake, 4)
     channels = [guild.channel(f"news-{n}") for n in range(4)]
     users = [fake.add_user(username=f"reader{n}") for n in range(200)]
     now = datetime.now(UTC)
-    database_url = f"sqlite:///{tmp_path / 'b.db'}"
     seed(database_url, now=now, slot=minute_floor(now - timedelta(minutes=2)),
          channels=[(guild.id, c) for c in channels], users=users)
     fake.set_request_delay(0.02, method="POST", path_regex=r"/messages$")
@@ -140,12 +136,11 @@ def test_kill_9_mid_fan_out_then_restart_delivers_every_digest_exactly_once(fake
     assert max(nonces.values()) == 1
 
 
-def test_429_storms_and_500s_are_retried_until_everything_is_delivered(fake, tmp_path):
+def test_429_storms_and_500s_are_retried_until_everything_is_delivered(fake, tmp_path, database_url):
     guild = guild_with_channels(fake, 2)
     channels = [guild.channel("news-0"), guild.channel("news-1")]
     users = [fake.add_user(username=f"u{n}") for n in range(20)]
     now = datetime.now(UTC)
-    database_url = f"sqlite:///{tmp_path / 'b.db'}"
     seed(database_url, now=now, slot=minute_floor(now - timedelta(minutes=2)),
          channels=[(guild.id, c) for c in channels], users=users)
     storm = fake.inject("POST", r"/messages$", 429, times=25, retry_after=0.3)
@@ -158,12 +153,11 @@ def test_429_storms_and_500s_are_retried_until_everything_is_delivered(fake, tmp
     assert all(len(fake.dm_messages(u)) == 1 for u in users)
 
 
-def test_closed_dms_pause_that_user_only(fake, tmp_path):
+def test_closed_dms_pause_that_user_only(fake, tmp_path, database_url):
     users = [fake.add_user(username=f"u{n}") for n in range(5)]
     closed = users[2]
     fake.set_dms_closed(closed)
     now = datetime.now(UTC)
-    database_url = f"sqlite:///{tmp_path / 'b.db'}"
     seed(database_url, now=now, slot=minute_floor(now - timedelta(minutes=2)), users=users)
     bot = start_bot(fake, tmp_path, database_url)
     open_users = [u for u in users if u != closed]
@@ -177,7 +171,7 @@ def test_closed_dms_pause_that_user_only(fake, tmp_path):
     assert "Paused — cannot send DMs to this user" in status.content
 
 
-def test_a_1000_target_fan_out_stays_under_the_global_rate_limit(fake, tmp_path):
+def test_a_1000_target_fan_out_stays_under_the_global_rate_limit(fake, tmp_path, database_url):
     """The fake enforces 50 requests in any second with real 429s.
 
     The fake runs in this test process and stamps arrivals on its own, busy, event loop: on this
@@ -187,7 +181,6 @@ def test_a_1000_target_fan_out_stays_under_the_global_rate_limit(fake, tmp_path)
     """
     users = [fake.add_user(username=f"r{n}") for n in range(1000)]
     now = datetime.now(UTC)
-    database_url = f"sqlite:///{tmp_path / 'b.db'}"
     seed(database_url, now=now, slot=minute_floor(now - timedelta(minutes=2)), users=users)
     fake.set_global_rate_limit(50)
     bot = start_bot(fake, tmp_path, database_url)

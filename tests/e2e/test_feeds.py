@@ -26,11 +26,11 @@ def feed_url() -> Iterator[str]:
         yield f"{url}/gazette.xml"
 
 
-def test_a_guild_feed_is_fetched_and_its_stories_stay_in_that_guild(tmp_path, feed_url):
+def test_a_guild_feed_is_fetched_and_its_stories_stay_in_that_guild(tmp_path, feed_url, database_url):
     with FakeDiscord() as fake:
         guild_a = fake.add_guild(name="Port City", channels=["news"])
         guild_b = fake.add_guild(name="Elsewhere", channels=["news"])
-        bot = start_bot(fake, tmp_path, f"sqlite:///{tmp_path / 'b.db'}", ALLOW_PRIVATE_FEEDS="true")
+        bot = start_bot(fake, tmp_path, database_url, ALLOW_PRIVATE_FEEDS="true")
         fake.wait_until_ready(timeout=60)
         fake.wait_for_commands(timeout=60)
 

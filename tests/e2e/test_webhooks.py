@@ -17,12 +17,11 @@ def post(fake: FakeDiscord, tmp_path, database_url: str, *args: str) -> subproce
                           text=True, timeout=60, check=False)
 
 
-def test_post_webhook_posts_each_story_once(tmp_path):
+def test_post_webhook_posts_each_story_once(tmp_path, database_url):
     with FakeDiscord() as fake:
         guild = fake.add_guild(name="Cron", channels=["news"])
         channel = guild.channel("news")
         url = fake.add_webhook(channel)
-        database_url = f"sqlite:///{tmp_path / 'b.db'}"
         seed(database_url, now=datetime.now(UTC), slot=datetime.now(UTC) - timedelta(hours=3))
 
         first = post(fake, tmp_path, database_url, "--webhook", url, "--topics", "immigration,economy")
@@ -41,11 +40,10 @@ def test_post_webhook_posts_each_story_once(tmp_path):
         assert bad.returncode == 1 and "not a Discord webhook URL" in bad.stderr
 
 
-def test_a_wrong_webhook_token_fails_clearly(tmp_path):
+def test_a_wrong_webhook_token_fails_clearly(tmp_path, database_url):
     with FakeDiscord() as fake:
         guild = fake.add_guild(name="Cron", channels=["news"])
         url = fake.add_webhook(guild.channel("news"))
-        database_url = f"sqlite:///{tmp_path / 'b.db'}"
         seed(database_url, now=datetime.now(UTC), slot=datetime.now(UTC) - timedelta(hours=3))
         token = url.rsplit("/", 1)[1]
         result = post(fake, tmp_path, database_url, "--webhook", url.replace(token, "y" * 68))
@@ -54,12 +52,11 @@ def test_a_wrong_webhook_token_fails_clearly(tmp_path):
     assert "y" * 68 not in result.stderr and "Traceback" not in result.stderr
 
 
-def test_a_channel_briefing_can_post_through_a_webhook(tmp_path):
+def test_a_channel_briefing_can_post_through_a_webhook(tmp_path, database_url):
     with FakeDiscord() as fake:
         guild = fake.add_guild(name="Hooks", channels=["news"])
         channel = guild.channel("news")
         url = fake.add_webhook(channel)
-        database_url = f"sqlite:///{tmp_path / 'b.db'}"
         seed(database_url, now=datetime.now(UTC), slot=datetime.now(UTC) - timedelta(hours=3))
         bot = start_bot(fake, tmp_path, database_url)
         fake.wait_until_ready(timeout=60)
