@@ -72,11 +72,19 @@ class BriefbotTree(app_commands.CommandTree):
             log.warning("could not tell the user about an error of /%s", interaction.command, exc_info=True)
 
 
-class BriefbotClient(discord.Client):
-    """The bot. Shared resources come in from `run_bot`; nothing here reads the environment."""
+class BriefbotClient(discord.AutoShardedClient):
+    """The bot. Shared resources come in from `run_bot`; nothing here reads the environment.
+
+    It connects the gateway shards of SHARD_IDS out of SHARD_COUNT (default: every shard Discord
+    recommends), so several processes can split a large bot's guilds. Deliveries do not depend on
+    shards: every process posts through REST whatever digests it claims.
+    """
 
     def __init__(self, services: Services, *, clock: Callable[[], datetime] = utc_now) -> None:
-        super().__init__(intents=discord.Intents.default(), allowed_mentions=NO_MENTIONS)
+        settings = services.settings
+        super().__init__(intents=discord.Intents.default(), allowed_mentions=NO_MENTIONS,
+                         shard_count=settings.shard_count,
+                         shard_ids=list(settings.shard_ids) if settings.shard_ids else None)
         self.services = services
         self.clock = clock
         self.tree = BriefbotTree(self)
@@ -147,8 +155,8 @@ class BriefbotClient(discord.Client):
             log.info("synced %d global commands", len(synced))
 
     async def on_ready(self) -> None:
-        log.info("connected as %s (id %s) to %d guild(s)", self.user, self.user.id if self.user else "?",
-                 len(self.guilds))
+        log.info("connected as %s (id %s) to %d guild(s) on shard(s) %s of %s", self.user,
+                 self.user.id if self.user else "?", len(self.guilds), sorted(self.shards), self.shard_count)
 
     async def db(self, work: Callable[[Session], T]) -> T:
         """Run `work` in one session (one transaction) on a worker thread, off the event loop."""

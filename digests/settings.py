@@ -43,6 +43,8 @@ class Settings:
     catchup_grace_minutes: int = 120
     discord_requests_per_second: int = 50
     delivery_lease_seconds: int = 120
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] | None = None
     allow_private_feeds: bool = False
     log_level: str = "INFO"
 
@@ -74,6 +76,8 @@ class Settings:
         if rate is not None and rate > 50:
             raise ConfigError(f"DISCORD_REQUESTS_PER_SECOND is at most 50 (Discord's global limit); got {rate}")
         lease = _int("DELIVERY_LEASE_SECONDS", get("DELIVERY_LEASE_SECONDS"), minimum=5)
+        shard_count = _int("SHARD_COUNT", get("SHARD_COUNT"), minimum=1)
+        shard_ids = _shard_ids(get("SHARD_IDS"), shard_count)
         return cls(
             discord_token=Secret(token) if token else None,
             database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
@@ -87,6 +91,8 @@ class Settings:
             catchup_grace_minutes=120 if grace is None else grace,
             discord_requests_per_second=rate or 50,
             delivery_lease_seconds=lease or 120,
+            shard_count=shard_count,
+            shard_ids=shard_ids,
             allow_private_feeds=_bool("ALLOW_PRIVATE_FEEDS", get("ALLOW_PRIVATE_FEEDS")),
             log_level=log_level,
         )
@@ -106,6 +112,22 @@ def _int(name: str, value: str | None, *, minimum: int) -> int | None:
     if number < minimum:
         raise ConfigError(f"{name} must be at least {minimum}; got {number}")
     return number
+
+
+def _shard_ids(value: str | None, shard_count: int | None) -> tuple[int, ...] | None:
+    """SHARD_IDS: the gateway shards this process runs, e.g. `0,1`; each below SHARD_COUNT, which it needs."""
+    if value is None:
+        return None
+    if shard_count is None:
+        raise ConfigError("SHARD_IDS needs SHARD_COUNT (how many shards all processes run together)")
+    try:
+        ids = sorted({int(part) for part in value.split(",")})
+    except ValueError:
+        raise ConfigError(f"SHARD_IDS must be shard numbers separated by commas, e.g. 0,1; got {value!r}") from None
+    outside = [number for number in ids if not 0 <= number < shard_count]
+    if outside:
+        raise ConfigError(f"SHARD_IDS must be from 0 to SHARD_COUNT - 1 ({shard_count - 1}); got {outside[0]}")
+    return tuple(ids)
 
 
 def _bool(name: str, value: str | None) -> bool:

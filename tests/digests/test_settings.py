@@ -35,11 +35,21 @@ def test_the_real_environment_wins_over_dotenv(tmp_path):
         ({"CATCHUP_GRACE_MINUTES": "-5"}, ConfigError, "at least 0"),
         ({"DISCORD_GUILD_ID": "abc"}, ConfigError, "whole number"),
         ({"LOG_LEVEL": "LOUD"}, ConfigError, "LOG_LEVEL"),
+        ({"SHARD_IDS": "0"}, ConfigError, "SHARD_IDS needs SHARD_COUNT"),
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "0,2"}, ConfigError, "from 0 to SHARD_COUNT - 1"),
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "0,,1"}, ConfigError, "shard numbers separated by commas"),
+        ({"SHARD_COUNT": "0"}, ConfigError, "SHARD_COUNT must be at least 1"),
     ],
 )
 def test_bad_settings_fail_with_a_message_naming_them(values, error, message):
     with pytest.raises(error, match=message):
         Settings.from_mapping(values)
+
+
+def test_shards_are_all_by_default_or_the_listed_ones_of_the_count():
+    assert (Settings.from_mapping({}).shard_count, Settings.from_mapping({}).shard_ids) == (None, None)
+    settings = Settings.from_mapping({"SHARD_COUNT": "4", "SHARD_IDS": " 3, 1,1"})
+    assert (settings.shard_count, settings.shard_ids) == (4, (1, 3))
 
 
 def test_the_token_never_shows_in_repr():

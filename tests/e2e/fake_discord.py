@@ -31,12 +31,16 @@ Behaviour the client depends on, modelled on purpose:
   (50001 Missing Access / 50013 Missing Permissions), unknown channel (10003), closed DMs (50007).
 * Command sync (bulk overwrite) validates names/descriptions/option order like Discord and keeps a
   command's id stable across syncs.
+* Sharding: ``GET /gateway/bot`` recommends ``shards``; an IDENTIFY with ``shard: [id, count]``
+  gets a READY listing only the guilds with ``(guild_id >> 22) % count == id``, and each guild's
+  events go to the latest session of its shard (DMs to shard 0), as on Discord.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import math
@@ -294,6 +298,9 @@ class GatewayConnection:
     identify: dict[str, Any] | None = None  # IDENTIFY ``d`` without the token
     resumed: bool = False
     closed: bool = False
+    shard: tuple[int, int] | None = None  # (shard id, shard count) of the session identified here
+    guild_ids: list[int] = field(default_factory=list)  # the guilds its READY announced
+    events: list[tuple[str, int | None]] = field(default_factory=list)  # (event, guild id) dispatched here
 
 
 @dataclass(frozen=True)
@@ -396,6 +403,13 @@ class _Session:
     events: list[dict[str, Any]] = field(default_factory=list)
     conn: _Connection | None = None
     ready: bool = False
+    shard: tuple[int, int] = (0, 1)  # (shard id, shard count)
+    used: int = 0  # when it last identified or resumed (higher is later)
+
+    def holds(self, guild_id: int | None) -> bool:
+        """Whether this session's shard gets the events of ``guild_id`` (DMs go to shard 0)."""
+        shard_id, count = self.shard
+        return (0 if guild_id is None else (guild_id >> 22) % count) == shard_id
 
 
 @dataclass
@@ -430,6 +444,7 @@ class FakeDiscord:
         heartbeat_interval_ms: int = 41_250,
         interaction_deadline: float = 3.0,
         transport_compression: bool = True,
+        shards: int = 1,
     ) -> None:
         self._snowflake = _Snowflakes()
         self.application_id: int = self._snowflake()
@@ -438,6 +453,8 @@ class FakeDiscord:
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.interaction_deadline = interaction_deadline
         self.transport_compression = transport_compression
+        self.recommended_shards = shards  # what GET /gateway/bot answers as "shards"
+        self._session_uses = itertools.count(1)
 
         self._cond = threading.Condition(threading.RLock())
         self._users: dict[int, dict[str, Any]] = {}
@@ -645,13 +662,13 @@ class FakeDiscord:
             for ch in channel_objs:
                 self._channels[int(ch["id"])] = ch
                 self._channel_guild[int(ch["id"])] = gid
-            session = self._session
+            session = self._session_for(gid)
             connected = session is not None and session.ready
         if connected:
             # A guild joined after READY: no "unavailable" key, so discord.py fires on_guild_join.
             payload = self._guild_create_payload(guild)
             del payload["unavailable"]
-            self._run(self._dispatch("GUILD_CREATE", payload))
+            self._run(self._dispatch("GUILD_CREATE", payload, session))
         return FakeGuild(
             id=gid,
             name=name,
@@ -832,6 +849,15 @@ class FakeDiscord:
     def wait_until_ready(self, timeout: float = 30.0) -> None:
         """Wait until a client identified (or resumed) and got READY plus every GUILD_CREATE."""
         self.wait_for(lambda: self._session is not None and self._session.ready, timeout, "gateway READY")
+
+    def wait_until_shards_ready(self, shard_ids: Sequence[int], count: int, timeout: float = 30.0) -> None:
+        """Wait until each of ``shard_ids`` (of ``count`` shards) has a READY session."""
+
+        def ready() -> bool:
+            live = {s.shard for s in self._sessions.values() if s.ready}
+            return all((shard_id, count) in live for shard_id in shard_ids)
+
+        self.wait_for(ready, timeout, f"shards {list(shard_ids)} of {count} READY")
 
     def wait_for_commands(self, timeout: float = 30.0, guild_id: int | None = None) -> list[dict[str, Any]]:
         """Wait until the client synced commands for the scope (global if ``guild_id`` is None)."""
@@ -1607,7 +1633,7 @@ class FakeDiscord:
     def _get_gateway_bot(self, req: _Req) -> dict[str, Any]:
         return {
             "url": self.gateway_url,
-            "shards": 1,
+            "shards": self.recommended_shards,
             "session_start_limit": {
                 "total": 1000,
                 "remaining": 999,
@@ -2146,16 +2172,25 @@ class FakeDiscord:
             else:
                 await conn.ws.send_str(data)
 
-    async def _dispatch(self, event: str, data: dict[str, Any], session: _Session | None = None) -> int:
-        """Send op 0 ``event`` to the session (default: current); kept for RESUME replay."""
+    def _session_for(self, guild_id: int | None) -> _Session | None:
+        """The session that gets a guild's events: the latest of the shard holding it (DMs: shard 0)."""
         with self._cond:
-            session = session or self._session
+            holding = [s for s in self._sessions.values() if s.holds(guild_id)]
+            return max(holding, key=lambda s: s.used, default=None) or self._session
+
+    async def _dispatch(self, event: str, data: dict[str, Any], session: _Session | None = None) -> int:
+        """Send op 0 ``event`` to the session (default: the one of its guild's shard); kept for RESUME replay."""
+        guild_id = int(data["guild_id"]) if data.get("guild_id") else None
+        with self._cond:
+            session = session or self._session_for(guild_id)
             if session is None:
                 raise RuntimeError("no client has identified with the fake gateway")
             session.seq += 1
             payload = {"op": 0, "t": event, "s": session.seq, "d": data}
             session.events.append(payload)
             conn = session.conn
+            if conn is not None:
+                conn.info.events.append((event, guild_id))
         if conn is not None:
             await self._send(conn, payload)
         return payload["s"]
@@ -2181,12 +2216,16 @@ class FakeDiscord:
         if not data.get("token"):
             await conn.ws.close(code=4004, message=b"Authentication failed.")
             return
-        session = _Session(id=secrets.token_hex(16), conn=conn)
+        shard_id, count = data.get("shard") or (0, 1)
+        session = _Session(id=secrets.token_hex(16), conn=conn, shard=(int(shard_id), int(count)))
         with self._cond:
+            session.used = next(self._session_uses)
             conn.info.identify = {k: v for k, v in data.items() if k != "token"}
+            conn.info.shard = session.shard
             self._sessions[session.id] = session
             self._session = session
-            guilds = list(self._guilds.values())
+            guilds = [g for g in self._guilds.values() if session.holds(g.id)]
+            conn.info.guild_ids = [g.id for g in guilds]
         ready = {
             "v": 10,
             "user": self._users[self.bot_user_id] | {"verified": True, "mfa_enabled": False, "email": None},
@@ -2202,7 +2241,7 @@ class FakeDiscord:
             "geo_ordered_rtc_regions": ["fake"],
             "auth": {},
             "application": {"id": str(self.application_id), "flags": 0},
-            "shard": data.get("shard", [0, 1]),
+            "shard": list(session.shard),
             "_trace": ['["fake-discord-gateway",{"micros":0}]'],
         }
         await self._dispatch("READY", ready, session)
@@ -2220,7 +2259,9 @@ class FakeDiscord:
             return
         with self._cond:
             conn.info.resumed = True
+            conn.info.shard = session.shard
             session.conn = conn
+            session.used = next(self._session_uses)
             self._session = session
             missed = [e for e in session.events if e["s"] > int(data.get("seq") or 0)]
         for event in missed:
