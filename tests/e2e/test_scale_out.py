@@ -1,59 +1,63 @@
-"""Two bot processes on one PostgreSQL: every digest of a slot delivered once, a killed process taken over."""
+"""Two bot processes on one PostgreSQL, each with one of two gateway shards: every digest of a slot
+delivered once, a killed process's unfinished deliveries taken over by the other."""
 
 from __future__ import annotations
 
 import signal
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import sqlalchemy as sa
 
-from tests.conftest import postgres_schema
 from tests.e2e.conftest import start_bot, stop_bot
 from tests.e2e.fake_discord import FakeDiscord
 from tests.e2e.seeding import seed
 from tests.e2e.test_delivery import minute_floor
 
-USERS = 300
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    with postgres_schema() as url:
-        yield url
+USERS = 1_000
 
 
 def test_two_processes_deliver_each_digest_once_and_take_over_a_killed_one(tmp_path, postgres_url):
-    with FakeDiscord() as fake:
+    with FakeDiscord(shards=2) as fake:
         users = [fake.add_user(username=f"reader{n}") for n in range(USERS)]
         now = datetime.now(UTC)
         seed(postgres_url, now=now, slot=minute_floor(now - timedelta(minutes=2)), users=users)
         fake.set_global_rate_limit(50)
         fake.set_request_delay(0.01, method="POST", path_regex=r"/messages$")
         # Each process gets half of Discord's global limit; short leases keep the takeover quick.
-        settings = {"DISCORD_REQUESTS_PER_SECOND": "25", "DELIVERY_LEASE_SECONDS": "6"}
-        first = start_bot(fake, tmp_path, postgres_url, **settings)
-        second = start_bot(fake, tmp_path, postgres_url, **settings)
+        settings = {"DISCORD_REQUESTS_PER_SECOND": "25", "DELIVERY_LEASE_SECONDS": "6", "SHARD_COUNT": "2"}
+        first = start_bot(fake, tmp_path, postgres_url, SHARD_IDS="0", **settings)
+        second = start_bot(fake, tmp_path, postgres_url, SHARD_IDS="1", **settings)
 
         def delivered() -> int:
             """DM channels that got a message (a resent in-flight part, deduplicated by its nonce, counts once)."""
             return len({r.path for r in fake.requests if r.status == 200 and r.path.endswith("/messages")})
 
+        engine = sa.create_engine(postgres_url)
+
+        def unfinished_of(pid: int) -> set[int]:
+            with engine.connect() as conn:
+                return set(conn.execute(sa.text("SELECT id FROM delivery WHERE status = 'sending' AND "
+                                                "lease_owner LIKE :owner"), {"owner": f"%:{pid}:%"}).scalars())
+
+        def finished(ids: set[int] | None = None) -> bool:
+            query = "SELECT count(*) FROM delivery WHERE status = 'done'"
+            with engine.connect() as conn:
+                if ids is None:
+                    return conn.execute(sa.text(query)).scalar_one() == USERS
+                done = conn.execute(sa.text(query + " AND id IN :ids").bindparams(sa.bindparam("ids", expanding=True)),
+                                    {"ids": list(ids)}).scalar_one()
+            return done == len(ids)
+
         fake.wait_for(lambda: delivered() >= USERS // 3, timeout=120, what="a third of the digests")
         stop_bot(fake, first, signal.SIGKILL)
         killed_at = time.monotonic()
-        fake.wait_for(lambda: delivered() >= USERS, timeout=180, what="every digest")
+        orphaned = unfinished_of(first.pid)  # what the killed process had claimed and not finished
+        fake.wait_for(lambda: finished(orphaned), timeout=60, what="the killed process's deliveries taken over")
         takeover = time.monotonic() - killed_at
-        engine = sa.create_engine(postgres_url)
-
-        def finished() -> bool:
-            with engine.connect() as conn:
-                done = conn.execute(sa.text("SELECT count(*) FROM delivery WHERE status = 'done'")).scalar_one()
-            return done == USERS
-
+        fake.wait_for(lambda: delivered() >= USERS, timeout=180, what="every digest")
+        rest = time.monotonic() - killed_at
         fake.wait_for(finished, timeout=60, what="every delivery recorded as done")
         output = second.output()
         stop_bot(fake, second)
@@ -65,8 +69,9 @@ def test_two_processes_deliver_each_digest_once_and_take_over_a_killed_one(tmp_p
     resent = sum(1 for r in fake.requests if r.status == 200 and r.path.endswith("/messages")) - USERS
     print(f"\ntwo processes: targets={USERS} delivered={USERS - lost} duplicates={duplicates} lost={lost} "
           f"in-flight parts resent (dropped by nonce)={resent} 429s={limited} "
-          f"rest_finished_after_kill={takeover:.1f}s")
+          f"orphaned_deliveries={len(orphaned)} taken_over_after={takeover:.1f}s rest_finished_after_kill={rest:.1f}s")
     assert duplicates == 0 and lost == 0
+    assert orphaned  # the kill did leave deliveries half done
     assert "Traceback" not in output
     with engine.connect() as conn:
         owners = conn.execute(sa.text("SELECT lease_owner, count(*) FROM delivery GROUP BY lease_owner")).all()
