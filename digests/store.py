@@ -289,15 +289,18 @@ def full_text_condition(session: Session, query: str, *, scan_by_time: bool = Tr
     """A WHERE condition matching stories whose title, summary or body contain every word of `query`.
 
     Returns None when the query holds no word. Users' text never reaches the FTS syntax raw: each
-    word is quoted, so `AND`, `*` or quotes in a query are just text. `scan_by_time` says the caller
-    orders by `story.effective_at` without a narrower index (see below).
+    typed term is a quoted phrase on SQLite and goes through `phraseto_tsquery` on PostgreSQL, so
+    `AND`, `*` or quotes are just text. `scan_by_time` says the caller orders
+    by `story.effective_at` without a narrower index (see below). SQLite and PostgreSQL find the
+    same stories for the same searches (tests/digests/test_search_parity.py).
     """
-    words = _FTS_TOKEN_RE.findall(query)[:16]
-    if not words:
+    terms = [(term, tokens) for term in query.split() if (tokens := _FTS_TOKEN_RE.findall(term))][:16]
+    if not terms:
         return None
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
-        match = " ".join('"' + word.replace('"', "") + '"' for word in words)
+        # Each typed term is a phrase of its words: "U.S." is "u" then "s", "Trump's" "trump" then "s".
+        match = " ".join('"' + " ".join(tokens) + '"' for _, tokens in terms)
         matching = sa.select(sa.column("rowid")).select_from(sa.table("story_fts")).where(
             sa.text("story_fts MATCH :fts").bindparams(fts=match)
         )
@@ -305,7 +308,13 @@ def full_text_condition(session: Session, query: str, *, scan_by_time: bool = Tr
         # each matching row's overflow pages): it walks the effective_at index and probes the match
         # set. A query already narrowed by a topic index is better off probing the plain way.
         return (sa.literal_column("+story.id") if scan_by_time else col(Story.id)).in_(matching)
-    return sa.text("story.search @@ plainto_tsquery('english', :fts)").bindparams(fts=" ".join(words))
+    # PostgreSQL parses each term as it parsed the stories ("U.S." is one token there), as a phrase.
+    phrases = [sa.func.phraseto_tsquery(sa.literal_column("'briefbot_english'::regconfig"), term)
+               for term, _ in terms]
+    query_ts = phrases[0]
+    for phrase in phrases[1:]:
+        query_ts = query_ts.op("&&")(phrase)
+    return sa.literal_column("story.search").op("@@")(query_ts)
 
 
 def topic_links(*, session: Session, story_ids: Sequence[int]) -> dict[int, list[str]]:

@@ -42,7 +42,7 @@ def test_migrations_create_the_schema_from_empty(engine):
     tables = set(sa.inspect(engine).get_table_names())
     assert {"story", "topic", "story_topic", "ingest_run", "alembic_version"} <= tables
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0006"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0007"
 
 
 def test_opening_an_up_to_date_store_again_changes_nothing(database_url, engine, taxonomy, now):
