@@ -66,7 +66,8 @@ def test_a_slot_missed_beyond_the_grace_window_is_skipped_and_logged(fake, tmp_p
     seed(database_url, now=now, slot=minute_floor(now - timedelta(minutes=10)),
          channels=[(guild.id, guild.channel("news-0"))])
     bot = start_bot(fake, tmp_path, database_url, CATCHUP_GRACE_MINUTES="5")
-    fake.wait_for(lambda: "missed by more than" in bot.output(), timeout=60, what="the skip log line")
+    fake.wait_for(lambda: "skipped 1 slot(s) missed by more than" in bot.output(), timeout=60,
+                  what="the skip log line")
     fake.wait_until_ready(timeout=60)
     stop_bot(fake, bot)
     assert fake.channel_messages(guild.channel("news-0")) == []
