@@ -1,4 +1,4 @@
-"""What every benchmark gets: the sizes of this run (full or quick), a scratch directory, a log."""
+"""What every benchmark gets: the sizes of this run (full or quick), the store, a scratch directory, a log."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from tests.benchmarks.generator import DEFAULT_SEED
 # The large store is a deployment's history: 1,000,000 stories over 90 days is about 11,000 a day
 # (40 outlets at ~280 stories a day), so a day's window holds a busy day, not half the store.
 STORE_DAYS = 90
+STORES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,14 @@ class Context:
     sizes: Sizes
     workdir: Path
     quick: bool
+    store: str = "sqlite"  # which database P2 and P3 run on: a key of STORES
     seed: int = DEFAULT_SEED
     started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def store_name(self) -> str:
+        """The store's name as the table shows it."""
+        return STORES[self.store]
 
     def log(self, message: str) -> None:
         """A progress line on stderr, with the time since the run started and the machine's load."""

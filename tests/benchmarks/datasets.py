@@ -1,10 +1,11 @@
 """Large stores built once: generated stories inserted raw, cached under `tests/benchmarks/.cache/`.
 
 A 1,000,000-story store takes several minutes to build (the FTS triggers index every row), so it
-is kept between runs. Its name holds the size, seed and generator version: a generator change
-builds a fresh one (and the stale file of the same size is removed). Migrations added since it was
-built are applied to it in place when it is used, as `briefbot db upgrade` would on a deployment;
-delete `.cache/` to build from scratch. Benchmarks that write to a store work on a copy.
+is kept between runs. Its name holds the size, seed, generator version and row version: a change
+to the generator or to the raw rows builds a fresh one (and the stale file of the same size is
+removed). Migrations added since it was built are applied to it in place when it is used, as
+`briefbot db upgrade` would on a deployment; delete `.cache/` to build from scratch. Benchmarks
+that write to a store work on a copy. `pgstore.py` copies a cached store into PostgreSQL.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class StoryStore:
 
 def cached_story_store(count: int, *, days: int, seed: int, log: Callable[[str], None]) -> StoryStore:
     """The cached store of `count` stories over `days` (migrated to the latest schema), built first if need be."""
-    name = f"stories-{count}-d{days}-s{seed}-g{GENERATOR_VERSION}"
+    name = f"stories-{count}-d{days}-s{seed}-g{GENERATOR_VERSION}-r{rawstore.ROWS_VERSION}"
     path, meta = CACHE_DIR / f"{name}.db", CACHE_DIR / f"{name}.json"
     if path.exists() and meta.exists():
         anchor = datetime.fromisoformat(json.loads(meta.read_text())["anchor"])

@@ -6,13 +6,16 @@ into parts), all of one slot, sharing one `StoryPools` as a `Deliverer`'s worker
 holds `p3_stories` stories over 48 h (a busy deployment's two days); most targets were last
 delivered at the previous day's slot, a tenth never. If rendering every target would take longer than
 `p3_budget_seconds`, the rest is not run and the total is extrapolated from those that were
-(the table says so).
+(the table says so). With `--store postgresql` the store is built in SQLite the same way, copied into
+a PostgreSQL schema of its own (see `pgstore.py`), rendered from there, and the schema dropped.
 """
 
 from __future__ import annotations
 
 import random
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,7 +25,7 @@ from digests.selection import StoryPools
 from digests.services import Services
 from digests.settings import Settings
 from digests.store import session_scope
-from tests.benchmarks import rawstore
+from tests.benchmarks import pgstore, rawstore
 from tests.benchmarks.context import Context
 from tests.benchmarks.datasets import build_story_store
 from tests.benchmarks.report import Figure, percentile
@@ -44,6 +47,17 @@ def distinct_selections(path: Path) -> int:
     return len({(since, tuple(sorted((topics or "").split(",")))) for since, topics in rows})
 
 
+@contextmanager
+def database(context: Context, path: Path) -> Iterator[str]:
+    """The URL to read the SQLite store at `path` through: the file, or with `--store postgresql` a copy
+    in a PostgreSQL schema that lives as long as the block."""
+    if context.store == "postgresql":
+        with pgstore.temporary_copy(path, context.log) as url:
+            yield url
+    else:
+        yield rawstore.database_url(path)
+
+
 def run_p3(context: Context) -> list[Figure]:
     """Total seconds to select and render every target's digest."""
     sizes = context.sizes
@@ -54,13 +68,20 @@ def run_p3(context: Context) -> list[Figure]:
     build_story_store(path, sizes.p3_stories, anchor=now, seed=context.seed + 3)
     seed_targets(path, count=sizes.p3_targets, seed=context.seed, created_at=now - timedelta(days=30),
                  last_delivered_at=now - timedelta(days=1))
-    services = Services.from_settings(Settings(database_url=rawstore.database_url(path)))
+    with database(context, path) as url:
+        return [render_all(context, url, now, distinct_selections(path))]
+
+
+def render_all(context: Context, url: str, now: datetime, selections: int) -> Figure:
+    """Render every active target's digest at `now` from the store at `url`, as one slot's deliveries do."""
+    sizes = context.sizes
+    services = Services.from_settings(Settings(database_url=url))
     with session_scope(services.engine) as session:
         targets = active_targets(session)
     random.Random(context.seed).shuffle(targets)
-    selections = distinct_selections(path)
 
-    context.log(f"P3: rendering {len(targets):,} digests (budget {sizes.p3_budget_seconds:.0f} s)")
+    context.log(f"P3: rendering {len(targets):,} digests from {context.store_name} "
+                f"(budget {sizes.p3_budget_seconds:.0f} s)")
     samples: list[float] = []
     parts = empty = 0
     pools = StoryPools()
@@ -85,6 +106,7 @@ def run_p3(context: Context) -> list[Figure]:
     details = {"targets": len(targets), "rendered": done, "extrapolated": done < len(targets),
                "measured_seconds": round(elapsed, 2), "per_target_ms_mean": round(elapsed / done * 1000, 2),
                "per_target_ms_p95": round(percentile(samples, 0.95) * 1000, 2), "parts": parts,
-               "empty_digests": empty, "stories": sizes.p3_stories, "distinct_selections": selections}
-    return [Figure("P3", f"select + render digests for {len(targets):,} targets (mixed topics)", text,
-                   f"≤ {TARGET_SECONDS:g} s total", total <= TARGET_SECONDS, total, "s", details)]
+               "empty_digests": empty, "stories": sizes.p3_stories, "distinct_selections": selections,
+               "store": context.store}
+    return Figure("P3", f"select + render digests for {len(targets):,} targets (mixed topics) on {context.store_name}",
+                  text, f"≤ {TARGET_SECONDS:g} s total", total <= TARGET_SECONDS, total, "s", details)

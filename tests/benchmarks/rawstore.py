@@ -22,10 +22,12 @@ STORY_COLUMNS = ("id", "dedupe_key", "title", "url", "canonical_url", "source", 
                  "published_at", "ingested_at", "effective_at")
 _COLUMN_LIST = ", ".join(STORY_COLUMNS)  # constants only: no outside text reaches these statements
 INSERT_STORY = f"INSERT INTO story ({_COLUMN_LIST}) VALUES ({', '.join('?' * len(STORY_COLUMNS))})"  # noqa: S608
-INSERT_LINK = "INSERT INTO story_topic (story_id, topic_slug) VALUES (?, ?)"
+INSERT_LINK = "INSERT INTO story_topic (story_id, topic_slug, effective_at) VALUES (?, ?, ?)"
+# Bump when the rows put in change, so cached data sets built with older rows are rebuilt.
+ROWS_VERSION = 2
 
 StoryRow = tuple[object, ...]
-LinkRow = tuple[int, str]
+LinkRow = tuple[int, str, str]  # story id, topic slug, the story's effective_at (see StoryTopic)
 
 
 def database_url(path: Path) -> str:
@@ -68,7 +70,8 @@ def insert(connection: sqlite3.Connection, stories: Iterable[StoryRow], links: I
 def read_back(connection: sqlite3.Connection) -> tuple[list[StoryRow], list[LinkRow]]:
     """Every story row and topic link of a store, in insertion order."""
     stories = connection.execute(f"SELECT {_COLUMN_LIST} FROM story ORDER BY id").fetchall()  # noqa: S608
-    links = connection.execute("SELECT story_id, topic_slug FROM story_topic ORDER BY story_id").fetchall()
+    links = connection.execute("SELECT story_id, topic_slug, effective_at FROM story_topic ORDER BY story_id"
+                               ).fetchall()
     return stories, links
 
 
@@ -92,6 +95,6 @@ def generated_rows(
         row = (story_id, "url:" + story.canonical_url, story.title, story.url, story.canonical_url, story.source,
                story.summary, story.body, sql_time(story.published) if story.published else None,
                sql_time(ingested), sql_time(effective))
-        yield row, [(story_id, slug) for slug in story.topics]
+        yield row, [(story_id, slug, sql_time(effective)) for slug in story.topics]
 
 

@@ -64,12 +64,13 @@ def markdown_table(figures: Sequence[Figure]) -> str:
     return "\n".join(lines)
 
 
-def write_json(path: Path, figures: Sequence[Figure], *, mode: str, seconds: float) -> None:
+def write_json(path: Path, figures: Sequence[Figure], *, mode: str, store: str, seconds: float) -> None:
     """Write the figures with the machine and run they come from."""
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "mode": mode,
+        "store": store,
         "run_seconds": round(seconds, 1),
         "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count()},
         "figures": [asdict(figure) for figure in figures],
