@@ -25,7 +25,7 @@ from digests.clustering import cluster
 from digests.errors import InputError
 from digests.models import Story, StoryGuild, StoryTopic
 from digests.store import full_text_condition, visible_to
-from digests.story_items import MAX_AGE, StoryItem, load_items, window
+from digests.story_items import MAX_AGE, StoryItem, listing, load_items, window
 from digests.topics import Taxonomy, Topic
 
 DIGEST_MAX_ITEMS = 15
@@ -221,13 +221,17 @@ def find_stories(
     resolved = taxonomy.resolve(topic) if topic else None
     words = " ".join(part for part in ((topic if topic and not resolved else None), query) if part and part.strip())
     oldest = now - timedelta(hours=hours)
-    statement = window(oldest, now, guild_ids)
-    newest_first = col(Story.effective_at).desc()
     if resolved:  # walk the topic's (topic, time) index newest first; see StoryTopic
-        statement = statement.join(StoryTopic, col(StoryTopic.story_id) == col(Story.id)).where(
+        # Alone, the story's own time range (the same as the link's) only misleads PostgreSQL's row
+        # estimate into a hash join; with words it keeps the full-text match within the window.
+        statement = (window(oldest, now, guild_ids) if words else listing(guild_ids)).join(
+            StoryTopic, col(StoryTopic.story_id) == col(Story.id)).where(
             col(StoryTopic.topic_slug) == resolved.slug, col(StoryTopic.effective_at) >= oldest,
             col(StoryTopic.effective_at) <= now)
         newest_first = col(StoryTopic.effective_at).desc()
+    else:
+        statement = window(oldest, now, guild_ids)
+        newest_first = col(Story.effective_at).desc()
     if words:
         condition = full_text_condition(session, words, scan_by_time=resolved is None)
         if condition is None:

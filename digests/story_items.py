@@ -44,11 +44,16 @@ _ITEM_COLUMNS = (Story.id, Story.title, Story.url, Story.source, Story.summary, 
                  col(Story.body).is_not(None).label("has_body"))
 
 
-def window(oldest: datetime, now: datetime, guild_ids: Sequence[int] | None) -> sa.Select:
-    """Item columns of the stories dated between `oldest` and `now` that `guild_ids` may see."""
-    statement = sa.select(*_ITEM_COLUMNS).where(col(Story.effective_at) >= oldest, col(Story.effective_at) <= now)
+def listing(guild_ids: Sequence[int] | None) -> sa.Select:
+    """Item columns of the stories that `guild_ids` may see."""
+    statement = sa.select(*_ITEM_COLUMNS)
     visible = visible_to(guild_ids)
     return statement if visible is None else statement.where(visible)
+
+
+def window(oldest: datetime, now: datetime, guild_ids: Sequence[int] | None) -> sa.Select:
+    """Item columns of the stories dated between `oldest` and `now` that `guild_ids` may see."""
+    return listing(guild_ids).where(col(Story.effective_at) >= oldest, col(Story.effective_at) <= now)
 
 
 def load_items(session: Session, statement: sa.Select) -> list[StoryItem]:

@@ -77,16 +77,15 @@ def build_story_store(path: Path, count: int, *, anchor: datetime, seed: int, ho
     connection.execute("PRAGMA cache_size=-200000")  # 200 MB: the indexes of a million rows stay in memory
     try:
         stories = StoryGenerator(seed=seed, anchor=anchor, hours=hours, duplicate_rate=0).stories(count)
-        for batch in prefetch(_row_batches(stories, anchor=anchor, seed=seed, hours=hours)):
+        for batch in prefetch(_row_batches(stories)):
             rawstore.insert(connection, *batch)
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         connection.close()
 
 
-def _row_batches(stories: Iterator[GeneratedStory], *, anchor: datetime, seed: int, hours: float
-                 ) -> Iterator[tuple[list[rawstore.StoryRow], list[rawstore.LinkRow]]]:
-    rows = rawstore.generated_rows(stories, anchor=anchor, seed=seed, hours=hours)
+def _row_batches(stories: Iterator[GeneratedStory]) -> Iterator[tuple[list[rawstore.StoryRow], list[rawstore.LinkRow]]]:
+    rows = rawstore.generated_rows(stories)
     while chunk := list(islice(rows, _BATCH)):
         yield [row for row, _ in chunk], [link for _, links in chunk for link in links]
 

@@ -4,7 +4,9 @@ Stories have wire/BBC-style headlines built from the templates and vocabulary of
 `tests.benchmarks.vocabulary` across all thirteen topics, one- or two-sentence summaries, bodies of
 a few paragraphs for about a third of them (the rest are headline-and-summary items, as most feeds
 carry), about forty outlets weighted like a general-news mix, URLs with tracking parameters on
-many of them, and published times spread over the `hours` before `anchor`.
+many of them. The stream runs in time, as feeds deliver: the stories arrive evenly over the `hours`
+before `anchor`, each published up to half an hour before it arrives, so a store's ids follow time
+as a deployment's do.
 
 Like real feeds, the stream repeats itself a little: a few stories come again with other tracking
 parameters (the same article: dedupe must drop them) and a few headlines are carried by a second
@@ -36,7 +38,7 @@ from tests.benchmarks.vocabulary import (
 
 DEFAULT_SEED = 20_260_101
 # Bump when the generated stories change, so cached data sets built from older output are rebuilt.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 T = TypeVar("T")
 _SLOT_RE = re.compile(r"\{(\w+)\}")
@@ -68,6 +70,7 @@ class GeneratedStory:
     body: str | None
     published: datetime | None
     topics: tuple[str, ...]
+    arrived: datetime  # when a feed poll would have brought it in
 
     def as_json(self) -> dict[str, object]:
         """The JSON Lines object of this story (no `topics`: the tagger finds them, as for most feeds)."""
@@ -99,10 +102,14 @@ class StoryGenerator:
         self._sources = [(name, domain) for name, domain, share in SOURCES for _ in range(share)]
         self._recent: list[GeneratedStory] = []
         self._serial = 0
+        self._arrival = anchor - timedelta(seconds=self.span_seconds)
+        self._step = timedelta(0)
 
     def stories(self, count: int) -> Iterator[GeneratedStory]:
-        """`count` stories, repeats and syndicated copies included."""
+        """`count` stories, repeats and syndicated copies included, arriving evenly until `anchor`."""
+        self._step = timedelta(seconds=self.span_seconds / max(count, 1))
         for _ in range(count):
+            self._arrival += self._step
             yield self.next_story()
 
     def next_story(self) -> GeneratedStory:
@@ -148,7 +155,7 @@ class StoryGenerator:
         """The same article again, reached through another tracking link."""
         url = story.canonical_url + self._fill(self._pick(_TRACKING))
         return GeneratedStory(story.title, url, story.canonical_url, story.source, story.summary, story.body,
-                              story.published, story.topics)
+                              story.published, story.topics, self._arrival)
 
     def _syndicate(self, story: GeneratedStory) -> GeneratedStory:
         """The same headline carried by another outlet, at its own URL."""
@@ -164,12 +171,12 @@ class StoryGenerator:
         slug = _SLUG_DROP_RE.sub("-", title.lower()).strip("-")[:60].rstrip("-")
         canonical = f"https://{domain}/{SECTIONS[topic]}/{day}/{slug}-{self._serial:x}"
         url = canonical + (self._fill(self._pick(_TRACKING)) if self._random() < 0.35 else "")
-        return GeneratedStory(title, url, canonical, source, summary, body, published, topics)
+        return GeneratedStory(title, url, canonical, source, summary, body, published, topics, self._arrival)
 
     def _published(self) -> datetime | None:
         if self._random() < 0.04:
             return None  # feeds without dates: the store counts these from their ingest time
-        return self.anchor - timedelta(seconds=self._random() * self.span_seconds)
+        return self._arrival - timedelta(seconds=self._random() * 1800)
 
     def _paragraph(self, topics: tuple[str, ...], sentences: int) -> str:
         picked = []

@@ -8,10 +8,9 @@ raw-built store has the same full-text index as an ingested one.
 
 from __future__ import annotations
 
-import random
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from digests.store import open_store
@@ -75,23 +74,17 @@ def read_back(connection: sqlite3.Connection) -> tuple[list[StoryRow], list[Link
     return stories, links
 
 
-def generated_rows(
-    stories: Iterable[GeneratedStory], *, anchor: datetime, seed: int, hours: float = 48.0, first_id: int = 1
-) -> Iterator[tuple[StoryRow, Sequence[LinkRow]]]:
-    """Store rows of generated stories, ingested a few minutes after publication, tagged as generated.
+def generated_rows(stories: Iterable[GeneratedStory], *, first_id: int = 1
+                   ) -> Iterator[tuple[StoryRow, Sequence[LinkRow]]]:
+    """Store rows of generated stories, ingested when they arrive, tagged as generated.
 
     The topics are the ones the generator wrote the story about (no tagger runs: building a large
     store must be fast). Stories must have distinct canonical URLs (generate with duplicate_rate=0).
-    Undated stories get an ingest time within the `hours` before `anchor`.
+    Undated stories count from their ingest time, as `add_stories` does.
     """
-    rng = random.Random(seed)
     for story_id, story in enumerate(stories, start=first_id):
-        if story.published is None:
-            ingested = anchor - timedelta(hours=rng.random() * hours)
-            effective = ingested
-        else:
-            ingested = min(anchor, story.published + timedelta(minutes=1 + rng.random() * 20))
-            effective = story.published
+        ingested = story.arrived
+        effective = story.published or ingested
         row = (story_id, "url:" + story.canonical_url, story.title, story.url, story.canonical_url, story.source,
                story.summary, story.body, sql_time(story.published) if story.published else None,
                sql_time(ingested), sql_time(effective))
