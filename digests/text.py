@@ -11,7 +11,8 @@ from html.parser import HTMLParser
 HTML_INPUT_MAX = 200_000
 
 _WS_RE = re.compile(r"[ \t\r\f\v\u00a0\u200b]+")
-_BLANKS_RE = re.compile(r"\n\s*\n+")
+# A line break with the spaces and blank lines around it: one break, no line starts or ends in space.
+_LINE_BREAKS_RE = re.compile(r"\s*\n\s*")
 # A sentence ends at . ! ? or … (maybe closed by a quote or bracket) before a space; the word
 # before a period must not be an abbreviation or initials (“U.S.”, “Feb.”, “Mr.”).
 _SENTENCE_END_RE = re.compile(r"(\S*)[.!?…][\"'”’)\]]?(?=\s+[\"'“‘(\[]?[A-Z0-9])")
@@ -68,9 +69,8 @@ def html_to_text(fragment: str | None) -> str:
 
 def tidy(text: str) -> str:
     """Collapse runs of spaces, keep single line breaks between paragraphs, drop control characters."""
-    text = _CONTROL_RE.sub("", unicodedata.normalize("NFC", text))
-    lines = (_WS_RE.sub(" ", line).strip() for line in text.split("\n"))
-    return _BLANKS_RE.sub("\n", "\n".join(line for line in lines if line)).strip()
+    text = _WS_RE.sub(" ", _CONTROL_RE.sub("", unicodedata.normalize("NFC", text)))
+    return _LINE_BREAKS_RE.sub("\n", text).strip()
 
 
 def one_line(text: str) -> str:

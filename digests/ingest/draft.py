@@ -78,7 +78,7 @@ def canonical_url(url: str) -> str | None:
     host = parts.hostname.lower()
     if port and (parts.scheme.lower(), port) not in {("http", 80), ("https", 443)}:
         host = f"{host}:{port}"
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                       if not _TRACKING_PARAMS.match(k)])
+    query = parts.query and urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                                       if not _TRACKING_PARAMS.match(k)])
     # http and https name the same article, so both canonicalise to https.
     return urlunsplit(("https", host, parts.path or "/", query, ""))
