@@ -239,3 +239,25 @@ def test_a_shared_pool_gives_each_target_what_it_would_get_alone(engine, taxonom
             alone = select_digest(session=session, taxonomy=taxonomy, topics=topics, since=None, now=now,
                                   guild_ids=[])
         assert shared == alone
+
+
+def test_pools_keep_the_latest_windows_and_scopes_only(engine, taxonomy, now):
+    with session_scope(engine) as session:
+        for guild_id in (1, 2, 3):
+            add_stories(session=session, taxonomy=taxonomy, now=now - timedelta(hours=1), guild_id=guild_id,
+                        drafts=[StoryDraft(title=f"Local news {guild_id}", source=f"Guild {guild_id} Feed")])
+    pools = StoryPools(windows=2, scopes=2)
+    with session_scope(engine) as session:
+        def pool(ids, at=now):
+            return pools.get(session, now=at, since=None, guild_ids=ids)
+
+        first = pool([1])
+        assert pool([1]) is first
+        pool([2])
+        pool([3])  # a third scope of the window: the least recently used one goes
+        rebuilt = pool([1])
+        assert rebuilt is not first and all_titles(rebuilt.digest(taxonomy, None)) == ["Local news 1"]
+        public = pool([])
+        pool([], now + timedelta(hours=1))
+        pool([], now + timedelta(hours=2))  # a third window: the oldest goes
+        assert pool([]) is not public
