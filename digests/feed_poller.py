@@ -182,7 +182,11 @@ class FeedPoller:
 
 
 async def announce_disabled_feeds(*, engine: sa.Engine, publisher: Publisher, renderer: Renderer) -> int:
-    """Tell each guild, once, in its first briefing channel, that one of its feeds was disabled."""
+    """Tell each guild, once, in its first briefing channel, that one of its feeds was disabled.
+
+    Each announcement is claimed in the database before it is sent, so processes sharing the
+    database never both send it (one lost to an error is not retried: it is a courtesy).
+    """
     def pending() -> list[tuple[Feed, int | None]]:
         with session_scope(engine) as session:
             feeds = session.exec(select(Feed).where(
@@ -192,23 +196,23 @@ async def announce_disabled_feeds(*, engine: sa.Engine, publisher: Publisher, re
                 col(ChannelBriefing.guild_id) == feed.guild_id).order_by(col(ChannelBriefing.id))).first())
                 for feed in feeds]
 
-    def mark(feed_id: int | None) -> None:
+    def claim(feed_id: int | None) -> bool:
         with session_scope(engine) as session:
-            feed = session.get(Feed, feed_id)
-            if feed is not None:
-                feed.disabled_announced = True
+            return session.execute(
+                sa.update(Feed).where(col(Feed.id) == feed_id, col(Feed.disabled_announced).is_(False))
+                .values(disabled_announced=True).execution_options(synchronize_session=False)
+            ).rowcount == 1
 
     told = 0
     for feed, channel_id in await asyncio.to_thread(pending):
-        if channel_id is not None:
-            text = renderer.reply("feed_disabled", feed=feed, limit=FAILURE_LIMIT)
-            try:
-                for part in text:
-                    await publisher.send(Destination("channel", channel_id), part, nonce=f"fd{feed.id}",
-                                         mention_role_id=None)
-                told += 1
-            except BriefbotError as error:
-                log.warning("could not announce disabled feed %s: %s", feed.id, error)
-        await asyncio.to_thread(mark, feed.id)
+        if not await asyncio.to_thread(claim, feed.id) or channel_id is None:
+            continue
+        try:
+            for index, part in enumerate(renderer.reply("feed_disabled", feed=feed, limit=FAILURE_LIMIT)):
+                await publisher.send(Destination("channel", channel_id), part, nonce=f"fd{feed.id}p{index}",
+                                     mention_role_id=None)
+            told += 1
+        except BriefbotError as error:
+            log.warning("could not announce disabled feed %s: %s", feed.id, error)
     return told
 
