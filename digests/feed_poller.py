@@ -30,7 +30,7 @@ from digests.ingest.feeds import parse_feed
 from digests.ingest.fetch import CLIENT_OPTIONS, MAX_BODY_BYTES, fetch_feed
 from digests.models import ChannelBriefing, Feed
 from digests.rendering import Renderer
-from digests.store import add_stories, record_ingest_run, session_scope
+from digests.store import add_stories, insert_ignoring_conflicts, record_ingest_run, session_scope
 from digests.topics import Taxonomy
 
 log = logging.getLogger(__name__)
@@ -67,11 +67,12 @@ def read_feeds_file(path: Path) -> list[str]:
 
 def sync_deployment_feeds(*, engine: sa.Engine, urls: list[str], now: datetime) -> int:
     """Register the deployment-wide feeds that are not registered yet; returns how many were added."""
-    with session_scope(engine) as session:
-        known = set(session.exec(select(Feed.url).where(col(Feed.guild_id).is_(None))))
-        added = [Feed(url=url, created_at=now) for url in dict.fromkeys(urls) if url not in known]
-        session.add_all(added)
-    return len(added)
+    rows = [Feed(url=url, created_at=now).model_dump(exclude={"id"}) for url in dict.fromkeys(urls)]
+    if not rows:
+        return 0
+    with session_scope(engine) as session:  # another process starting with the same file may add them too
+        table = Feed.__table__
+        return len(session.execute(insert_ignoring_conflicts(session, table).returning(table.c.id), rows).all())
 
 
 class FeedPoller:

@@ -13,6 +13,7 @@ import socket
 from datetime import datetime
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from digests.errors import InputError, NotFoundError
@@ -86,8 +87,11 @@ def add_feed(
     if guild_id is not None and len(existing) >= MAX_FEEDS_PER_GUILD:
         raise InputError(f"A server can have at most {MAX_FEEDS_PER_GUILD} feeds; remove one first.")
     feed = Feed(url=url, guild_id=guild_id, topic_slug=topic_slug, added_by=added_by, created_at=now)
-    session.add(feed)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(feed)
+    except sa.exc.IntegrityError:  # another manager or process added it just now
+        raise InputError("That feed is already registered here.") from None
     return feed, True
 
 

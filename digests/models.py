@@ -223,8 +223,11 @@ class Feed(SQLModel, table=True):
 
     `etag` / `last_modified` make the next poll conditional; after a failure `next_poll_at` backs
     off exponentially, and after too many in a row the feed is disabled (`enabled` False) with its
-    last error kept; `disabled_announced` records that the guild was told once.
+    last error kept; `disabled_announced` records that the guild was told once. A URL is registered
+    once per guild and once deployment-wide, even by processes adding it at the same moment.
     """
+
+    __table_args__ = (sa.Index("ux_feed_url_guild", "url", sa.text("coalesce(guild_id, 0)"), unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     url: str = Field(max_length=URL_MAX)

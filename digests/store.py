@@ -54,13 +54,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def upgrade_database(engine: sa.Engine) -> None:
-    """Apply every Alembic migration the database lacks."""
+def upgrade_database(engine: sa.Engine, revision: str = "head") -> None:
+    """Apply every Alembic migration the database lacks (up to `revision`)."""
     config = Config()
     config.set_main_option("script_location", str(Path(str(resources.files("digests") / "migrations"))))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
 
 
 def open_store(database_url: str, taxonomy: Taxonomy) -> sa.Engine:
@@ -198,17 +198,17 @@ def _refresh_existing(session: Session, drafts: dict[str, StoryDraft], taxonomy:
 def _share_with_guild(session: Session, story_ids: list[int], guild_id: int) -> None:
     if not story_ids:
         return
-    insert = _insert_ignoring_conflicts(session, StoryGuild, ["story_id", "guild_id"])
+    insert = insert_ignoring_conflicts(session, StoryGuild, ["story_id", "guild_id"])
     session.execute(insert, [{"story_id": story_id, "guild_id": guild_id} for story_id in story_ids])
 
 
 def _insert_ignoring_duplicates(session: Session):
     """An INSERT that skips rows whose dedupe key exists, even when another process just added it."""
-    return lambda table: _insert_ignoring_conflicts(session, table, ["dedupe_key"])
+    return lambda table: insert_ignoring_conflicts(session, table, ["dedupe_key"])
 
 
-def _insert_ignoring_conflicts(session: Session, table, columns: list[str]):
-    """INSERT … ON CONFLICT (columns) DO NOTHING, on SQLite or PostgreSQL."""
+def insert_ignoring_conflicts(session: Session, table, columns: list[str] | None = None):
+    """INSERT … ON CONFLICT (columns) DO NOTHING, on SQLite or PostgreSQL; without columns, any conflict."""
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing(index_elements=columns)
@@ -357,7 +357,7 @@ def visible_to(guild_ids: Sequence[int] | None) -> sa.ColumnElement[bool] | None
 
 def remember_member(*, session: Session, user_id: int, guild_id: int) -> None:
     """Note that a user uses the bot in a guild (their digest may then include its own stories)."""
-    session.execute(_insert_ignoring_conflicts(session, MemberGuild, ["user_id", "guild_id"]),
+    session.execute(insert_ignoring_conflicts(session, MemberGuild, ["user_id", "guild_id"]),
                     [{"user_id": user_id, "guild_id": guild_id}])
 
 

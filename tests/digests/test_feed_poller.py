@@ -213,3 +213,4 @@ async def test_two_pollers_sharing_a_database_poll_a_due_feed_once(engine, taxon
     await second.aclose()
     assert sorted(len(r) for r in reports) == [0, 1]
     assert Handler.hits["/slow"] == before + 1
+

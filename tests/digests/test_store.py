@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -16,11 +17,13 @@ from digests.models import Story, StoryTopic, Topic
 from digests.store import (
     add_stories,
     count_stories,
+    create_engine,
     full_text_condition,
     open_store,
     retag,
     session_scope,
     topic_links,
+    upgrade_database,
 )
 from digests.topics import load_taxonomy
 
@@ -42,7 +45,7 @@ def test_migrations_create_the_schema_from_empty(engine):
     tables = set(sa.inspect(engine).get_table_names())
     assert {"story", "topic", "story_topic", "ingest_run", "alembic_version"} <= tables
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0007"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0008"
 
 
 def test_opening_an_up_to_date_store_again_changes_nothing(database_url, engine, taxonomy, now):
@@ -157,12 +160,16 @@ def test_a_failed_batch_loses_nothing_already_stored(engine, taxonomy, now):
         assert count_stories(session=session) == 18
 
 
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index",
+                            "ignore:autogenerate skipping metadata-specified expression-based index")
 def test_migrations_match_the_models(engine):
     """Alembic's autogenerate finds nothing to do: the migrations build exactly what the models say."""
 
     def ours(obj, name, type_, reflected, compare_to) -> bool:
         # The full-text index is built by hand: FTS5 tables on SQLite, a tsvector column on PostgreSQL.
-        return not (name and (name.startswith("story_fts") or name in {"search", "ix_story_search"}))
+        # SQLite cannot reflect the feed's expression index; test_a_feed_url_is_registered_once covers it.
+        return not (name and (name.startswith("story_fts") or name in {"search", "ix_story_search",
+                                                                         "ux_feed_url_guild"}))
 
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"include_object": ours, "compare_type": False})
@@ -222,3 +229,20 @@ def test_a_changed_title_is_updated_in_place_and_a_changed_date_is_ignored(engin
     assert story.ingested_at == now and story.published_at == now  # not re-posted as new
     assert "trade" in links[story.id]
     assert len(_search(engine, "tariffs")) == 1
+
+
+def test_a_feed_url_is_registered_once_per_guild_and_duplicates_are_merged_on_upgrade(database_url):
+    engine = create_engine(database_url)
+    upgrade_database(engine, "0007")
+    insert = sa.text("INSERT INTO feed (url, guild_id, created_at, enabled, failures, poll_interval_minutes, "
+                     "disabled_announced) VALUES (:url, :guild, '2026-11-28 07:00:00', true, 0, 15, false)")
+    with engine.begin() as conn:  # two processes once registered FEEDS_FILE's feeds at the same moment
+        for guild in (None, None, 7, 7, 8):
+            conn.execute(insert, {"url": "https://news.example/rss", "guild": guild})
+    upgrade_database(engine)
+    with engine.begin() as conn:
+        kept = conn.execute(sa.text("SELECT guild_id FROM feed ORDER BY id")).scalars().all()
+        assert kept == [None, 7, 8]
+        with pytest.raises(sa.exc.IntegrityError):
+            conn.execute(insert, {"url": "https://news.example/rss", "guild": None})
+    engine.dispose()
