@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from digests.errors import DeliveryError
@@ -139,8 +140,12 @@ def claim(
     destination = destination_of(target)
     existing = _find(session, destination, slot_at)
     if existing is None:
-        parts = render_target(session=session, taxonomy=taxonomy, renderer=renderer, target=target,
-                              now=slot_at, pools=pools)
+        # The watermark as stored now: a command may have posted (`/briefing post-now`) since the target
+        # was loaded, and then that digest already holds this slot's stories.
+        set_committed_value(target, "last_delivered_at", _stored_watermark(session, target))
+        passed = target.last_delivered_at is not None and target.last_delivered_at >= slot_at
+        parts = [] if passed else render_target(session=session, taxonomy=taxonomy, renderer=renderer,
+                                                target=target, now=slot_at, pools=pools)
         delivery = Delivery(target_kind=destination.kind, target_id=destination.id, slot_at=slot_at,
                             status="sending" if parts else "empty", parts=json.dumps(parts), claimed_at=now,
                             lease_owner=owner, lease_until=now + lease)
@@ -151,7 +156,7 @@ def claim(
             existing = _find(session, destination, slot_at)
         else:
             if not parts:
-                _advance_watermark(session, target, delivery)
+                _advance_watermark(session, target, slot_at)
             return Claim(delivery, parts, set())
     owned = existing.status in FINISHED or _take_lease(session, existing, owner=owner, now=now, lease=lease)
     sent = set(session.exec(select(DeliveryPart.part_index).where(col(DeliveryPart.delivery_id) == existing.id)))
@@ -200,9 +205,20 @@ def _find(session: Session, destination: Destination, slot_at: datetime) -> Deli
     )).first()
 
 
-def _advance_watermark(session: Session, target: Target, delivery: Delivery) -> None:
-    target.last_delivered_at = delivery.slot_at
-    session.add(target)
+def _is_target(target: Target) -> sa.ColumnElement[bool]:
+    key = sa.inspect(type(target)).primary_key[0]
+    return key == getattr(target, key.key)
+
+
+def _stored_watermark(session: Session, target: Target) -> datetime | None:
+    return session.execute(sa.select(type(target).last_delivered_at).where(_is_target(target))).scalar_one_or_none()
+
+
+def _advance_watermark(session: Session, target: Target, slot_at: datetime) -> None:
+    """Move the target's watermark forward to `slot_at`, never back: a later slot or a post-now may be past it."""
+    watermark = col(type(target).last_delivered_at)
+    session.execute(sa.update(type(target)).where(_is_target(target), sa.or_(watermark.is_(None), watermark < slot_at))
+                    .values(last_delivered_at=slot_at).execution_options(synchronize_session=False))
 
 
 @dataclass(frozen=True)
@@ -288,8 +304,7 @@ class Deliverer:
         with session_scope(self.engine) as session:
             delivery = session.get(Delivery, delivery_id)
             delivery.status, delivery.finished_at = "done", self.clock()
-            session.add(target)
-            _advance_watermark(session, target, delivery)
+            _advance_watermark(session, target, delivery.slot_at)
 
     def _fail(self, delivery_id: int, target: Target, reason: str) -> None:
         with session_scope(self.engine) as session:

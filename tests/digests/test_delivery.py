@@ -228,3 +228,22 @@ async def test_a_restart_on_the_same_host_resumes_a_dead_processs_delivery_at_on
     report = await deliverer(engine, taxonomy, renderer, now + timedelta(seconds=5), restarted,
                              owner="process-2").deliver(target, slot_at=now)
     assert report.status == "done" and len(first.sent) + len(restarted.sent) == report.parts_total
+
+
+async def test_a_slot_delivered_after_a_post_now_neither_repeats_its_stories_nor_moves_the_watermark_back(
+        engine, taxonomy, renderer, now):
+    target = briefing(engine, taxonomy, now, quiet_day_notice=True)
+    with session_scope(engine) as session:
+        add_stories(session=session, taxonomy=taxonomy, now=now + timedelta(seconds=30),
+                    drafts=[StoryDraft(title="NATO ministers meet", source="Wire")])
+    publisher = RecordingPublisher()
+    post_now = now + timedelta(minutes=1)  # a manager's /briefing post-now, just after the 08:00 slot
+    await deliverer(engine, taxonomy, renderer, post_now, publisher).deliver(target, slot_at=post_now)
+    late = await deliverer(engine, taxonomy, renderer, post_now, publisher).deliver(target, slot_at=now)
+    with session_scope(engine) as session:
+        assert session.get(ChannelBriefing, target.id).last_delivered_at == post_now
+        target = session.get(ChannelBriefing, target.id)
+    next_day = await deliverer(engine, taxonomy, renderer, now + timedelta(days=1), publisher).deliver(
+        target, slot_at=now + timedelta(days=1))
+    assert late.status == "empty"  # no quiet-day notice either: the post-now held the slot's stories
+    assert next_day.status == "done" and ["NATO" in content for _, content, _, _ in publisher.sent] == [True, False]
