@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -109,55 +110,76 @@ class StoryPool:
                       more=len(ranks) - len(shown), now=self.now)
 
 
+Scope = frozenset[int] | None  # the guilds whose own stories a pool holds; None: every story (the operator)
+
+
 @dataclass
 class _Window:
-    """The pools of one (now, since) window, by the guild-only stories their viewers see."""
+    """The pools of one (now, since) window, by scope; each pool is built by the first worker to need it."""
 
     lock: threading.Lock = field(default_factory=threading.Lock)
     private_guilds: frozenset[int] | None = None
-    pools: OrderedDict[frozenset[int] | None, StoryPool] = field(default_factory=OrderedDict)
+    pools: OrderedDict[Scope, Future[StoryPool]] = field(default_factory=OrderedDict)
 
 
 class StoryPools:
-    """The pools of the latest few windows, shared by the deliveries of a fan-out (thread-safe).
+    """The pools of the latest windows, shared by the deliveries of a fan-out (thread-safe).
 
     A pool is built once, on first use: a story ingested later has a later `ingested_at` and
     belongs to the next window anyway. Viewers share a pool unless they see different guild-only
     stories of the window: a channel of a guild without feeds of its own sees what a webhook sees.
-    A pool holds a window's events (about 2 MB for a window of 10,000 stories, measured), so
-    only the latest `windows` windows are kept, each with its latest `scopes` pools.
+    A pool holds a window's events (about 2 MB for a window of 10,000 stories, measured). The latest
+    `windows` windows are kept (a Monday slot mixes daily, weekday and first digests), each with its
+    shared pools and its latest `private_scopes` pools for guilds with feeds of their own.
     """
 
-    def __init__(self, windows: int = 2, scopes: int = 4) -> None:
+    def __init__(self, windows: int = 8, private_scopes: int = 16) -> None:
         self._windows: OrderedDict[tuple[datetime, datetime | None, timedelta], _Window] = OrderedDict()
         self._size = windows
-        self._scopes = scopes
+        self._private_scopes = private_scopes
         self._lock = threading.Lock()
 
     def get(self, session: Session, *, now: datetime, since: datetime | None, guild_ids: Sequence[int] | None,
             first_window: timedelta = FIRST_DIGEST_WINDOW) -> StoryPool:
         """The pool `StoryPool.load` would build, built at most once per window and scope."""
-        key = (now, since, first_window)
-        with self._lock:
-            found = self._windows.get(key) or _Window()
-            self._windows[key] = found
-            self._windows.move_to_end(key)
-            while len(self._windows) > self._size:
-                self._windows.popitem(last=False)
+        found = self._window((now, since, first_window))
         with found.lock:
             if found.private_guilds is None:
                 oldest = now - (MAX_AGE if since is not None else first_window)
                 found.private_guilds = _guilds_with_own_stories(session, oldest, now)
             scope = None if guild_ids is None else frozenset(guild_ids) & found.private_guilds
-            pool = found.pools.get(scope)
-            if pool is None:
-                pool = StoryPool.load(session, now=now, since=since, first_window=first_window,
-                                      guild_ids=None if scope is None else sorted(scope))
-                found.pools[scope] = pool
-                while len(found.pools) > self._scopes:
-                    found.pools.popitem(last=False)
-            found.pools.move_to_end(scope)
-        return pool
+            building = found.pools.get(scope)
+            if building is None:
+                building = found.pools[scope] = Future()
+                self._forget_private_pools(found)
+                mine = True
+            else:
+                found.pools.move_to_end(scope)
+                mine = False
+        if mine:  # built outside the lock: workers needing other scopes go on meanwhile
+            try:
+                building.set_result(StoryPool.load(session, now=now, since=since, first_window=first_window,
+                                                   guild_ids=None if scope is None else sorted(scope)))
+            except BaseException as error:
+                with found.lock:
+                    found.pools.pop(scope, None)
+                building.set_exception(error)
+        return building.result()
+
+    def _window(self, key: tuple[datetime, datetime | None, timedelta]) -> _Window:
+        with self._lock:
+            window = self._windows.get(key) or _Window()
+            self._windows[key] = window
+            self._windows.move_to_end(key)
+            while len(self._windows) > self._size:
+                self._windows.popitem(last=False)
+            return window
+
+    def _forget_private_pools(self, found: _Window) -> None:
+        """Drop the least recently used pools of guild scopes beyond the limit (called with the window's lock)."""
+        private = [scope for scope in found.pools if scope]
+        for scope in private[:max(0, len(private) - self._private_scopes)]:
+            del found.pools[scope]
 
 
 def select_digest(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -246,7 +247,7 @@ def test_pools_keep_the_latest_windows_and_scopes_only(engine, taxonomy, now):
         for guild_id in (1, 2, 3):
             add_stories(session=session, taxonomy=taxonomy, now=now - timedelta(hours=1), guild_id=guild_id,
                         drafts=[StoryDraft(title=f"Local news {guild_id}", source=f"Guild {guild_id} Feed")])
-    pools = StoryPools(windows=2, scopes=2)
+    pools = StoryPools(windows=2, private_scopes=2)
     with session_scope(engine) as session:
         def pool(ids, at=now):
             return pools.get(session, now=at, since=None, guild_ids=ids)
@@ -254,10 +255,27 @@ def test_pools_keep_the_latest_windows_and_scopes_only(engine, taxonomy, now):
         first = pool([1])
         assert pool([1]) is first
         pool([2])
-        pool([3])  # a third scope of the window: the least recently used one goes
+        pool([3])  # a third guild scope of the window: the least recently used one goes
         rebuilt = pool([1])
         assert rebuilt is not first and all_titles(rebuilt.digest(taxonomy, None)) == ["Local news 1"]
         public = pool([])
+        for guild_id in (2, 3, 1):
+            pool([guild_id])
+        assert pool([]) is public  # the shared pool stays, however many guild scopes come and go
         pool([], now + timedelta(hours=1))
         pool([], now + timedelta(hours=2))  # a third window: the oldest goes
         assert pool([]) is not public
+
+
+def test_workers_asking_at_once_share_one_pool(engine, taxonomy, now):
+    add(engine, taxonomy, now - timedelta(hours=1), StoryDraft(title="Tariffs on steel", source="Wire"))
+    pools = StoryPools()
+
+    def ask(_: int):
+        with session_scope(engine) as session:
+            return pools.get(session, now=now, since=None, guild_ids=[])
+
+    with ThreadPoolExecutor(max_workers=8) as workers:
+        answers = list(workers.map(ask, range(16)))
+    assert all(answer is answers[0] for answer in answers)
+    assert all_titles(answers[0].digest(taxonomy, None)) == ["Tariffs on steel"]
