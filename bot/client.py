@@ -100,6 +100,16 @@ class BriefbotClient(discord.AutoShardedClient):
                                  allow_private=services.settings.allow_private_feeds)
         self._members: set[tuple[int, int]] = set()
 
+    async def launch_shards(self) -> None:
+        """Connect the shards; with DISCORD_GATEWAY_URL set, take only the shard count from Discord.
+
+        Without SHARD_COUNT, discord.py connects to the URL `GET /gateway/bot` answers, which would
+        bypass the configured gateway (a proxy, or the tests' fake).
+        """
+        if self.shard_count is None and self.services.settings.discord_gateway_url:
+            self.shard_count, _, _ = await self.http.get_bot_gateway()
+        await super().launch_shards()
+
     async def setup_hook(self) -> None:
         """Register and sync the commands, then start the schedule (catching up on missed slots) and the feeds."""
         await self.sync_commands()

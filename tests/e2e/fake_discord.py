@@ -66,6 +66,9 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/api/v10"
 GATEWAY_PATH = "/gateway"
 RESUME_GATEWAY_PATH = "/gateway-resume"
+# What GET /gateway/bot advertises: a distinct path, so tests can tell a client that ignored its
+# configured gateway (DISCORD_GATEWAY_URL) and followed Discord's answer.
+ADVERTISED_GATEWAY_PATH = "/gateway-advertised"
 DISCORD_EPOCH_MS = 1_420_070_400_000
 
 # Permission bits (https://discord.com/developers/docs/topics/permissions#permissions-bitwise-permission-flags)
@@ -542,6 +545,7 @@ class FakeDiscord:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get(GATEWAY_PATH, self._gateway_handler)
         app.router.add_get(RESUME_GATEWAY_PATH, self._gateway_handler)
+        app.router.add_get(ADVERTISED_GATEWAY_PATH, self._gateway_handler)
         app.router.add_route("*", "/{tail:.*}", self._rest_handler)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -1632,7 +1636,7 @@ class FakeDiscord:
 
     def _get_gateway_bot(self, req: _Req) -> dict[str, Any]:
         return {
-            "url": self.gateway_url,
+            "url": f"ws://127.0.0.1:{self._port}{ADVERTISED_GATEWAY_PATH}",
             "shards": self.recommended_shards,
             "session_start_limit": {
                 "total": 1000,
@@ -2173,10 +2177,14 @@ class FakeDiscord:
                 await conn.ws.send_str(data)
 
     def _session_for(self, guild_id: int | None) -> _Session | None:
-        """The session that gets a guild's events: the latest of the shard holding it (DMs: shard 0)."""
+        """The session that gets a guild's events: the latest of the shard holding it (DMs: shard 0).
+
+        A shard that is disconnected keeps its session, which buffers the events for its RESUME;
+        None when no session ever held the guild's shard.
+        """
         with self._cond:
             holding = [s for s in self._sessions.values() if s.holds(guild_id)]
-            return max(holding, key=lambda s: s.used, default=None) or self._session
+            return max(holding, key=lambda s: s.used, default=None)
 
     async def _dispatch(self, event: str, data: dict[str, Any], session: _Session | None = None) -> int:
         """Send op 0 ``event`` to the session (default: the one of its guild's shard); kept for RESUME replay."""
@@ -2184,7 +2192,7 @@ class FakeDiscord:
         with self._cond:
             session = session or self._session_for(guild_id)
             if session is None:
-                raise RuntimeError("no client has identified with the fake gateway")
+                raise RuntimeError(f"no client has identified with the fake gateway for guild {guild_id}'s shard")
             session.seq += 1
             payload = {"op": 0, "t": event, "s": session.seq, "d": data}
             session.events.append(payload)

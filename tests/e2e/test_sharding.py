@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.e2e.conftest import start_bot, stop_bot
-from tests.e2e.fake_discord import FakeDiscord, FakeGuild, GatewayConnection
+from tests.e2e.fake_discord import GATEWAY_PATH, FakeDiscord, FakeGuild, GatewayConnection
 from tests.e2e.seeding import seed
 from tests.e2e.test_delivery import minute_floor
 
@@ -51,6 +51,8 @@ def test_one_process_connects_every_shard_discord_recommends(tmp_path):
     assert interactions_seen(connections[(0, 2)]) == [guilds[0].id, None]  # DMs come on shard 0
     assert interactions_seen(connections[(1, 2)]) == [guilds[1].id]
     assert "on shard(s) [0, 1] of 2" in output
+    # The shard count came from GET /gateway/bot, the gateway from DISCORD_GATEWAY_URL, not its answer.
+    assert {c.path for c in fake.gateway_connections} == {GATEWAY_PATH}
 
 
 def test_processes_split_the_shards_and_deliver_whatever_their_shards(tmp_path, postgres_url):
@@ -69,6 +71,7 @@ def test_processes_split_the_shards_and_deliver_whatever_their_shards(tmp_path, 
         answers = [fake.invoke("topics", guild_id=guild.id) for guild in guilds]
 
         stop_bot(fake, shard_1, signal.SIGKILL)
+        fake.wait_for(lambda: by_shard(fake)[(1, 2)].closed, timeout=10, what="shard 1's connection closed")
         with pytest.raises(TimeoutError):  # shard 1's guild has nobody listening any more
             fake.invoke("topics", guild_id=guilds[1].id, timeout=3)
         still = fake.invoke("topics", guild_id=guilds[0].id)
