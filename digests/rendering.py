@@ -130,13 +130,17 @@ class Renderer:
 
         The targets of a slot that follow the same topics share one `Digest` (see
         `digests.selection.StoryPool`): only their headings differ, so the body is rendered once.
-        An entry keeps its digest, so a reused `id` is never mistaken for it.
+        An entry keeps its digest alive, so no other digest can be given its `id` meanwhile.
         """
         with self._bodies_lock:
             kept = self._bodies.get(id(digest))
-        if kept is not None and kept[0] is digest:
+        if kept is not None:
             return kept[1]
-        body = str(self.env.get_template("_macros.md.j2").module.digest_body(digest))
+        try:
+            macro = self.env.get_template("_macros.md.j2").module.digest_body
+        except AttributeError:
+            raise ConfigError("template _macros.md.j2 has no digest_body macro") from None
+        body = str(macro(digest))
         with self._bodies_lock:
             self._bodies[id(digest)] = (digest, body)
             while len(self._bodies) > _BODIES_KEPT:

@@ -316,7 +316,10 @@ def full_text_condition(session: Session, query: str, *, scan_by_time: bool = Tr
     query_ts = phrases[0]
     for phrase in phrases[1:]:
         query_ts = query_ts.op("&&")(phrase)
-    return sa.literal_column("story.search").op("@@")(query_ts)
+    # A term PostgreSQL reads as nothing ("½", a 3,000-letter word) matches nothing, as on SQLite,
+    # rather than dropping out of the AND and widening the search.
+    every_term_read = sa.and_(*(sa.func.numnode(phrase) > 0 for phrase in phrases))
+    return sa.and_(every_term_read, sa.literal_column("story.search").op("@@")(query_ts))
 
 
 def topic_links(*, session: Session, story_ids: Sequence[int]) -> dict[int, list[str]]:

@@ -169,7 +169,13 @@ def test_digests_sharing_a_body_differ_only_in_their_heading(renderer, taxonomy)
     berlin = renderer.personal_digest(shared, tz=ZoneInfo("Europe/Berlin"), topics=[economy, trade])
     assert tokyo[0].splitlines()[2:] == berlin[0].splitlines()[2:]
     assert "Sunday 29 November" in tokyo[0] and "Saturday 28 November" in berlin[0]
-    # A body is kept per digest object: a new digest, even at a reused address, renders its own stories.
+    # A body is kept per digest object: another digest renders its own stories.
     for n in range(50):
         other = make_digest(taxonomy, item(f"Story number {n}"))
         assert f"Story number {n}" in renderer.personal_digest(other, tz=UTC_ZONE, topics=[economy])[0]
+
+
+def test_a_macros_override_without_digest_body_is_a_config_error(tmp_path, taxonomy):
+    (tmp_path / "_macros.md.j2").write_text("{% macro story_line(item, now) %}{{ item.title }}{% endmacro %}")
+    with pytest.raises(ConfigError, match="digest_body"):
+        Renderer(tmp_path).briefing(make_digest(taxonomy, item("Fed cuts rates")), tz=UTC_ZONE)
