@@ -168,12 +168,12 @@ class StoryPools:
 
     def _window(self, key: tuple[datetime, datetime | None, timedelta]) -> _Window:
         with self._lock:
-            window = self._windows.get(key) or _Window()
-            self._windows[key] = window
+            found = self._windows.get(key) or _Window()
+            self._windows[key] = found
             self._windows.move_to_end(key)
             while len(self._windows) > self._size:
                 self._windows.popitem(last=False)
-            return window
+            return found
 
     def _forget_private_pools(self, found: _Window) -> None:
         """Drop the least recently used pools of guild scopes beyond the limit (called with the window's lock)."""
