@@ -1,4 +1,8 @@
-"""The `briefbot` command, run as a real subprocess in an empty directory."""
+"""The `briefbot` command, run as a real subprocess in an empty directory.
+
+The demo runs as on a fresh machine (the default SQLite file); the other commands run on each
+store (`database_url`: a SQLite file, or a new PostgreSQL schema).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,6 +28,16 @@ def briefbot(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subpro
         [sys.executable, "-m", "bot", *args],
         cwd=cwd, env={**clean_env, **(env or {})}, capture_output=True, text=True, timeout=120, check=False,
     )
+
+
+@pytest.fixture
+def cli(tmp_path: Path, database_url: str) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """`briefbot` in `tmp_path` on the test's store, with extra settings as keyword arguments."""
+
+    def run(*args: str, **settings: str) -> subprocess.CompletedProcess[str]:
+        return briefbot(*args, cwd=tmp_path, env={"DATABASE_URL": database_url, **settings})
+
+    return run
 
 
 def parts_of(output: str) -> list[str]:
@@ -45,28 +60,27 @@ def test_demo_prints_a_briefing_and_topic_lists_on_a_fresh_machine(tmp_path):
     assert "0 new, 18 duplicate" in again.stdout
 
 
-def test_ingest_reports_new_duplicate_failed_and_exits_1_on_any_failure(tmp_path):
+def test_ingest_reports_new_duplicate_failed_and_exits_1_on_any_failure(tmp_path, cli):
     (tmp_path / "wire.xml").write_text(RSS, encoding="utf-8")
     (tmp_path / "bad.xml").write_text("<rss><channel><item><title>broken", encoding="utf-8")
-    result = briefbot("ingest", "wire.xml", "missing.jsonl", "bad.xml", cwd=tmp_path)
+    result = cli("ingest", "wire.xml", "missing.jsonl", "bad.xml")
     assert result.returncode == 1
     assert "✓ wire.xml: 1 new, 0 duplicate" in result.stdout
     assert "✗ missing.jsonl: no such file" in result.stdout
     assert "1 new, 0 duplicate, 2 failed" in result.stdout
     assert "Traceback" not in result.stderr
-    ok = briefbot("ingest", "wire.xml", cwd=tmp_path)
+    ok = cli("ingest", "wire.xml")
     assert ok.returncode == 0
     assert "0 new, 1 duplicate, 0 failed" in ok.stdout
 
 
-def test_preview_and_topics_show_what_is_stored(tmp_path):
+def test_preview_and_topics_show_what_is_stored(tmp_path, cli):
     (tmp_path / "wire.xml").write_text(RSS, encoding="utf-8")
-    briefbot("ingest", "wire.xml", cwd=tmp_path)
-    preview = briefbot("preview", "--topics", "Economy & Markets", "--hours", "48", "--tz", "europe/brussels",
-                       cwd=tmp_path)
+    cli("ingest", "wire.xml")
+    preview = cli("preview", "--topics", "Economy & Markets", "--hours", "48", "--tz", "europe/brussels")
     assert preview.returncode == 0, preview.stderr
     assert "Fed holds interest rates" in preview.stdout
-    topics = briefbot("topics", cwd=tmp_path)
+    topics = cli("topics")
     assert re.search(r"`economy` — 1$", topics.stdout, flags=re.MULTILINE)
 
 
@@ -91,11 +105,11 @@ def test_bad_settings_exit_2(tmp_path):
     assert "nope.toml" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_retag_and_db_upgrade(tmp_path):
-    briefbot("demo", cwd=tmp_path)
-    upgrade = briefbot("db", "upgrade", cwd=tmp_path)
+def test_retag_and_db_upgrade(tmp_path, cli):
+    cli("demo")
+    upgrade = cli("db", "upgrade")
     assert upgrade.returncode == 0 and "is up to date" in upgrade.stdout
-    retag = briefbot("retag", cwd=tmp_path)
+    retag = cli("retag")
     assert retag.returncode == 0
     assert re.match(r"Re-tagged 18 stories: \d+ topic links\.", retag.stdout)
 
@@ -114,19 +128,19 @@ def feed_server():
         yield url
 
 
-def test_feeds_add_poll_list_remove(tmp_path, feed_server):
+def test_feeds_add_poll_list_remove(tmp_path, feed_server, cli):
     feeds_file = tmp_path / "feeds.txt"
     feeds_file.write_text(f"# deployment feeds\n{feed_server}/broken.xml\n")
-    env = {"FEEDS_FILE": str(feeds_file)}
-    added = briefbot("feeds", "add", f"{feed_server}/wire.xml", "--topic", "economy", cwd=tmp_path, env=env)
+    feeds = {"FEEDS_FILE": str(feeds_file)}
+    added = cli("feeds", "add", f"{feed_server}/wire.xml", "--topic", "economy", **feeds)
     assert added.returncode == 0 and added.stdout.startswith("Added feed #1")
-    polled = briefbot("feeds", "poll", cwd=tmp_path, env=env)
+    polled = cli("feeds", "poll", **feeds)
     assert polled.returncode == 1  # the broken feed failed
     assert f"#1 {feed_server}/wire.xml: new (1 new, 0 duplicate)" in polled.stdout
     assert "#2" in polled.stdout and "HTTP 500" in polled.stdout
-    listed = briefbot("feeds", "list", cwd=tmp_path, env=env)
+    listed = cli("feeds", "list", **feeds)
     assert "[ok]" in listed.stdout and "[failing]" in listed.stdout and "last error: HTTP 500" in listed.stdout
-    removed = briefbot("feeds", "remove", "2", cwd=tmp_path)
+    removed = cli("feeds", "remove", "2")
     assert removed.returncode == 0 and "Removed feed #2" in removed.stdout
-    missing = briefbot("feeds", "remove", "99", cwd=tmp_path)
+    missing = cli("feeds", "remove", "99")
     assert missing.returncode == 1 and "No such feed" in missing.stderr
