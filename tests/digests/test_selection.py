@@ -23,6 +23,15 @@ def digest(engine, taxonomy, now, topics=None, since=None):
         return select_digest(session=session, taxonomy=taxonomy, topics=topics, since=since, now=now)
 
 
+def add_guild_and_public_stories(engine, taxonomy, now):
+    """A story only guild 7's feed carried, and a public one, both on trade."""
+    with session_scope(engine) as session:
+        add_stories(session=session, taxonomy=taxonomy, now=now - timedelta(hours=1), guild_id=7,
+                    drafts=[StoryDraft(title="Tariffs on local wine", source="Guild Feed")])
+        add_stories(session=session, taxonomy=taxonomy, now=now - timedelta(hours=1),
+                    drafts=[StoryDraft(title="Tariffs on steel", source="Wire")])
+
+
 def all_titles(d) -> list[str]:
     titles = [d.top.title] if d.top else []
     return titles + [item.title for section in d.sections for item in section.items]
@@ -169,11 +178,7 @@ def test_the_same_event_from_several_outlets_is_one_item(engine, taxonomy, now):
 
 
 def test_guild_visibility_applies_to_digests_stories_and_counts(engine, taxonomy, now):
-    with session_scope(engine) as session:
-        add_stories(session=session, taxonomy=taxonomy, now=now - timedelta(hours=1), guild_id=7,
-                    drafts=[StoryDraft(title="Tariffs on local wine", source="Guild Feed")])
-        add_stories(session=session, taxonomy=taxonomy, now=now - timedelta(hours=1),
-                    drafts=[StoryDraft(title="Tariffs on steel", source="Wire")])
+    add_guild_and_public_stories(engine, taxonomy, now)
     with session_scope(engine) as session:
         own = select_digest(session=session, taxonomy=taxonomy, topics=None, since=None, now=now, guild_ids=[7])
         other = select_digest(session=session, taxonomy=taxonomy, topics=None, since=None, now=now, guild_ids=[8])
@@ -208,11 +213,7 @@ def test_an_event_is_on_a_topic_when_any_outlet_tagged_it_so(engine, taxonomy, n
 
 
 def test_targets_of_one_slot_share_a_pool_unless_they_see_other_guild_stories(engine, taxonomy, now):
-    with session_scope(engine) as session:
-        add_stories(session=session, taxonomy=taxonomy, now=now - timedelta(hours=1), guild_id=7,
-                    drafts=[StoryDraft(title="Tariffs on local wine", source="Guild Feed")])
-        add_stories(session=session, taxonomy=taxonomy, now=now - timedelta(hours=1),
-                    drafts=[StoryDraft(title="Tariffs on steel", source="Wire")])
+    add_guild_and_public_stories(engine, taxonomy, now)
     pools = StoryPools()
     since = now - timedelta(days=1)
     with session_scope(engine) as session:
