@@ -15,6 +15,12 @@ def test_tidy_removes_control_characters():
     assert tidy("a\x00b\x07c") == "abc"
 
 
+def test_tidy_collapses_every_kind_of_space_and_keeps_one_break_between_paragraphs():
+    assert tidy("  a \t b\u00a0\u00a0c \n\n \r\n d\u200be\u2003f  ") == "a b c\nd e f"
+    assert tidy("first\r\nsecond\n\n\n\nthird\n") == "first\nsecond\nthird"
+    assert tidy(" \n \t\n ") == ""
+
+
 def test_cut_at_word_never_exceeds_limit_and_marks_the_cut():
     text = "The quick brown fox jumps over the lazy dog"
     cut = cut_at_word(text, 20)
