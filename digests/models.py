@@ -31,20 +31,36 @@ class UTCDateTime(sa.types.TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return None if value is None else _utc(value)
+
+    def bind_processor(self, dialect: sa.Dialect):
+        """On SQLite, straight to the text SQLAlchemy's DATETIME stores ("2026-11-28 08:00:00.000000").
+
+        The generic path (`process_bind_param`, then SQLite's DATETIME formatting through a dict)
+        was 7 % of ingest time, for up to five timestamps a story; `isoformat` writes the same text.
+        """
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value: datetime | None) -> str | None:
+            return None if value is None else _utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+        return process
 
     def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
         return None if value is None else as_utc(value)
 
 
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return value.astimezone(UTC)
+
+
 def utc_column(*, nullable: bool = False, index: bool = False) -> sa.Column:
     """A column of `UTCDateTime`."""
     return sa.Column(UTCDateTime(), nullable=nullable, index=index)
+
 
 def snowflake_column(
     *, nullable: bool = False, index: bool = False, unique: bool = False, primary_key: bool = False
