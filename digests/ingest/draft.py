@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from digests.models import BODY_MAX, SOURCE_MAX, SUMMARY_MAX, TITLE_MAX, URL_MAX
 from digests.text import cut_at_word, lead_summary, normalise_title, one_line, tidy
@@ -69,16 +69,17 @@ class StoryDraft:
 def canonical_url(url: str) -> str | None:
     """`url` with a lower-case scheme and host, no fragment, no tracking parameters, no default port."""
     try:
-        parts = urlsplit(url.strip())
-        port = parts.port
+        parts = urlsplit(url.strip())  # lower-cases the scheme
+        host, port = parts.hostname, parts.port  # the host lower-cased; a bad port raises
     except ValueError:
         return None
-    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+    if parts.scheme not in ("http", "https") or not host:
         return None
-    host = parts.hostname.lower()
-    if port and (parts.scheme.lower(), port) not in {("http", 80), ("https", 443)}:
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address
+    if port and (parts.scheme, port) not in {("http", 80), ("https", 443)}:
         host = f"{host}:{port}"
     query = parts.query and urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
                                        if not _TRACKING_PARAMS.match(k)])
     # http and https name the same article, so both canonicalise to https.
-    return urlunsplit(("https", host, parts.path or "/", query, ""))
+    return f"https://{host}{parts.path or '/'}" + (f"?{query}" if query else "")

@@ -15,6 +15,11 @@ def test_canonical_url_keeps_a_non_default_port_and_rejects_other_schemes():
     assert canonical_url("https://[::1:bad/") is None
 
 
+def test_canonical_url_keeps_an_ipv6_host_in_brackets():
+    assert canonical_url("http://[2001:DB8::1]:8080/a#top") == "https://[2001:db8::1]:8080/a"
+    assert canonical_url("https://[2001:db8::1]:443/a?b=1") == "https://[2001:db8::1]/a?b=1"
+
+
 def test_dedupe_key_uses_the_url_else_title_and_source():
     with_url = StoryDraft(title="A", source="S", url="https://x.org/a?utm_campaign=1")
     same_url = StoryDraft(title="Another title", source="T", url="https://x.org/a")
