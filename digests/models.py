@@ -83,7 +83,8 @@ class StoryTopic(SQLModel, table=True):
     """A story is about a topic.
 
     The story's `effective_at` is copied here so that "the newest stories on a topic" is one
-    index range scan (topic, time) instead of a join over every story of the topic.
+    index range scan (topic, time) instead of a join over every story of the topic. That index also
+    serves every other lookup by topic.
     """
 
     __tablename__ = "story_topic"
@@ -94,7 +95,7 @@ class StoryTopic(SQLModel, table=True):
     )
     topic_slug: str = Field(
         sa_column=sa.Column(
-            sa.String(40), sa.ForeignKey("topic.slug", ondelete="CASCADE"), primary_key=True, index=True
+            sa.String(40), sa.ForeignKey("topic.slug", ondelete="CASCADE"), primary_key=True
         )
     )
     effective_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
