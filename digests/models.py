@@ -43,7 +43,8 @@ class UTCDateTime(sa.types.TypeDecorator):
             return super().bind_processor(dialect)
 
         def process(value: datetime | None) -> str | None:
-            return None if value is None else _utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+            # Cutting the "+00:00" is cheaper than replace(tzinfo=None) first.
+            return None if value is None else _utc(value).isoformat(" ", "microseconds")[:-6]
 
         return process
 

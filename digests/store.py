@@ -45,12 +45,18 @@ def create_engine(database_url: str) -> sa.Engine:
     return engine
 
 
+# Settings of every SQLite connection. Checkpoints (WAL pages copied into the database, then an
+# fsync) run every 4,000 pages (16 MB) of WAL, not SQLite's default 1,000: ingesting one file of
+# 2,400 stories writes about 6 MB, so at the default every file paid a checkpoint of its own, and
+# pages that each file touches again (index and full-text structure) were copied back every time.
+SQLITE_PRAGMAS = ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=5000", "synchronous=NORMAL",
+                  "wal_autocheckpoint=4000")
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    for pragma in SQLITE_PRAGMAS:
+        cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from digests.store import open_store
+from digests.store import SQLITE_PRAGMAS, open_store
 from digests.topics import load_taxonomy
 from tests.benchmarks.generator import GeneratedStory
 
@@ -42,7 +42,7 @@ def create_store(path: Path) -> None:
 def connect(path: Path) -> sqlite3.Connection:
     """A plain sqlite3 connection with the pragmas `digests.store.create_engine` sets."""
     connection = sqlite3.connect(path, isolation_level=None)
-    for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=5000", "synchronous=NORMAL"):
+    for pragma in SQLITE_PRAGMAS:
         connection.execute(f"PRAGMA {pragma}")
     return connection
 

@@ -248,3 +248,14 @@ def test_a_feed_url_is_registered_once_per_guild_and_duplicates_are_merged_on_up
         with pytest.raises(sa.exc.IntegrityError):
             conn.execute(insert, {"url": "https://news.example/rss", "guild": None})
     engine.dispose()
+
+
+def test_every_sqlite_connection_gets_wal_foreign_keys_and_the_checkpoint_interval(tmp_path, taxonomy):
+    engine = open_store(f"sqlite:///{tmp_path / 'pragmas.db'}", taxonomy)
+    try:
+        with engine.connect() as conn:
+            settings = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar_one()
+                        for name in ("journal_mode", "foreign_keys", "synchronous", "wal_autocheckpoint")}
+    finally:
+        engine.dispose()
+    assert settings == {"journal_mode": "wal", "foreign_keys": 1, "synchronous": 1, "wal_autocheckpoint": 4000}
