@@ -3,20 +3,22 @@
 Feed documents are untrusted. Before feedparser sees one, its DOCTYPE is removed: a DTD is where
 entity bombs ("billion laughs", a text entity used thousands of times) and external entities (XXE)
 are declared, and no real news feed needs one. Entries that still carry an undeclared entity
-reference in their title are rejected rather than stored with `&name;` in them.
+reference in their title are rejected rather than stored with `&name;` in them. A numeric character
+reference to no character (a UTF-16 surrogate, or past U+10FFFF) becomes U+FFFD first: feedparser's
+fallback parser crashes on one.
 """
 
 from __future__ import annotations
 
 import calendar
 import email.utils
-import json
 import re
 from datetime import UTC, datetime
 from html.entities import html5
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
+import orjson
 
 from digests.errors import InputError, SourceError
 from digests.ingest.draft import StoryDraft
@@ -29,6 +31,8 @@ _DOCTYPE_RE = re.compile(rb"<!DOCTYPE[^\[>]*(\[.*?\]\s*)?>", re.IGNORECASE | re.
 _PROLOG_SCAN = 65_536
 _ENTITY_REF_RE = re.compile(r"&([A-Za-z_][\w.-]*);")
 _ENTITY_SCAN = 20_000
+_CHAR_REF_RE = re.compile(rb"&#(?:[xX]0*([0-9a-fA-F]+)|0*([0-9]+));")
+_NO_CHARACTER = b"&#xFFFD;"
 _JSON_FEED_VERSION = "https://jsonfeed.org/version/"
 TITLE_FROM_TEXT_MAX = 120
 
@@ -62,10 +66,25 @@ def _strip_doctype(data: bytes) -> bytes:
     return data[: start.start()] + data[match.end():]
 
 
+def _replace_bad_char_refs(data: bytes) -> bytes:
+    """`data` with every character reference to a surrogate or past U+10FFFF made U+FFFD."""
+
+    def replace(match: re.Match[bytes]) -> bytes:
+        hex_digits, digits = match.groups()
+        code = int(hex_digits, 16) if hex_digits else int(digits) if len(digits) <= 8 else -1
+        return match[0] if 0 <= code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else _NO_CHARACTER
+
+    return _CHAR_REF_RE.sub(replace, data) if b"&#" in data else data
+
+
 def _parse_xml_feed(data: bytes, *, location: str) -> tuple[list[StoryDraft], list[str]]:
     base = location if "://" in location else ""
-    parsed = feedparser.parse(_strip_doctype(data), response_headers={"content-location": base} if base else None,
-                              sanitize_html=True, resolve_relative_uris=bool(base))
+    document = _replace_bad_char_refs(_strip_doctype(data))
+    try:
+        parsed = feedparser.parse(document, response_headers={"content-location": base} if base else None,
+                                  sanitize_html=True, resolve_relative_uris=bool(base))
+    except Exception as exc:  # hostile input must not crash a poll, whatever feedparser raises
+        raise SourceError(f"the feed parser failed on this document ({type(exc).__name__})") from None
     version = parsed.get("version", "")
     if not version and not parsed.entries:
         problem = parsed.get("bozo_exception")
@@ -116,11 +135,11 @@ def _has_undeclared_entity(text: str) -> bool:
 
 def _parse_json_feed(data: bytes, *, location: str) -> tuple[list[StoryDraft], list[str]]:
     try:
-        doc = json.loads(data.decode("utf-8-sig"))
+        doc = orjson.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise SourceError(f"JSON Feed is not UTF-8 (byte {exc.start})") from None
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise SourceError(f"invalid JSON: {getattr(exc, 'msg', 'too deeply nested')}") from None
+    except orjson.JSONDecodeError as exc:
+        raise SourceError(f"invalid JSON: {exc.msg}") from None
     if not isinstance(doc, dict) or not str(doc.get("version", "")).startswith(_JSON_FEED_VERSION):
         raise SourceError("JSON document is not a JSON Feed (no jsonfeed.org version)")
     items = doc.get("items")

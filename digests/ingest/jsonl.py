@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-import json
+import orjson
 
 from digests.errors import InputError
 from digests.ingest.draft import StoryDraft
@@ -19,9 +19,9 @@ def parse_json_lines(text: str, *, source: str) -> tuple[list[StoryDraft], list[
         if not line.strip():
             continue
         try:
-            drafts.append(_draft(json.loads(line), default_source=source))
-        except (json.JSONDecodeError, RecursionError) as exc:
-            errors.append(f"line {number}: not valid JSON ({getattr(exc, 'msg', 'too deeply nested')})")
+            drafts.append(_draft(orjson.loads(line), default_source=source))
+        except orjson.JSONDecodeError as exc:
+            errors.append(f"line {number}: not valid JSON ({exc.msg})")
         except InputError as exc:
             errors.append(f"line {number}: {exc}")
     return drafts, errors

@@ -149,6 +149,39 @@ def test_external_entities_never_read_local_files():
     assert all("root:" not in (d.title + d.summary) for d in drafts)
 
 
+def test_character_references_to_no_character_become_a_replacement_character():
+    # feedparser's fallback parser raised UnicodeEncodeError, ValueError or OverflowError on each of these.
+    rss = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+           b"<item><title>Surrogate &#55296; and &#xDC00;</title><link>https://a.example/1</link></item>"
+           b"<item><title>Past the last &#x110000; and &#1114112; and &#99999999999;</title>"
+           b"<link>https://a.example/2</link></item>"
+           b"<item><title>Real ones: &#8217; &#x2014; &#0065;</title><link>https://a.example/3</link></item>"
+           b"</channel></rss>")
+    drafts, skipped = parse_feed(rss, location="refs.xml")
+    assert skipped == []
+    assert [d.title for d in drafts] == ["Surrogate \ufffd and \ufffd", "Past the last \ufffd and \ufffd and \ufffd",
+                                         "Real ones: \u2019 \u2014 A"]
+
+
+def test_a_feed_parser_crash_is_a_clear_source_error(monkeypatch):
+    def crash(*_args, **_kwargs):
+        raise OverflowError("Python int too large to convert to C int")
+
+    monkeypatch.setattr("digests.ingest.feeds.feedparser.parse", crash)
+    with pytest.raises(SourceError, match=r"the feed parser failed on this document \(OverflowError\)"):
+        parse_feed(RSS, location="x.xml")
+
+
+def test_a_lone_surrogate_escape_costs_its_json_line_or_its_json_feed():
+    lines = '{"title": "Fine"}\n{"title": "Bad \\ud800 title"}\n'
+    drafts, errors = parse_json_lines(lines, source="s")
+    assert [d.title for d in drafts] == ["Fine"]
+    assert errors == ["line 2: not valid JSON (no low surrogate in string)"]
+    feed = b'{"version": "https://jsonfeed.org/version/1.1", "items": [{"id": "1", "title": "Bad \\udc00"}]}'
+    with pytest.raises(SourceError, match="invalid JSON"):
+        parse_feed(feed, location="x.json")
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
