@@ -71,6 +71,10 @@ class Handler(QuietHandler):
             self._send(200, FEED)
         elif self.path == "/not-a-feed":
             self._send(200, b"<html><body>Hello</body></html>")
+        elif self.path == "/surrogate.json":
+            self._send(200, b'{"version": "https://jsonfeed.org/version/1.1", "items": [{"id": "1", "title": "\\ud800"}]}')
+        elif self.path == "/bad-refs.xml":
+            self._send(200, rss("Tariffs &#55296; rise", "Harbour &#x110000; reopens"))
 
     def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
         self.send_body(status, body, headers)
@@ -169,6 +173,7 @@ async def test_failures_back_off_then_disable_the_feed_and_the_guild_is_told_onc
         ("/bomb", "larger than 1 MB"),
         ("/not-a-feed", "not an RSS, Atom or JSON feed"),
         ("/slow", "timed out"),
+        ("/surrogate.json", "invalid JSON"),
     ],
 )
 async def test_hostile_answers_fail_cleanly_and_keep_what_is_stored(engine, taxonomy, now, server, path, error):
@@ -182,6 +187,17 @@ async def test_hostile_answers_fail_cleanly_and_keep_what_is_stored(engine, taxo
     assert reports[path[1:]].outcome == "failed" and error in (reports[path[1:]].error or "")
     with session_scope(engine) as session:
         assert len(session.exec(select(Story)).all()) >= 1
+
+
+async def test_character_references_to_no_character_do_not_stop_a_feed(engine, taxonomy, now, server):
+    # feedparser raised on these; the exception escaped the poll and the feed was never marked failed.
+    register(engine, taxonomy, f"{server}/bad-refs.xml", now)
+    poller = make_poller(engine, taxonomy, Clock(now))
+    [report] = await poller.poll_due()
+    await poller.aclose()
+    assert (report.outcome, report.new) == ("new", 2)
+    with session_scope(engine) as session:
+        assert sorted(session.exec(select(Story.title)).all()) == ["Harbour \ufffd reopens", "Tariffs \ufffd rise"]
 
 
 async def test_a_guild_feeds_stories_stay_in_that_guild(engine, taxonomy, now, server):
