@@ -35,9 +35,14 @@ _FTS_TOKEN_RE = re.compile(r"\w+", re.UNICODE)
 
 
 def create_engine(database_url: str) -> sa.Engine:
-    """An engine for `database_url`; SQLite files get WAL, foreign keys and a busy timeout."""
+    """An engine for `database_url`; SQLite files get WAL, foreign keys and a busy timeout.
+
+    Database errors do not quote their statement's parameters: those may be a webhook's URL, whose
+    token is a secret, and errors are logged.
+    """
     try:
-        engine = sa.create_engine(database_url, pool_pre_ping=not database_url.startswith("sqlite"))
+        engine = sa.create_engine(database_url, pool_pre_ping=not database_url.startswith("sqlite"),
+                                  hide_parameters=True)
     except (sa.exc.ArgumentError, ImportError) as exc:
         raise ConfigError(f"DATABASE_URL is not a usable SQLAlchemy URL ({type(exc).__name__})") from None
     if engine.dialect.name == "sqlite":

@@ -18,7 +18,9 @@ _ABBREVIATIONS = frozenset((
     "nov", "dec", "gen", "gov", "sen", "rep", "lt", "col", "capt", "sgt", "no", "vs", "etc", "inc", "corp",
     "ltd", "jr", "sr", "prof", "adm", "maj", "rev", "fr", "ft", "mt",
 ))
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters (tab and line breaks aside) and lone UTF-16 surrogates: PostgreSQL refuses NUL,
+# no store can encode a surrogate, and neither means anything in a message.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 class _TextExtractor(HTMLParser):
@@ -65,14 +67,20 @@ def html_to_text(fragment: str | None) -> str:
 
 
 def tidy(text: str) -> str:
-    """Collapse runs of spaces, keep single line breaks between paragraphs, drop control characters.
+    """Collapse runs of spaces, keep single line breaks between paragraphs, drop control characters
+    and lone surrogates.
 
     Every Unicode space (tab, no-break, zero-width) counts as a space; blank lines go. Built from
     str.split and str.join rather than regex substitutions, which matched at every space of every
     text and made tidying the largest single cost of ingest.
     """
-    text = _CONTROL_RE.sub("", unicodedata.normalize("NFC", text)).replace("\u200b", " ")
+    text = drop_controls(unicodedata.normalize("NFC", text)).replace("\u200b", " ")
     return "\n".join(filter(None, (" ".join(line.split()) for line in text.split("\n"))))
+
+
+def drop_controls(text: str) -> str:
+    """`text` without control characters (tabs and line breaks kept) or lone surrogates."""
+    return _CONTROL_RE.sub("", text)
 
 
 def one_line(text: str) -> str:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from digests.models import BODY_MAX, SOURCE_MAX, SUMMARY_MAX, TITLE_MAX, URL_MAX
-from digests.text import cut_at_word, lead_summary, normalise_title, one_line, tidy
+from digests.text import cut_at_word, drop_controls, lead_summary, normalise_title, one_line, tidy
 
 # Query parameters that identify a campaign, not a page.
 _TRACKING_PARAMS = re.compile(
@@ -34,17 +34,22 @@ class StoryDraft:
     topics: tuple[str, ...] = field(default_factory=tuple)
 
     def clean(self) -> StoryDraft:
-        """Tidy and cap every field; derive the summary from the body when absent."""
+        """Tidy and cap every field; derive the summary from the body when absent.
+
+        Whatever the parser, no control character or lone surrogate is stored (PostgreSQL refuses a
+        NUL, and a surrogate cannot be encoded): text loses them, and a URL holding one is dropped.
+        """
         body = tidy(self.body)[:BODY_MAX] if self.body else None
-        summary = lead_summary(self.summary, SUMMARY_MAX) if self.summary.strip() else ""
+        summary = lead_summary(drop_controls(self.summary), SUMMARY_MAX) if self.summary.strip() else ""
         if not summary and body:
             summary = lead_summary(body, SUMMARY_MAX)
         url = (self.url or "").strip() or None
-        if url and (len(url) > URL_MAX or not url.lower().startswith(("http://", "https://"))):
+        if url and (len(url) > URL_MAX or not url.lower().startswith(("http://", "https://"))
+                    or drop_controls(url) != url):
             url = None
         return StoryDraft(
-            title=cut_at_word(one_line(self.title), TITLE_MAX),
-            source=cut_at_word(one_line(self.source), SOURCE_MAX) or "unknown",
+            title=cut_at_word(one_line(drop_controls(self.title)), TITLE_MAX),
+            source=cut_at_word(one_line(drop_controls(self.source)), SOURCE_MAX) or "unknown",
             url=url,
             summary=summary,
             body=body or None,

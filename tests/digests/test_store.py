@@ -259,3 +259,26 @@ def test_every_sqlite_connection_gets_wal_foreign_keys_and_the_checkpoint_interv
     finally:
         engine.dispose()
     assert settings == {"journal_mode": "wal", "foreign_keys": 1, "synchronous": 1, "wal_autocheckpoint": 4000}
+
+
+def test_control_characters_and_lone_surrogates_never_reach_the_store(engine, taxonomy, now):
+    # PostgreSQL refused the NUL and neither store could encode the surrogate: the whole file failed.
+    drafts = [StoryDraft(title="Markets\x00 rally\ud800", source="Wire\x00", summary="Stocks\x07 rose.",
+                         body="Body\x00 text.", url="https://a.example/1"),
+              StoryDraft(title="A link with a NUL", source="Wire", url="https://a.example/2\x00x")]
+    with session_scope(engine) as session:
+        assert add_stories(session=session, drafts=drafts, taxonomy=taxonomy, now=now).new == 2
+    with session_scope(engine) as session:
+        stored = session.execute(sa.select(Story.title, Story.source, Story.summary, Story.body, Story.url)
+                                 .order_by(Story.id)).all()
+    assert [tuple(row) for row in stored] == [
+        ("Markets rally", "Wire", "Stocks rose.", "Body text.", "https://a.example/1"),
+        ("A link with a NUL", "Wire", "", None, None),
+    ]
+
+
+def test_database_errors_do_not_quote_their_parameters(engine):
+    secret = "https://discord.com/api/webhooks/1/hunter2-token"
+    with pytest.raises(sa.exc.IntegrityError) as raised, engine.begin() as conn:
+        conn.execute(sa.insert(Topic.__table__), [{"slug": "x", "name": secret, "emoji": "", "position": 0}] * 2)
+    assert "hunter2-token" not in str(raised.value)
