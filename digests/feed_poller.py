@@ -57,12 +57,23 @@ class PollReport:
 
 
 def read_feeds_file(path: Path) -> list[str]:
-    """The URLs of a FEEDS_FILE: one a line; blank lines and `#` comments ignored."""
+    """The URLs of a FEEDS_FILE: one a line; blank lines and `#` comments ignored.
+
+    Every URL is checked as `/feeds add` checks one (private hosts allowed: the operator chose
+    them), so a typo stops start-up with its line number rather than failing at every poll.
+    """
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read FEEDS_FILE {path}: {exc}") from None
-    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    urls = []
+    for number, line in enumerate(lines, start=1):
+        if line.strip() and not line.lstrip().startswith("#"):
+            try:
+                urls.append(check_feed_url(line, allow_private=True))
+            except InputError as exc:
+                raise InputError(f"FEEDS_FILE {path}, line {number}: {exc}") from None
+    return urls
 
 
 def sync_deployment_feeds(*, engine: sa.Engine, urls: list[str], now: datetime) -> int:

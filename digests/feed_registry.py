@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from digests.errors import InputError, NotFoundError
 from digests.models import URL_MAX, Feed
+from digests.text import drop_controls
 from digests.topics import Taxonomy
 
 MAX_FEEDS_PER_GUILD = 25
@@ -28,6 +29,8 @@ def check_feed_url(url: str, *, allow_private: bool) -> str:
     url = (url or "").strip()
     if len(url) > URL_MAX:
         raise InputError(f"That URL is too long (at most {URL_MAX} characters).")
+    if any(character.isspace() for character in url) or drop_controls(url) != url:
+        raise InputError("That is not a valid URL: it holds a space or a control character.")
     try:
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)

@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 from digests.errors import ConfigError
 from digests.ingest.draft import StoryDraft
 from digests.models import IngestRun, MemberGuild, Story, StoryGuild, StoryTopic, Topic
+from digests.text import drop_controls
 from digests.topics import Taxonomy
 
 log = logging.getLogger(__name__)
@@ -307,7 +308,8 @@ def full_text_condition(session: Session, query: str, *, scan_by_time: bool = Tr
     by `story.effective_at` without a narrower index (see below). SQLite and PostgreSQL find the
     same stories for the same searches (tests/digests/test_search_parity.py).
     """
-    terms = [(term, tokens) for term in query.split() if (tokens := _FTS_TOKEN_RE.findall(term))][:16]
+    # A control character is noise in a search, and PostgreSQL refuses a NUL outright.
+    terms = [(term, tokens) for term in drop_controls(query).split() if (tokens := _FTS_TOKEN_RE.findall(term))][:16]
     if not terms:
         return None
     dialect = session.get_bind().dialect.name

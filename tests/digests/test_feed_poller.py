@@ -14,6 +14,7 @@ import httpx
 import pytest
 from sqlmodel import select
 
+from digests.errors import InputError
 from digests.feed_poller import (
     FAILURE_LIMIT,
     FeedPoller,
@@ -72,7 +73,8 @@ class Handler(QuietHandler):
         elif self.path == "/not-a-feed":
             self._send(200, b"<html><body>Hello</body></html>")
         elif self.path == "/surrogate.json":
-            self._send(200, b'{"version": "https://jsonfeed.org/version/1.1", "items": [{"id": "1", "title": "\\ud800"}]}')
+            self._send(200, b'{"version": "https://jsonfeed.org/version/1.1", '
+                            b'"items": [{"id": "1", "title": "\\ud800"}]}')
         elif self.path == "/bad-refs.xml":
             self._send(200, rss("Tariffs &#55296; rise", "Harbour &#x110000; reopens"))
 
@@ -218,6 +220,14 @@ def test_feeds_file_lines_and_sync(engine, now, tmp_path):
     assert urls == ["https://a.example/rss", "https://b.example/atom", "https://a.example/rss"]
     assert sync_deployment_feeds(engine=engine, urls=urls, now=now) == 2
     assert sync_deployment_feeds(engine=engine, urls=urls, now=now) == 0
+
+
+@pytest.mark.parametrize("line", ["ftp://a.example/rss", "https://a.example/my feed", "https://a.example/\x00"])
+def test_a_feeds_file_line_that_is_no_feed_url_is_refused_with_its_number(tmp_path, line):
+    path = tmp_path / "feeds.txt"
+    path.write_text(f"https://a.example/rss\n{line}\n")
+    with pytest.raises(InputError, match=r"FEEDS_FILE .*feeds.txt, line 2: "):
+        read_feeds_file(path)
 
 
 async def test_two_pollers_sharing_a_database_poll_a_due_feed_once(engine, taxonomy, now, server):

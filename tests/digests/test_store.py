@@ -93,6 +93,11 @@ def test_full_text_finds_greenland_in_the_article_body(engine, taxonomy, now):
     assert _search(engine, "Greenland penguins") == []
 
 
+def test_a_control_character_in_a_search_is_ignored_on_both_stores(engine, taxonomy, now):
+    _ingest_sample(engine, taxonomy, now)
+    assert _search(engine, "Green\x00land") == _search(engine, "Greenland") != []
+
+
 def test_full_text_treats_query_syntax_as_plain_words(engine, taxonomy, now):
     _ingest_sample(engine, taxonomy, now)
     plain = sorted(_search(engine, "Powell"))
