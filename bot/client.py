@@ -11,6 +11,7 @@ from typing import TypeVar
 
 import discord
 from discord import app_commands
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from bot.commands import COMMAND_MODULES
@@ -23,6 +24,7 @@ from digests.feed_poller import FeedPoller, announce_disabled_feeds, read_feeds_
 from digests.scheduler import DeliveryScheduler, Kind, stops_quietly
 from digests.services import Services
 from digests.store import remember_member, session_scope
+from digests.targets import remember_dm_channel
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -90,7 +92,7 @@ class BriefbotClient(discord.AutoShardedClient):
         self.tree = BriefbotTree(self)
         pacer = Pacer(services.settings.discord_requests_per_second)
         pacer.install(self.http)
-        self.publisher = DiscordPublisher(self, pacer)
+        self.publisher = DiscordPublisher(self, pacer, on_dm_channel=self._store_dm_channel)
         self.deliverer = Deliverer(engine=services.engine, taxonomy=services.taxonomy, renderer=services.renderer,
                                    publisher=self.publisher, clock=clock,
                                    lease=timedelta(seconds=services.settings.delivery_lease_seconds))
@@ -109,6 +111,18 @@ class BriefbotClient(discord.AutoShardedClient):
         if self.shard_count is None and self.services.settings.discord_gateway_url:
             self.shard_count, _, _ = await self.http.get_bot_gateway()
         await super().launch_shards()
+
+    async def _store_dm_channel(self, user_id: int, channel_id: int | None) -> None:
+        """Remember a user's DM channel for later processes; on a database error, this one's cache serves."""
+
+        def store() -> None:
+            with session_scope(self.services.engine) as session:
+                remember_dm_channel(session=session, user_id=user_id, channel_id=channel_id)
+
+        try:
+            await asyncio.to_thread(store)
+        except SQLAlchemyError as error:
+            log.warning("could not store the DM channel of user %s: %s", user_id, type(error).__name__)
 
     async def setup_hook(self) -> None:
         """Register and sync the commands, then start the schedule (catching up on missed slots) and the feeds."""

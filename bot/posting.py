@@ -7,13 +7,15 @@ drops a repeat of the part that was in flight when the bot died. Discord's error
     429, 5xx, timeouts, connection errors   transient: retried with backoff, then DeliveryError(permanent=False)
     50007 (DMs closed)                      permanent: DeliveryError(permanent=True)
     50001 / 50013 (missing access/perms)    permanent
-    10003 (unknown channel), other 403/404  permanent
+    10003 (unknown channel), other 403/404  permanent (a stored DM channel is forgotten and opened again)
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 import aiohttp
 import discord
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
 
 NO_MENTIONS = discord.AllowedMentions.none()
 RETRIES = 4
+UNKNOWN_CHANNEL = 10003
 BACKOFF_SECONDS = 1.0
 _PERMANENT_REASONS = {
     50007: "cannot send DMs to this user (their DMs are closed)",
@@ -45,10 +48,16 @@ def mentions_for(role_id: int | None) -> discord.AllowedMentions:
     return discord.AllowedMentions(everyone=False, users=False, roles=[discord.Object(role_id)], replied_user=False)
 
 
-class DiscordPublisher:
-    """Sends messages to channels, DMs and webhooks; caches DM channel ids so a DM costs one request.
+DmChannelOpened = Callable[[int, int | None], Awaitable[None]]
 
-    Without a client (`briefbot post --webhook`), only webhooks can be used, through `session`.
+
+class DiscordPublisher:
+    """Sends messages to channels, DMs and webhooks; a DM costs one request once its channel is known.
+
+    A user's DM channel comes from the destination (stored after the first DM), else from this
+    process's cache, else Discord opens it and `on_dm_channel(user_id, channel_id)` stores it. A
+    stored channel Discord no longer knows is forgotten (`on_dm_channel(user_id, None)`) and opened
+    again. Without a client (`briefbot post --webhook`), only webhooks can be used, through `session`.
     """
 
     def __init__(
@@ -58,11 +67,13 @@ class DiscordPublisher:
         *,
         session: aiohttp.ClientSession | None = None,
         backoff_seconds: float = BACKOFF_SECONDS,
+        on_dm_channel: DmChannelOpened | None = None,
     ) -> None:
         self.client = client
         self.pacer = pacer
         self.session = session
         self.backoff_seconds = backoff_seconds
+        self.on_dm_channel = on_dm_channel
         self._dm_channels: dict[int, int] = {}
 
     async def send(self, destination: Destination, content: str, *, nonce: str, mention_role_id: int | None) -> int:
@@ -78,6 +89,10 @@ class DiscordPublisher:
                 message = await channel.send(content, nonce=nonce, allowed_mentions=mentions_for(mention_role_id))
                 return message.id
             except (discord.Forbidden, discord.NotFound) as error:
+                if destination.kind == "user" and error.code == UNKNOWN_CHANNEL and destination.dm_channel_id:
+                    destination = replace(destination, dm_channel_id=None)
+                    await self._forget_dm_channel(destination.id)
+                    continue
                 reason = _PERMANENT_REASONS.get(error.code) or f"Discord refused the message ({error.status})"
                 raise DeliveryError(reason, permanent=True) from None
             except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
@@ -107,8 +122,15 @@ class DiscordPublisher:
             raise DeliveryError("only webhooks can be used without the bot", permanent=True)
         if destination.kind == "channel":
             return self.client.get_partial_messageable(destination.id)
-        channel_id = self._dm_channels.get(destination.id)
+        channel_id = destination.dm_channel_id or self._dm_channels.get(destination.id)
         if channel_id is None:
             dm = await self.client.create_dm(discord.Object(destination.id))
             channel_id = self._dm_channels[destination.id] = dm.id
+            if self.on_dm_channel is not None:
+                await self.on_dm_channel(destination.id, channel_id)
         return self.client.get_partial_messageable(channel_id, type=discord.ChannelType.private)
+
+    async def _forget_dm_channel(self, user_id: int) -> None:
+        self._dm_channels.pop(user_id, None)
+        if self.on_dm_channel is not None:
+            await self.on_dm_channel(user_id, None)

@@ -48,12 +48,14 @@ LEASE = timedelta(minutes=2)
 class Destination:
     """Whose digest it is (`kind`, `id`: a channel, a user's DMs, a webhook) and, for webhooks, the route.
 
-    `webhook_url` holds the webhook's token, so it never appears in a repr or a log line.
+    `webhook_url` holds the webhook's token, so it never appears in a repr or a log line. For a
+    user, `dm_channel_id` is their DM channel when one was opened before.
     """
 
     kind: Literal["channel", "user", "webhook"]
     id: int
     webhook_url: str | None = field(default=None, repr=False)
+    dm_channel_id: int | None = None
 
 
 class Publisher(Protocol):
@@ -70,7 +72,7 @@ def destination_of(target: Target) -> Destination:
         return Destination("channel", target.channel_id, target.webhook_url)
     if isinstance(target, WebhookDigest):
         return Destination("webhook", target.webhook_id, target.webhook_url)
-    return Destination("user", target.user_id)
+    return Destination("user", target.user_id, dm_channel_id=target.dm_channel_id)
 
 
 def render_target(

@@ -214,6 +214,12 @@ def require_personal_digest(*, session: Session, user_id: int) -> PersonalDigest
     return digest
 
 
+def remember_dm_channel(*, session: Session, user_id: int, channel_id: int | None) -> None:
+    """Keep (or, with None, forget) the DM channel Discord opened with a user who has a digest."""
+    session.execute(sa.update(PersonalDigest).where(col(PersonalDigest.user_id) == user_id)
+                    .values(dm_channel_id=channel_id).execution_options(synchronize_session=False))
+
+
 def upsert_webhook_digest(
     *, session: Session, taxonomy: Taxonomy, url: str, topics: str | None, timezone: str, now: datetime
 ) -> WebhookDigest:

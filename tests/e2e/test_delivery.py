@@ -10,10 +10,18 @@ import math
 import signal
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
+from sqlmodel import select
 
+from digests.ingest.draft import StoryDraft
+from digests.models import PersonalDigest
+from digests.store import add_stories, open_store, session_scope
+from digests.targets import remember_dm_channel
+from digests.topics import load_taxonomy
 from tests.e2e.conftest import MANAGE_GUILD, start_bot, stop_bot
 from tests.e2e.fake_discord import FakeDiscord, FakeGuild
 from tests.e2e.seeding import seed, target_states
@@ -170,6 +178,52 @@ def test_closed_dms_pause_that_user_only(fake, tmp_path, database_url):
     assert states[closed] == (True, "cannot send DMs to this user (their DMs are closed)")
     assert all(not states[u][0] for u in open_users)
     assert "Paused — cannot send DMs to this user" in status.content
+
+
+def test_a_users_dm_channel_is_opened_once_across_restarts_and_reopened_when_discord_forgot_it(
+        fake, tmp_path, database_url):
+    users = [fake.add_user(username=f"u{n}") for n in range(6)]
+    now = datetime.now(UTC)
+    first_slot = minute_floor(now - timedelta(minutes=3))
+    seed(database_url, now=now, slot=first_slot, users=users)
+    stale = users[0]
+    with _store(database_url) as engine, session_scope(engine) as session:
+        remember_dm_channel(session=session, user_id=stale, channel_id=123456789)  # a channel Discord never had
+
+    def opened() -> Counter:
+        return Counter(int(r.json["recipient_id"]) for r in fake.requests_matching("POST", r"/users/@me/channels$"))
+
+    bot = start_bot(fake, tmp_path, database_url)
+    fake.wait_for(lambda: all(fake.dm_messages(u) for u in users), timeout=60, what="the first digests")
+    fake.wait_for(lambda: all(s[3] is not None for s in target_states(database_url)["user"]), timeout=30,
+                  what="the watermarks")
+    stop_bot(fake, bot)
+    assert opened() == Counter({u: 1 for u in users})
+
+    # A later slot, with a new story on the users' topic; a new process delivers it.
+    later = datetime.now(UTC)
+    with _store(database_url) as engine, session_scope(engine) as session:
+        add_stories(session=session, taxonomy=load_taxonomy(), now=first_slot + timedelta(seconds=30),
+                    drafts=[StoryDraft(title="Immigration court backlog reaches a record", source="Wire")])
+        for digest in session.exec(select(PersonalDigest)):
+            digest.time_of_day = minute_floor(later - timedelta(minutes=1)).strftime("%H:%M")
+    again = start_bot(fake, tmp_path, database_url)
+    fake.wait_for(lambda: all(len(fake.dm_messages(u)) == 2 for u in users), timeout=60, what="the second digests")
+    stop_bot(fake, again)
+    assert opened() == Counter({u: 1 for u in users})  # none opened again
+    assert "Immigration court backlog" in fake.dm_messages(users[1])[1]["content"]
+    with _store(database_url) as engine, session_scope(engine) as session:
+        stored = {d.user_id: d.dm_channel_id for d in session.exec(select(PersonalDigest))}
+    assert stored == {u: fake.dm_channel_id(u) for u in users}
+
+
+@contextmanager
+def _store(database_url: str) -> Iterator[sa.Engine]:
+    engine = open_store(database_url, load_taxonomy())
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def test_a_1000_target_fan_out_stays_under_the_global_rate_limit(fake, tmp_path, database_url):
