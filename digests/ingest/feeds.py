@@ -11,6 +11,7 @@ fallback parser crashes on one.
 from __future__ import annotations
 
 import calendar
+import contextlib
 import email.utils
 import re
 from datetime import UTC, datetime
@@ -113,9 +114,7 @@ def _draft_from_entry(entry: feedparser.FeedParserDict, *, source: str, base: st
     title = html_to_text(raw_title) or headline_from_lead(summary or body, TITLE_FROM_TEXT_MAX)
     if not title:
         raise InputError("no title, summary or content")
-    link = entry.get("link") or ""
-    if link and base:
-        link = urljoin(base, link)
+    link = _link(entry.get("link") or "", base)
     # Plain dict lookups: feedparser's own .get() maps a missing "updated" to "published" with a warning.
     published = dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
     return StoryDraft(
@@ -170,11 +169,25 @@ def _draft_from_json_item(item: object, *, source: str, base: str) -> StoryDraft
     return StoryDraft(
         title=title,
         source=source,
-        url=urljoin(base, url) if url and base else url or None,
+        url=_link(url, base),
         summary=summary,
         body=body or None,
         published_at=_lenient_date(published),
     )
+
+
+def _link(link: str, base: str) -> str | None:
+    """`link` made absolute against `base`, if that gives an http(s) URL urllib can read; else no link."""
+    if not link:
+        return None
+    with contextlib.suppress(ValueError):  # a base that cannot be read: an absolute link needs none
+        link = urljoin(base, link) if base else link
+    try:
+        parts = urlsplit(link)
+        parts.port  # noqa: B018 - raises on a malformed host ("http://[::1/") or port
+    except ValueError:
+        return None
+    return link if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 def _lenient_date(value: str) -> datetime | None:

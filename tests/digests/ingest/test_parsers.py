@@ -163,6 +163,19 @@ def test_character_references_to_no_character_become_a_replacement_character():
                                          "Real ones: \u2019 \u2014 A"]
 
 
+def test_a_link_urllib_cannot_read_is_dropped_and_the_story_kept():
+    # urljoin raised ValueError ("Invalid IPv6 URL") out of parse_feed for both of these.
+    rss = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+           b"<item><title>Broken host</title><link>http://[::1/story</link></item></channel></rss>")
+    drafts, _ = parse_feed(rss, location="https://feed.example/rss")
+    assert [(d.title, d.url) for d in drafts] == [("Broken host", None)]
+    feed = json.dumps({"version": "https://jsonfeed.org/version/1.1", "home_page_url": "http://[::1/",
+                       "items": [{"id": "1", "title": "Relative", "url": "/a"},
+                                 {"id": "2", "title": "Absolute", "url": "https://jf.example/b"}]}).encode()
+    drafts, _ = parse_feed(feed, location="f.json")
+    assert [(d.title, d.url) for d in drafts] == [("Relative", None), ("Absolute", "https://jf.example/b")]
+
+
 def test_a_feed_parser_crash_is_a_clear_source_error(monkeypatch):
     def crash(*_args, **_kwargs):
         raise OverflowError("Python int too large to convert to C int")
