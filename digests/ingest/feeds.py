@@ -19,10 +19,10 @@ from html.entities import html5
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
-import orjson
 
 from digests.errors import InputError, SourceError
 from digests.ingest.draft import StoryDraft
+from digests.ingest.json_text import JSON_ERRORS, json_error_message, load_json
 from digests.text import headline_from_lead, html_to_text
 from digests.timeutil import as_utc, parse_iso_datetime
 
@@ -134,11 +134,11 @@ def _has_undeclared_entity(text: str) -> bool:
 
 def _parse_json_feed(data: bytes, *, location: str) -> tuple[list[StoryDraft], list[str]]:
     try:
-        doc = orjson.loads(data.decode("utf-8-sig"))
+        doc = load_json(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise SourceError(f"JSON Feed is not UTF-8 (byte {exc.start})") from None
-    except orjson.JSONDecodeError as exc:
-        raise SourceError(f"invalid JSON: {exc.msg}") from None
+    except JSON_ERRORS as exc:
+        raise SourceError(f"invalid JSON: {json_error_message(exc)}") from None
     if not isinstance(doc, dict) or not str(doc.get("version", "")).startswith(_JSON_FEED_VERSION):
         raise SourceError("JSON document is not a JSON Feed (no jsonfeed.org version)")
     items = doc.get("items")

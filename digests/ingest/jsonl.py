@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-import orjson
-
 from digests.errors import InputError
 from digests.ingest.draft import StoryDraft
+from digests.ingest.json_text import JSON_ERRORS, json_error_message, load_json
 from digests.text import html_to_text
 from digests.timeutil import parse_iso_datetime
 
@@ -15,13 +14,14 @@ def parse_json_lines(text: str, *, source: str) -> tuple[list[StoryDraft], list[
     """The stories of every valid line, and an error message for every invalid one."""
     drafts: list[StoryDraft] = []
     errors: list[str] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Lines end at "\n" only: U+2028 and other characters str.splitlines() breaks at are legal in JSON strings.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
-            drafts.append(_draft(orjson.loads(line), default_source=source))
-        except orjson.JSONDecodeError as exc:
-            errors.append(f"line {number}: not valid JSON ({exc.msg})")
+            drafts.append(_draft(load_json(line), default_source=source))
+        except JSON_ERRORS as exc:
+            errors.append(f"line {number}: not valid JSON ({json_error_message(exc)})")
         except InputError as exc:
             errors.append(f"line {number}: {exc}")
     return drafts, errors
