@@ -92,6 +92,7 @@ class DiscordPublisher:
                 if destination.kind == "user" and error.code == UNKNOWN_CHANNEL and destination.dm_channel_id:
                     destination = replace(destination, dm_channel_id=None)
                     await self._forget_dm_channel(destination.id)
+                    attempt -= 1  # opening the DM again is not a failed try
                     continue
                 reason = _PERMANENT_REASONS.get(error.code) or f"Discord refused the message ({error.status})"
                 raise DeliveryError(reason, permanent=True) from None
@@ -122,7 +123,8 @@ class DiscordPublisher:
             raise DeliveryError("only webhooks can be used without the bot", permanent=True)
         if destination.kind == "channel":
             return self.client.get_partial_messageable(destination.id)
-        channel_id = destination.dm_channel_id or self._dm_channels.get(destination.id)
+        # This process's cache first: it replaces a stored channel found stale for an earlier part.
+        channel_id = self._dm_channels.get(destination.id) or destination.dm_channel_id
         if channel_id is None:
             dm = await self.client.create_dm(discord.Object(destination.id))
             channel_id = self._dm_channels[destination.id] = dm.id
