@@ -29,8 +29,8 @@ def check_feed_url(url: str, *, allow_private: bool) -> str:
     url = (url or "").strip()
     if len(url) > URL_MAX:
         raise InputError(f"That URL is too long (at most {URL_MAX} characters).")
-    if any(character.isspace() for character in url) or drop_controls(url) != url:
-        raise InputError("That is not a valid URL: it holds a space or a control character.")
+    if drop_controls(url) != url:
+        raise InputError("That is not a valid URL: it holds a control character.")
     try:
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)

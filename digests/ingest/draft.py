@@ -36,8 +36,9 @@ class StoryDraft:
     def clean(self) -> StoryDraft:
         """Tidy and cap every field; derive the summary from the body when absent.
 
-        Whatever the parser, no control character or lone surrogate is stored (PostgreSQL refuses a
-        NUL, and a surrogate cannot be encoded): text loses them, and a URL holding one is dropped.
+        Whatever the parser, no control character (tabs and line breaks aside) or lone surrogate is
+        stored: PostgreSQL refuses a NUL, and a surrogate cannot be encoded. Text loses them, and a
+        URL holding one is dropped.
         """
         body = tidy(self.body)[:BODY_MAX] if self.body else None
         summary = lead_summary(drop_controls(self.summary), SUMMARY_MAX) if self.summary.strip() else ""
@@ -75,11 +76,12 @@ def canonical_url(url: str) -> str | None:
     """`url` with a lower-case scheme and host, no fragment, no tracking parameters, no default port."""
     try:
         parts = urlsplit(url.strip())  # lower-cases the scheme
-        host, port = parts.hostname, parts.port  # the host lower-cased; a bad port raises
+        host, port = parts.hostname, parts.port  # a bad port raises
     except ValueError:
         return None
     if parts.scheme not in ("http", "https") or not host:
         return None
+    host = host.lower()  # urllib lower-cases a host only up to its first "%"
     if ":" in host:
         host = f"[{host}]"  # an IPv6 address
     if port and (parts.scheme, port) not in {("http", 80), ("https", 443)}:

@@ -125,8 +125,7 @@ def test_schedule_digest_validates_and_stores(engine, now):
         ("http://localhost/feed", "private or local"),
         ("https://x.org/" + "a" * 2100, "too long"),
         ("http://[::1/", "not a valid URL"),
-        ("https://x.org/a\x00rss", "not a valid URL: it holds a space or a control character"),
-        ("https://x.org/a b", "not a valid URL: it holds a space or a control character"),
+        ("https://x.org/a\x00rss", "not a valid URL: it holds a control character"),
     ],
 )
 def test_feed_urls_must_be_public_http(url, message):

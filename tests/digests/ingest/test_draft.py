@@ -20,6 +20,10 @@ def test_canonical_url_keeps_an_ipv6_host_in_brackets():
     assert canonical_url("https://[2001:db8::1]:443/a?b=1") == "https://[2001:db8::1]/a?b=1"
 
 
+def test_canonical_url_lowercases_a_host_with_percent_escapes():
+    assert canonical_url("https://%41Ex.COM/a") == "https://%41ex.com/a"
+
+
 def test_dedupe_key_uses_the_url_else_title_and_source():
     with_url = StoryDraft(title="A", source="S", url="https://x.org/a?utm_campaign=1")
     same_url = StoryDraft(title="Another title", source="T", url="https://x.org/a")
