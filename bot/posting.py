@@ -54,8 +54,8 @@ DmChannelOpened = Callable[[int, int | None], Awaitable[None]]
 class DiscordPublisher:
     """Sends messages to channels, DMs and webhooks; a DM costs one request once its channel is known.
 
-    A user's DM channel comes from the destination (stored after the first DM), else from this
-    process's cache, else Discord opens it and `on_dm_channel(user_id, channel_id)` stores it. A
+    A user's DM channel comes from this process's cache, else from the destination (stored after
+    the first DM), else Discord opens it and `on_dm_channel(user_id, channel_id)` stores it. A
     stored channel Discord no longer knows is forgotten (`on_dm_channel(user_id, None)`) and opened
     again. Without a client (`briefbot post --webhook`), only webhooks can be used, through `session`.
     """
