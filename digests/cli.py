@@ -209,10 +209,11 @@ def cmd_topics(args: argparse.Namespace, services: Services) -> int:
 
 
 def cmd_retag(args: argparse.Namespace, services: Services) -> int:
-    """Re-tag every story with the taxonomy in force."""
+    """Re-tag every story with the taxonomy in force, with a progress bar on a terminal."""
     with session_scope(services.engine) as session:
-        links = retag(session=session, taxonomy=services.taxonomy)
         stories = count_stories(session=session)
+        with tqdm(total=stories, desc="retag", unit="story", file=sys.stderr, disable=None) as bar:
+            links = retag(session=session, taxonomy=services.taxonomy, progress=bar.update)
     print(f"Re-tagged {stories} stories: {links} topic links.")
     return 0
 

@@ -25,7 +25,8 @@ class Services:
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
         """Load the taxonomy and templates the settings name; the store opens lazily."""
-        return cls(settings, load_taxonomy(settings.topics_file), Renderer(settings.templates_dir))
+        taxonomy = load_taxonomy(settings.topics_file, tagger=settings.topic_tagger)
+        return cls(settings, taxonomy, Renderer(settings.templates_dir))
 
     @property
     def engine(self) -> sa.Engine:

@@ -16,6 +16,7 @@ from dotenv import dotenv_values
 
 from digests.errors import ConfigError
 from digests.timeutil import parse_timezone
+from digests.topics import TAGGERS
 
 DEFAULT_DATABASE_URL = "sqlite:///briefbot.db"
 
@@ -35,6 +36,7 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     default_timezone: str = "UTC"
     topics_file: Path | None = None
+    topic_tagger: str = "auto"
     templates_dir: Path | None = None
     feeds_file: Path | None = None
     discord_guild_id: int | None = None
@@ -83,6 +85,7 @@ class Settings:
             database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
             default_timezone=default_tz,
             topics_file=_path(get("TOPICS_FILE")),
+            topic_tagger=_choice("TOPIC_TAGGER", get("TOPIC_TAGGER"), TAGGERS) or "auto",
             templates_dir=_path(get("TEMPLATES_DIR")),
             feeds_file=_path(get("FEEDS_FILE")),
             discord_guild_id=_int("DISCORD_GUILD_ID", get("DISCORD_GUILD_ID"), minimum=1),
@@ -96,6 +99,12 @@ class Settings:
             allow_private_feeds=_bool("ALLOW_PRIVATE_FEEDS", get("ALLOW_PRIVATE_FEEDS")),
             log_level=log_level,
         )
+
+
+def _choice(name: str, value: str | None, choices: tuple[str, ...]) -> str | None:
+    if value is not None and value.lower() not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+    return value.lower() if value else None
 
 
 def _path(value: str | None) -> Path | None:

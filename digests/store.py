@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -169,9 +169,10 @@ def add_stories(
 
 
 def _link_topics(session: Session, stories: dict[int, tuple[StoryDraft, datetime]], taxonomy: Taxonomy) -> None:
-    """Tag stories (by id: their draft and effective time) with their topics."""
+    """Tag stories (by id: their draft and effective time) with their topics, as one batch."""
+    topics = _topics_for([draft for draft, _ in stories.values()], taxonomy)
     links = [{"story_id": story_id, "topic_slug": slug, "effective_at": effective_at}
-             for story_id, (draft, effective_at) in stories.items() for slug in _topics_for(draft, taxonomy)]
+             for (story_id, (_, effective_at)), slugs in zip(stories.items(), topics, strict=True) for slug in slugs]
     if links:
         session.execute(sa.insert(StoryTopic.__table__), links)
 
@@ -245,10 +246,13 @@ def _story_row(key: str, draft: StoryDraft, now: datetime, *, public: bool) -> d
     }
 
 
-def _topics_for(draft: StoryDraft, taxonomy: Taxonomy) -> list[str]:
-    """The tagger's topics plus those the source declared, when the taxonomy knows them."""
-    declared = [topic.slug for topic in map(taxonomy.resolve, draft.topics) if topic is not None]
-    return list(dict.fromkeys(taxonomy.tag(draft.title, _tag_text(draft.summary, draft.body)) + declared))
+def _topics_for(drafts: Sequence[StoryDraft], taxonomy: Taxonomy) -> list[list[str]]:
+    """Each draft's topics: the tagger's, plus those its source declared when the taxonomy knows them."""
+    tagged = taxonomy.tag_many([(draft.title, _tag_text(draft.summary, draft.body)) for draft in drafts])
+    return [
+        list(dict.fromkeys(slugs + [topic.slug for topic in map(taxonomy.resolve, draft.topics) if topic is not None]))
+        for draft, slugs in zip(drafts, tagged, strict=True)
+    ]
 
 
 def _tag_text(summary: str, body: str | None) -> str:
@@ -258,8 +262,11 @@ def _tag_text(summary: str, body: str | None) -> str:
     return "\n".join(part for part in (summary, body) if part)[:TAG_TEXT_MAX]
 
 
-def retag(*, session: Session, taxonomy: Taxonomy) -> int:
-    """Re-tag every story with the taxonomy in force; returns the number of topic links."""
+def retag(*, session: Session, taxonomy: Taxonomy, progress: Callable[[int], object] | None = None) -> int:
+    """Re-tag every story with the taxonomy in force; returns the number of topic links.
+
+    `progress` is called with the number of stories of each batch done (for a progress bar).
+    """
     sync_topics(session=session, taxonomy=taxonomy)
     session.exec(sa.delete(StoryTopic))
     links = 0
@@ -273,15 +280,18 @@ def retag(*, session: Session, taxonomy: Taxonomy) -> int:
         ).all()
         if not batch:
             return links
+        tagged = taxonomy.tag_many([(title, _tag_text(summary, body)) for _, title, summary, body, _ in batch])
         rows = [
             {"story_id": story_id, "topic_slug": slug, "effective_at": effective_at}
-            for story_id, title, summary, body, effective_at in batch
-            for slug in taxonomy.tag(title, _tag_text(summary, body))
+            for (story_id, *_, effective_at), slugs in zip(batch, tagged, strict=True)
+            for slug in slugs
         ]
         if rows:
             session.execute(sa.insert(StoryTopic), rows)
         links += len(rows)
         last_id = batch[-1][0]
+        if progress is not None:
+            progress(len(batch))
 
 
 def record_ingest_run(

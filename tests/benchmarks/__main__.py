@@ -35,6 +35,7 @@ def _groups() -> list[tuple[tuple[str, ...], str, str, Group]]:
     from tests.benchmarks.footprint_bench import run_p5_p6
     from tests.benchmarks.ingest_bench import run_p1a, run_p1b
     from tests.benchmarks.query_bench import run_p2
+    from tests.benchmarks.tagging_bench import run_t1, run_t2
 
     return [
         (("P1a",), "ingest from JSON Lines", "≥ 10,000 stories/s and ≥ 25 % of raw", run_p1a),
@@ -42,7 +43,9 @@ def _groups() -> list[tuple[tuple[str, ...], str, str, Group]]:
         (("P2",), "/stories latency", "p50 ≤ 5 ms, p95 ≤ 25 ms", run_p2),
         (("P3",), "digests for many targets", "≤ 5 s", run_p3),
         (("P4",), "fan-out at 50 requests/s", "≤ 1.1 × ideal, parts only, 0 lost/dup, ≤ 1 % 429", run_p4),
-        (("P5", "P6"), "bot memory and start-up", "≤ 250 MB; ≤ 3 s", run_p5_p6),
+        (("P5", "P6"), "bot memory and start-up", "≤ 400 MB with the topic model; ≤ 3 s", run_p5_p6),
+        (("T1",), "topic tagging quality", "recall ≥ 0.90, mis-tag ≤ 8 %, untagged ≤ 3 %, ≤ 1.6/story", run_t1),
+        (("T2",), "semantic tagging speed", "≥ 1,000 stories/s", run_t2),
     ]
 
 
@@ -65,7 +68,8 @@ def selected(groups: list[tuple[tuple[str, ...], str, str, Group]], only: str):
     known = {figure_id.lower() for ids, *_ in groups for figure_id in ids}
     unknown = wanted - known
     if unknown:
-        raise SystemExit(f"unknown figure id(s): {', '.join(sorted(unknown))}; known: P1a, P1b, P2, P3, P4, P5, P6")
+        raise SystemExit(f"unknown figure id(s): {', '.join(sorted(unknown))}; "
+                         "known: P1a, P1b, P2, P3, P4, P5, P6, T1, T2")
     return [group for group in groups if not wanted or wanted & {i.lower() for i in group[0]}]
 
 

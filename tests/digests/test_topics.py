@@ -33,7 +33,8 @@ def taxonomy(**topics: list[str]) -> Taxonomy:
 
 @pytest.fixture(scope="module")
 def builtin() -> Taxonomy:
-    return load_taxonomy()
+    """The built-in keyword rules alone: these tests are about how keywords match."""
+    return load_taxonomy(tagger="keywords")
 
 
 # --- matching rules ---------------------------------------------------------------------------
@@ -238,7 +239,7 @@ def test_builtin_has_the_specified_topics_in_order(builtin: Taxonomy) -> None:
 
 
 def test_builtin_is_loaded_once(builtin: Taxonomy) -> None:
-    assert load_taxonomy() is builtin
+    assert load_taxonomy(tagger="keywords") is builtin
 
 
 # --- loading ------------------------------------------------------------------------------------
@@ -290,7 +291,7 @@ GOOD = {"slug": '"a"', "name": '"A"', "keywords": '["x"]'}
     ("text", "problem"),
     [
         ("[[topic]\nslug = 'a'", "invalid TOML"),
-        ("title = 'no topics'", "no topics"),
+        ("title = 'no topics'", "unknown key(s) 'title'"),
         (topic_toml(slug='"a"', name='"A"'), "missing 'keywords'"),
         (topic_toml(name='"A"', keywords='["x"]'), "missing 'slug'"),
         (topic_toml(slug='"a"', keywords='["x"]'), "missing 'name'"),
@@ -307,6 +308,10 @@ GOOD = {"slug": '"a"', "name": '"A"', "keywords": '["x"]'}
         (topic_toml(**{**GOOD, "name": '""'}), "'name' must be a non-empty string"),
         ("topic = 'flat'", "no topics"),
         ("topic = ['x']", "must be a table"),
+        (topic_toml(**{**GOOD, "description": "1"}), "'description' must be a string"),
+        (topic_toml(**{**GOOD, "examples": '"x"'}), "'examples' must be a list of strings"),
+        ("no_topic_examples = 3\n" + topic_toml(**GOOD), "'no_topic_examples' must be a list of strings"),
+        ("examples_file = 3\n" + topic_toml(**GOOD), "'examples_file' must be a file name"),
     ],
 )
 def test_bad_topics_file_raises_config_error_naming_file(tmp_path: Path, text: str, problem: str) -> None:
@@ -333,3 +338,17 @@ def test_directory_raises_config_error(tmp_path: Path) -> None:
 def test_parse_taxonomy_names_its_source() -> None:
     with pytest.raises(ConfigError, match=r"^custom\.toml: "):
         parse_taxonomy("[[topic]]\nslug = 'a'", source="custom.toml")
+
+
+def test_examples_file_problems_name_the_file_and_line(tmp_path: Path) -> None:
+    toml = 'examples_file = "examples.tsv"\n' + topic_toml(**GOOD)
+    with pytest.raises(ConfigError, match=r"examples\.tsv.* cannot be read"):
+        load_taxonomy(write(tmp_path, toml))
+    (tmp_path / "examples.tsv").write_text("# comment\na\tA headline\nb\tAnother headline\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"examples.tsv.*line 3: unknown topic 'b'"):
+        load_taxonomy(write(tmp_path, toml))
+
+
+def test_unknown_tagger_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="TOPIC_TAGGER must be one of auto, keywords, semantic"):
+        load_taxonomy(tagger="neural")

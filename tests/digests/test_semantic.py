@@ -1,0 +1,186 @@
+"""The semantic tagger: the packaged model, fitting to a taxonomy's examples, combining with keywords, fallback."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlmodel import select
+
+import digests.topics
+from digests import semantic
+from digests.errors import ConfigError
+from digests.ingest.draft import StoryDraft
+from digests.models import StoryTopic
+from digests.store import add_stories, retag, session_scope
+from digests.topics import Taxonomy, Topic, load_taxonomy
+
+NO_KEYWORD_SPORT = "Striker signs new contract with the club"
+
+
+@pytest.fixture(scope="module")
+def embedder() -> semantic.Embedder:
+    return semantic.Embedder.load()
+
+
+def test_the_packaged_model_embeds_texts_as_unit_vectors(embedder: semantic.Embedder) -> None:
+    vectors = embedder.embed(["Federer beats Nadal to win the Wimbledon title", "", "\u200b"])
+    assert vectors.shape == (3, embedder.dimensions)
+    assert np.linalg.norm(vectors[0]) == pytest.approx(1.0, abs=1e-5)
+    assert not vectors[1].any() and not vectors[2].any()  # no token: no direction
+    assert embedder.embed([]).shape == (0, embedder.dimensions)
+
+
+def test_texts_about_the_same_thing_lie_closer_than_unrelated_ones(embedder: semantic.Embedder) -> None:
+    match, rematch, rates = embedder.embed([
+        "Arsenal beat Chelsea 2-1 in the Premier League",
+        "Liverpool held to a draw at Old Trafford",
+        "Central bank raises interest rates to curb inflation",
+    ])
+    assert match @ rematch > match @ rates + 0.2
+
+
+def test_a_model_file_that_does_not_match_its_checksum_is_refused(tmp_path: Path) -> None:
+    copy = tmp_path / "model"
+    shutil.copytree(semantic._model_dir(), copy)
+    tokenizer = copy / "tokenizer.json"
+    tokenizer.write_bytes(tokenizer.read_bytes().replace(b'"lowercase":true', b'"lowercase":false', 1))
+    with pytest.raises(ConfigError, match=r"tokenizer\.json does not match its pinned checksum"):
+        semantic.Embedder.load(copy)
+    (copy / "embeddings.npz").unlink()
+    with pytest.raises(ConfigError, match=r"embeddings\.npz cannot be read"):
+        semantic.Embedder.load(copy)
+
+
+CUSTOM = textwrap.dedent("""\
+    no_topic_examples = ["Ten tips for a tidy garden shed", "Weather: bright and dry"]
+
+    [[topic]]
+    slug = "astronomy"
+    name = "Astronomy"
+    keywords = ["telescope"]
+    description = "Astronomy and space: planets, stars, galaxies, comets and space missions."
+    examples = ["Probe reaches Saturn's largest moon", "New exoplanet found orbiting a nearby star",
+                "Astronauts return from the space station", "Meteor shower to peak tonight"]
+
+    [[topic]]
+    slug = "cooking"
+    name = "Cooking"
+    keywords = ["recipe"]
+    description = "Food and cooking: dishes, ingredients, chefs and restaurants."
+    examples = ["Chef opens a new seafood restaurant", "How to bake the perfect sourdough loaf",
+                "Spicy lentil soup for cold evenings", "Michelin stars awarded to three kitchens"]
+    """)
+
+
+def test_a_custom_taxonomy_is_taught_by_its_own_examples(tmp_path: Path) -> None:
+    path = tmp_path / "topics.toml"
+    path.write_text(CUSTOM, encoding="utf-8")
+    taught, keywords_only = load_taxonomy(path, cache=False), load_taxonomy(path, tagger="keywords", cache=False)
+    comet, stew = "Astronomers spot a comet heading for the inner Solar System", "Slow-cooked beef stew with thyme"
+    assert keywords_only.tag(comet) == [] and keywords_only.tag(stew) == []
+    assert taught.uses_semantic
+    assert taught.tag_many([(comet, ""), (stew, "")]) == [["astronomy"], ["cooking"]]
+    assert "astronomy" in taught.tag("Telescope maker posts record sales")  # an operator's keyword always counts
+
+
+def test_fitting_is_deterministic_and_kept_in_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "topics.toml"
+    path.write_text(CUSTOM, encoding="utf-8")
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    texts = ["Probe lands on a comet", "A new pasta dish", "Local fete raises money"]
+    first = load_taxonomy(path).semantic_tagger.probabilities(texts)
+    assert len(list((cache / "briefbot").glob("topic-head-*.npy"))) == 1
+
+    def no_refit(*args, **kwargs):
+        raise AssertionError("fitted again although the cache holds the head")
+
+    monkeypatch.setattr(semantic.TopicHead, "fit", no_refit)
+    assert np.array_equal(load_taxonomy(path).semantic_tagger.probabilities(texts), first)
+    monkeypatch.undo()
+    assert np.allclose(load_taxonomy(path, cache=False).semantic_tagger.probabilities(texts), first, atol=1e-6)
+
+
+def test_a_taxonomy_without_examples_tags_by_keywords_alone() -> None:
+    taxonomy = Taxonomy([Topic("space", "Space", "", ("rocket",)), Topic("food", "Food", "", ("soup",))])
+    assert not taxonomy.uses_semantic
+    assert taxonomy.tag("Rocket launch delayed") == ["space"]
+
+
+class FixedProbabilities:
+    """A semantic tagger that answers the same probabilities for every text."""
+
+    def __init__(self, probabilities: list[float]) -> None:
+        self.row = np.array(probabilities)
+
+    def probabilities(self, texts):
+        return np.tile(self.row, (len(texts), 1))
+
+
+def stub_taxonomy(monkeypatch: pytest.MonkeyPatch, probabilities: list[float]) -> Taxonomy:
+    """Three topics (a, b, c, keywords "alpha", "beta", "gamma") whose semantic tagger answers `probabilities`."""
+    fixed = FixedProbabilities(probabilities)
+    monkeypatch.setattr(semantic.SemanticTagger, "fit", classmethod(lambda cls, *args, **kwargs: fixed))
+    keywords = {"a": "alpha", "b": "beta", "c": "gamma"}
+    return Taxonomy(Topic(slug, slug.upper(), "", (word,), examples=("x",)) for slug, word in keywords.items())
+
+
+@pytest.mark.parametrize(
+    ("probabilities", "title", "expected"),
+    [
+        ([0.6, 0.25, 0.1, 0.05], "nothing", ["a"]),  # the runner-up is under SECOND_MIN
+        ([0.5, 0.35, 0.1, 0.05], "nothing", ["a", "b"]),  # a clear second topic
+        ([0.1, 0.05, 0.05, 0.8], "nothing", []),  # "no topic" is likeliest
+        ([0.1, 0.05, 0.05, 0.8], "gamma news", ["c"]),  # a keyword topic counts anyway
+        ([0.6, 0.35, 0.03, 0.02], "gamma news", ["a", "c"]),  # keyword topic + likeliest; no third
+        ([0.3, 0.25, 0.2, 0.25], "alpha beta gamma", ["a", "b"]),  # never more than MAX_TOPICS
+    ],
+)
+def test_semantic_and_keyword_topics_combine_with_restraint(
+    monkeypatch: pytest.MonkeyPatch, probabilities: list[float], title: str, expected: list[str]
+) -> None:
+    assert stub_taxonomy(monkeypatch, probabilities).tag(title) == expected
+
+
+def test_without_the_extra_tagging_falls_back_to_keywords_and_says_so(tmp_path: Path) -> None:
+    script = textwrap.dedent(f"""\
+        import logging, sys
+        sys.modules["numpy"] = None  # as if the semantic extra were not installed
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+        from digests.errors import ConfigError
+        from digests.topics import load_taxonomy
+        taxonomy = load_taxonomy(cache=False)
+        print(taxonomy.uses_semantic, taxonomy.tag({NO_KEYWORD_SPORT!r}), taxonomy.tag("Tariffs on steel rise"))
+        try:
+            load_taxonomy(tagger="semantic", cache=False)
+        except ConfigError as error:
+            print(error)
+        """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.splitlines() == [
+        "False [] ['trade']",
+        "TOPIC_TAGGER=semantic needs the semantic extra: pip install 'briefbot[semantic]'",
+    ]
+    assert "install the semantic extra" in done.stderr
+
+
+def test_stored_stories_get_semantic_topics_and_retag_reports_progress(engine, taxonomy: Taxonomy, now) -> None:
+    assert taxonomy.uses_semantic and digests.topics.load_taxonomy(tagger="keywords").tag(NO_KEYWORD_SPORT) == []
+    drafts = [StoryDraft(title=NO_KEYWORD_SPORT, source="Wire", url="https://news.example/striker"),
+              StoryDraft(title="Oil prices climb as supplies tighten", source="Wire", url="https://news.example/oil")]
+    with session_scope(engine) as session:
+        add_stories(session=session, drafts=drafts, taxonomy=taxonomy, now=now)
+    with session_scope(engine) as session:
+        before = sorted((link.story_id, link.topic_slug) for link in session.exec(select(StoryTopic)))
+        assert (1, "sports") in before
+        done: list[int] = []
+        assert retag(session=session, taxonomy=taxonomy, progress=done.append) == len(before)
+        assert sum(done) == 2
+    with session_scope(engine) as session:
+        assert sorted((link.story_id, link.topic_slug) for link in session.exec(select(StoryTopic))) == before
