@@ -23,9 +23,9 @@ from digests.ingest.guard import (
     GUARDED_PORTS_TEXT,
     Address,
     addresses_of,
-    default_port,
     is_public,
     literal_address,
+    port_of,
 )
 from digests.models import URL_MAX, Feed
 from digests.text import drop_controls
@@ -48,7 +48,7 @@ def check_feed_url(url: str, *, allow_private: bool) -> str:
     if parsed.scheme not in {"http", "https"} or not parsed.host:
         raise InputError("A feed URL must start with http:// or https://.")
     if not allow_private:
-        port = parsed.port or default_port(parsed.scheme)
+        port = port_of(parsed)
         if port not in GUARDED_PORTS:
             raise InputError(f"A feed added here must use the port {GUARDED_PORTS_TEXT}.")
         for address in _addresses(parsed.raw_host.decode("ascii"), port):

@@ -28,7 +28,7 @@ import httpcore
 import httpx
 
 from digests.errors import SourceError
-from digests.ingest.guard import GUARDED_PORTS, GUARDED_PORTS_TEXT, default_port
+from digests.ingest.guard import GUARDED_PORTS, GUARDED_PORTS_TEXT, port_of
 
 USER_AGENT = "Briefbot/0.1 (self-hosted news briefing bot)"
 MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -239,7 +239,7 @@ def _checked_hop(target: str | httpx.URL, *, guarded: bool) -> httpx.URL:
         raise SourceError("redirected to a URL that is not http or https; not followed")
     if guarded and url.userinfo:
         raise SourceError("the URL (or a redirect) holds a user name or password, which is not allowed here")
-    if guarded and (url.port or default_port(url.scheme)) not in GUARDED_PORTS:
+    if guarded and port_of(url) not in GUARDED_PORTS:
         raise SourceError(f"the URL (or a redirect) uses a port other than {GUARDED_PORTS_TEXT}, "
                           "which is not allowed here")
     return url

@@ -20,6 +20,7 @@ import socket
 from collections.abc import Iterable
 
 import httpcore
+import httpx
 
 from digests.errors import SourceError
 
@@ -46,9 +47,11 @@ def is_public(address: Address) -> bool:
     return address.is_global
 
 
-def default_port(scheme: str) -> int:
-    """The port an http(s) URL without one uses."""
-    return 443 if scheme == "https" else 80
+def port_of(url: httpx.URL) -> int:
+    """The port an http(s) URL connects to (port 0 stays 0: it is no usual port)."""
+    if url.port is not None:
+        return url.port
+    return 443 if url.scheme == "https" else 80
 
 
 def literal_address(host: str) -> Address | None:
