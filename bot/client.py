@@ -20,7 +20,13 @@ from bot.pacing import Pacer
 from bot.posting import NO_MENTIONS, DiscordPublisher
 from digests.delivery import Deliverer
 from digests.errors import BriefbotError
-from digests.feed_poller import FeedPoller, announce_disabled_feeds, read_feeds_file, sync_deployment_feeds
+from digests.feed_poller import (
+    TICK_WAIT_SECONDS,
+    FeedPoller,
+    announce_disabled_feeds,
+    read_feeds_file,
+    sync_deployment_feeds,
+)
 from digests.scheduler import DeliveryScheduler, Kind, stops_quietly
 from digests.services import Services
 from digests.store import remember_member, session_scope
@@ -99,7 +105,8 @@ class BriefbotClient(discord.AutoShardedClient):
         self.scheduler = DeliveryScheduler(engine=services.engine, deliverer=self.deliverer, clock=clock,
                                            grace=timedelta(minutes=services.settings.catchup_grace_minutes))
         self.poller = FeedPoller(engine=services.engine, taxonomy=services.taxonomy, clock=clock,
-                                 allow_private=services.settings.allow_private_feeds)
+                                 allow_private=services.settings.allow_private_feeds,
+                                 deadline=services.settings.feed_fetch_deadline_seconds)
         self._members: set[tuple[int, int]] = set()
 
     async def launch_shards(self) -> None:
@@ -139,7 +146,7 @@ class BriefbotClient(discord.AutoShardedClient):
     @stops_quietly
     async def poll_feeds(self) -> None:
         """Poll the feeds that are due, then tell guilds about feeds that just got disabled."""
-        reports = await self.poller.poll_due()
+        reports = await self.poller.poll_due(wait=TICK_WAIT_SECONDS)  # a slow feed's report comes later
         if reports:
             log.info("polled %d feed(s): %d new stories, %d failed", len(reports), sum(r.new for r in reports),
                      sum(r.outcome in {"failed", "disabled"} for r in reports))

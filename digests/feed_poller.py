@@ -4,7 +4,14 @@ Each feed has its own interval (15 min by default, jittered so feeds do not poll
 failure doubles the wait (capped at 6 h); `FAILURE_LIMIT` failures in a row disable the feed, with
 its last error kept for `/feeds list`, and the guild is told once in its briefing channel. One
 shared HTTP client with connection limits serves every poll, at most `PER_HOST` at once per host.
-Guild feeds are re-checked against private addresses before every fetch (DNS can change).
+
+Guild feeds (unless ALLOW_PRIVATE_FEEDS) are fetched through a second client that connects only to
+checked public addresses (`digests.ingest.guard`), every redirect hop included.
+
+One feed never holds up the others: every fetch has a deadline, each poll runs as its own task,
+and the bot's tick does not wait for a slow one (its report comes with a later tick). Whatever goes
+wrong with one feed, even an exception nobody foresaw, is recorded as that feed's failure, so
+backoff and disabling work for it.
 """
 
 from __future__ import annotations
@@ -26,8 +33,10 @@ from sqlmodel import col, select
 from digests.delivery import Destination, Publisher
 from digests.errors import BriefbotError, InputError
 from digests.feed_registry import check_feed_url
+from digests.ingest.draft import StoryDraft
 from digests.ingest.feeds import parse_feed
-from digests.ingest.fetch import CLIENT_OPTIONS, MAX_BODY_BYTES, fetch_feed
+from digests.ingest.fetch import FETCH_DEADLINE, MAX_BODY_BYTES, feed_client, fetch_feed
+from digests.ingest.guard import GuardedNetwork
 from digests.models import ChannelBriefing, Feed
 from digests.rendering import Renderer
 from digests.store import add_stories, insert_ignoring_conflicts, record_ingest_run, session_scope
@@ -40,8 +49,14 @@ MAX_BACKOFF = timedelta(hours=6)
 JITTER = 0.1
 PARALLEL = 8
 PER_HOST = 2
-# How long a claimed poll may take before another process may poll the feed again.
+# How long a claimed poll may take before another process may poll the feed again: well over FETCH_DEADLINE.
 POLL_CLAIM = timedelta(minutes=5)
+# Stories kept from one poll, the newest first: real feeds carry a few dozen; a 5 MB document can
+# carry 150,000, which would grow the database without limit.
+MAX_ITEMS_PER_POLL = 200
+# How long the bot's tick waits for the polls it started before it returns (they go on running).
+TICK_WAIT_SECONDS = 10.0
+UNEXPECTED = "the feed could not be read (an unexpected error; the bot's log has the details)"
 
 
 @dataclass(frozen=True)
@@ -54,6 +69,21 @@ class PollReport:
     new: int = 0
     duplicates: int = 0
     error: str | None = None
+
+
+def newest(drafts: list[StoryDraft], count: int) -> list[StoryDraft]:
+    """The `count` newest drafts; undated ones after the dated, in the feed's order (feeds list the newest first)."""
+    def age(draft: StoryDraft) -> tuple[bool, float]:
+        return draft.published_at is not None, draft.published_at.timestamp() if draft.published_at else 0.0
+
+    return sorted(drafts, key=age, reverse=True)[:count]  # a stable sort: ties keep the feed's order
+
+
+def _host_of(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:  # a URL stored before httpx's rules were checked; its fetch fails with a clear error
+        return ""
 
 
 def read_feeds_file(path: Path) -> list[str]:
@@ -91,56 +121,89 @@ class FeedPoller:
 
     def __init__(self, *, engine: sa.Engine, taxonomy: Taxonomy, clock: Callable[[], datetime],
                  allow_private: bool, client: httpx.AsyncClient | None = None,
-                 max_bytes: int = MAX_BODY_BYTES, rng: random.Random | None = None) -> None:
+                 guarded_client: httpx.AsyncClient | None = None, max_bytes: int = MAX_BODY_BYTES,
+                 deadline: float = FETCH_DEADLINE, rng: random.Random | None = None) -> None:
+        """`client` fetches deployment-wide feeds (and all feeds with `allow_private`);
+        `guarded_client` fetches guild feeds and must connect through `GuardedNetwork`."""
         self.engine = engine
         self.taxonomy = taxonomy
         self.clock = clock
         self.allow_private = allow_private
         self.max_bytes = max_bytes
+        self.deadline = deadline
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
-        self.client = client or httpx.AsyncClient(
-            limits=httpx.Limits(max_connections=PARALLEL * 2, max_keepalive_connections=PARALLEL), **CLIENT_OPTIONS
-        )
+        limits = httpx.Limits(max_connections=PARALLEL * 2, max_keepalive_connections=PARALLEL)
+        self.client = client or feed_client(limits=limits)
+        self.guarded_client = guarded_client or feed_client(network=GuardedNetwork(), limits=limits)
         self._parallel = asyncio.Semaphore(PARALLEL)
         self._hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(PER_HOST))
+        self._running: set[asyncio.Task[PollReport]] = set()
+        self._ended: list[PollReport] = []
 
     async def aclose(self) -> None:
-        """Close the HTTP client."""
+        """Stop the polls still running (their feeds are polled again once their claim runs out); close the clients."""
+        for task in self._running:
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
         await self.client.aclose()
+        await self.guarded_client.aclose()
 
-    async def poll_due(self) -> list[PollReport]:
-        """Poll every enabled feed whose time has come."""
-        def due() -> list[Feed]:
-            now = self.clock()
-            is_due = sa.and_(col(Feed.enabled).is_(True),
-                             sa.or_(col(Feed.next_poll_at).is_(None), col(Feed.next_poll_at) <= now))
-            claimed = []
-            with session_scope(self.engine) as session:
-                for feed in session.exec(select(Feed).where(is_due).order_by(col(Feed.id))).all():
-                    # Claim the poll by moving its time on: another process sharing the database
-                    # finds it not due any more. The poll's outcome then sets the real next time.
-                    taken = session.execute(
-                        sa.update(Feed).where(col(Feed.id) == feed.id, is_due)
-                        .values(next_poll_at=now + POLL_CLAIM).execution_options(synchronize_session=False)
-                    ).rowcount
-                    if taken == 1:
-                        claimed.append(feed)
-            return claimed
+    async def poll_due(self, *, wait: float | None = None) -> list[PollReport]:
+        """Start polling every due feed; return the reports of the polls that ended since the last call.
 
-        return await self.poll(await asyncio.to_thread(due))
+        With `wait=None` this waits for every poll it started (the CLI, tests). The bot's tick
+        passes a short `wait`: a slow feed then never holds up the tick, the next tick starts the
+        feeds due by then, and the slow poll's report comes with a later call.
+        """
+        started = [self._start(feed) for feed in await asyncio.to_thread(self._claim_due)]
+        if started:
+            await asyncio.wait(started, timeout=wait)
+        ended, self._ended = self._ended, []
+        return ended
+
+    def _claim_due(self) -> list[Feed]:
+        now = self.clock()
+        is_due = sa.and_(col(Feed.enabled).is_(True),
+                         sa.or_(col(Feed.next_poll_at).is_(None), col(Feed.next_poll_at) <= now))
+        claimed = []
+        with session_scope(self.engine) as session:
+            for feed in session.exec(select(Feed).where(is_due).order_by(col(Feed.id))).all():
+                # Claim the poll by moving its time on: another process sharing the database
+                # finds it not due any more. The poll's outcome then sets the real next time.
+                taken = session.execute(
+                    sa.update(Feed).where(col(Feed.id) == feed.id, is_due)
+                    .values(next_poll_at=now + POLL_CLAIM).execution_options(synchronize_session=False)
+                ).rowcount
+                if taken == 1:
+                    claimed.append(feed)
+        return claimed
+
+    def _start(self, feed: Feed) -> asyncio.Task[PollReport]:
+        task = asyncio.create_task(self._poll_one(feed), name=f"poll-feed-{feed.id}")
+        self._running.add(task)
+        task.add_done_callback(self._on_end)
+        return task
+
+    def _on_end(self, task: asyncio.Task[PollReport]) -> None:
+        self._running.discard(task)
+        if task.cancelled():
+            return
+        if task.exception() is not None:  # recording the failure failed, e.g. the database is down
+            log.error("polling a feed failed", exc_info=task.exception())
+            return
+        self._ended.append(task.result())
 
     async def poll(self, feeds: list[Feed]) -> list[PollReport]:
         """Poll these feeds now, a few at a time."""
         return list(await asyncio.gather(*(self._poll_one(feed) for feed in feeds)))
 
     async def _poll_one(self, feed: Feed) -> PollReport:
-        host = urlsplit(feed.url).hostname or ""
-        async with self._parallel, self._hosts[host]:
+        guarded = feed.guild_id is not None and not self.allow_private
+        async with self._parallel, self._hosts[_host_of(feed.url)]:
             try:
-                if feed.guild_id is not None and not self.allow_private:
-                    await asyncio.to_thread(check_feed_url, feed.url, allow_private=False)
-                fetched = await fetch_feed(self.client, feed.url, etag=feed.etag, last_modified=feed.last_modified,
-                                           max_bytes=self.max_bytes)
+                fetched = await fetch_feed(self.guarded_client if guarded else self.client, feed.url, etag=feed.etag,
+                                           last_modified=feed.last_modified, max_bytes=self.max_bytes,
+                                           deadline=self.deadline, guarded=guarded)
                 if fetched.body is None:
                     await asyncio.to_thread(self._succeeded, feed.id, None, None)
                     return PollReport(feed.id or 0, feed.url, "not modified")
@@ -148,12 +211,21 @@ class FeedPoller:
                 await asyncio.to_thread(self._succeeded, feed.id, fetched.etag, fetched.last_modified)
                 return PollReport(feed.id or 0, feed.url, "new", new, duplicates)
             except BriefbotError as error:
-                disabled = await asyncio.to_thread(self._failed, feed.id, str(error))
-                log.info("feed %s failed: %s%s", feed.id, error, " (now disabled)" if disabled else "")
-                return PollReport(feed.id or 0, feed.url, "disabled" if disabled else "failed", error=str(error))
+                return await self._report_failure(feed, str(error))
+            except Exception:  # a bug or a hostile input nobody foresaw: still this feed's failure only
+                log.exception("feed %s: unexpected error while polling", feed.id)
+                return await self._report_failure(feed, UNEXPECTED)
+
+    async def _report_failure(self, feed: Feed, error: str) -> PollReport:
+        disabled = await asyncio.to_thread(self._failed, feed.id, error)
+        log.info("feed %s failed: %s%s", feed.id, error, " (now disabled)" if disabled else "")
+        return PollReport(feed.id or 0, feed.url, "disabled" if disabled else "failed", error=error)
 
     def _store(self, feed: Feed, body: bytes) -> tuple[int, int]:
         drafts, problems = parse_feed(body, location=feed.url)
+        if len(drafts) > MAX_ITEMS_PER_POLL:
+            problems = [f"kept the newest {MAX_ITEMS_PER_POLL} of {len(drafts)} entries", *problems]
+            drafts = newest(drafts, MAX_ITEMS_PER_POLL)
         if feed.topic_slug:
             drafts = [replace(draft, topics=(*draft.topics, feed.topic_slug)) for draft in drafts]
         now = self.clock()

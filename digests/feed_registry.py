@@ -1,22 +1,32 @@
 """Registered feeds: deployment-wide ones (CLI, FEEDS_FILE) and those a guild's managers add.
 
 A feed added through Discord is fetched by the bot's machine, so its address is checked: only
-http(s), and (unless ALLOW_PRIVATE_FEEDS) no host that resolves to a loopback, private,
-link-local or otherwise non-public address — a Discord user must not make the bot probe its own
-network.
+http(s), and (unless ALLOW_PRIVATE_FEEDS) a usual web port and no host that resolves to a loopback,
+private, link-local or otherwise non-public address — a Discord user must not make the bot probe
+its own network. This check gives a clear answer at once; the one that holds is made again at every
+connection (`digests.ingest.guard`). A guild's feed may not hold a user name or password: its URL
+is shown in the guild, the disabled-feed notice included.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 from datetime import datetime
-from urllib.parse import urlsplit
 
+import httpx
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from digests.errors import InputError, NotFoundError
+from digests.ingest.guard import (
+    GUARDED_PORTS,
+    GUARDED_PORTS_TEXT,
+    Address,
+    addresses_of,
+    is_public,
+    literal_address,
+    port_of,
+)
 from digests.models import URL_MAX, Feed
 from digests.text import drop_controls
 from digests.topics import Taxonomy
@@ -29,32 +39,38 @@ def check_feed_url(url: str, *, allow_private: bool) -> str:
     url = (url or "").strip()
     if len(url) > URL_MAX:
         raise InputError(f"That URL is too long (at most {URL_MAX} characters).")
-    if drop_controls(url) != url:
+    if drop_controls(url) != url or any(char in url for char in "\t\r\n"):
         raise InputError("That is not a valid URL: it holds a control character.")
-    try:
-        parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        raise InputError("That is not a valid URL.") from None
-    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+    try:  # checked as httpx will read it when it fetches the feed
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        raise InputError("That is not a valid URL (is its host name or port right?).") from None
+    if parsed.scheme not in {"http", "https"} or not parsed.host:
         raise InputError("A feed URL must start with http:// or https://.")
     if not allow_private:
-        for address in _addresses(parts.hostname, port):
-            if not address.is_global:
+        port = port_of(parsed)
+        if port not in GUARDED_PORTS:
+            raise InputError(f"A feed added here must use the port {GUARDED_PORTS_TEXT}.")
+        for address in _addresses(parsed.raw_host.decode("ascii"), port):
+            if not is_public(address):
                 raise InputError("That feed points at a private or local address, which is not allowed here.")
     return url
 
 
-def _addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+def has_userinfo(url: str) -> bool:
+    """True when `url` (already checked) holds a user name or password."""
+    return bool(httpx.URL(url).userinfo)
+
+
+def _addresses(host: str, port: int) -> list[Address]:
+    """The addresses of `host`, encoded as httpx sends it (IDNA 2008), not as Python's codec would."""
+    literal = literal_address(host)
+    if literal is not None:
+        return [literal]
     try:
-        return [ipaddress.ip_address(host.strip("[]"))]
-    except ValueError:
-        pass
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
+        return addresses_of(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+    except (OSError, UnicodeError):
         raise InputError(f"Cannot find the host “{host[:100]}”.") from None
-    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
 
 
 def add_feed(
@@ -73,6 +89,9 @@ def add_feed(
     Adding a disabled feed again turns it back on.
     """
     url = check_feed_url(url, allow_private=allow_private)
+    if guild_id is not None and has_userinfo(url):
+        raise InputError("A feed added here may not hold a user name or password (the part before @): "
+                         "its URL is shown in this server.")
     topic_slug = None
     if topic:
         resolved = taxonomy.resolve(topic)

@@ -29,6 +29,7 @@ DISCORD_MESSAGE_MAX = 2_000
 _MARKDOWN_RE = re.compile(r"([\\*_~`|\[\]<>])")
 _LINE_START_RE = re.compile(r"^(\s*)([#>\-+]|\d+\.)", re.MULTILINE)
 _MENTION_RE = re.compile(r"@(?=[^\s\u200b])")
+_USERINFO_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
 # Rendered digest bodies kept: more than the distinct digests of one busy slot.
 _BODIES_KEPT = 4_096
 
@@ -43,6 +44,16 @@ def escape_markdown(text: str) -> str:
 def link_target(url: str) -> str:
     """`url` wrapped in <…> so Discord does not unfurl it; characters that would end it are encoded."""
     return "<" + quote(url, safe=":/?#[]@!$&'()*+,;=%~-._") + ">"
+
+
+def without_userinfo(url: str) -> str:
+    """`url` without the user name and password it may hold before its host: they are secrets."""
+    return _USERINFO_RE.sub(r"\1", url, count=1)
+
+
+def shown_url(url: str) -> str:
+    """A URL the user gave (a feed's), shown inert: no credentials, nothing that could end the <…>."""
+    return link_target(without_userinfo(url))
 
 
 def split_message(text: str, limit: int = DISCORD_MESSAGE_MAX) -> list[str]:
@@ -99,7 +110,8 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.env.filters.update(md=escape_markdown, link=link_target, age=humanize_age, clip=cut_at_word)
+        self.env.filters.update(md=escape_markdown, link=link_target, url=shown_url, age=humanize_age,
+                                clip=cut_at_word)
         self.env.filters["local"] = _local_time
         self.env.globals["utc"] = ZoneInfo("UTC")
         self.env.globals["digest_body"] = self._digest_body

@@ -48,6 +48,7 @@ class Settings:
     shard_count: int | None = None
     shard_ids: tuple[int, ...] | None = None
     allow_private_feeds: bool = False
+    feed_fetch_deadline_seconds: int = 60
     log_level: str = "INFO"
 
     @classmethod
@@ -78,6 +79,7 @@ class Settings:
         if rate is not None and rate > 50:
             raise ConfigError(f"DISCORD_REQUESTS_PER_SECOND is at most 50 (Discord's global limit); got {rate}")
         lease = _int("DELIVERY_LEASE_SECONDS", get("DELIVERY_LEASE_SECONDS"), minimum=5)
+        fetch_deadline = _int("FEED_FETCH_DEADLINE_SECONDS", get("FEED_FETCH_DEADLINE_SECONDS"), minimum=1)
         shard_count = _int("SHARD_COUNT", get("SHARD_COUNT"), minimum=1)
         shard_ids = _shard_ids(get("SHARD_IDS"), shard_count)
         return cls(
@@ -97,6 +99,7 @@ class Settings:
             shard_count=shard_count,
             shard_ids=shard_ids,
             allow_private_feeds=_bool("ALLOW_PRIVATE_FEEDS", get("ALLOW_PRIVATE_FEEDS")),
+            feed_fetch_deadline_seconds=fetch_deadline or 60,
             log_level=log_level,
         )
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
+from time import struct_time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from digests.errors import InputError
@@ -53,15 +55,38 @@ def as_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def parse_iso_datetime(value: str) -> datetime:
-    """Parse an ISO 8601 timestamp (a trailing Z allowed) into UTC, or raise InputError."""
+def as_utc_or_none(moment: datetime) -> datetime | None:
+    """`as_utc(moment)`, or None when UTC is outside the years datetime can hold (year 1 at +14:00, 9999 at -14:00)."""
+    try:
+        return as_utc(moment)
+    except OverflowError:
+        return None
+
+
+def utc_from_struct_time(parsed: struct_time | None) -> datetime | None:
+    """A UTC `struct_time` (as feedparser gives dates) as a datetime, or None when it is out of range."""
+    if parsed is None:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+    except (OverflowError, ValueError, OSError):  # e.g. 9999-12-31T23:59:59-23:59 is in the year 10000
+        return None
+
+
+def parse_iso_datetime(value: str) -> datetime | None:
+    """Parse an ISO 8601 timestamp (a trailing Z allowed) into UTC, or raise InputError.
+
+    A well-formed timestamp whose UTC time datetime cannot hold gives None (no date): one such
+    date in a feed must not cost the feed its other items.
+    """
     text = (value or "").strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     try:
-        return as_utc(datetime.fromisoformat(text))
+        moment = datetime.fromisoformat(text)
     except ValueError:
         raise InputError(f"“{value[:40]}” is not an ISO 8601 date-time.") from None
+    return as_utc_or_none(moment)
 
 
 def humanize_age(moment: datetime, now: datetime) -> str:

@@ -8,6 +8,7 @@ from sqlmodel import Session
 
 from bot.interactions import ManagerGroup, client_of, ranked_choices, reply, topic_autocomplete
 from digests.feed_registry import add_feed, feeds_of, remove_feed
+from digests.rendering import without_userinfo
 
 feeds_group = ManagerGroup(name="feeds", description="News feeds of this server (their stories stay in this server)")
 
@@ -47,7 +48,7 @@ async def _guild_feeds(interaction: discord.Interaction, current: str) -> list[a
         return []
     client = client_of(interaction)
     feeds = await client.db(lambda session: feeds_of(session=session, guild_id=interaction.guild_id))
-    labels = {f"#{feed.id} {feed.url}": str(feed.id) for feed in feeds}
+    labels = {f"#{feed.id} {without_userinfo(feed.url)}": str(feed.id) for feed in feeds}
     return ranked_choices(current, labels)
 
 

@@ -10,11 +10,10 @@ fallback parser crashes on one.
 
 from __future__ import annotations
 
-import calendar
 import contextlib
 import email.utils
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from html.entities import html5
 from urllib.parse import urljoin, urlsplit
 
@@ -24,7 +23,7 @@ from digests.errors import InputError, SourceError
 from digests.ingest.draft import StoryDraft
 from digests.ingest.json_text import JSON_ERRORS, json_error_message, load_json
 from digests.text import headline_from_lead, html_to_text
-from digests.timeutil import as_utc, parse_iso_datetime
+from digests.timeutil import as_utc_or_none, parse_iso_datetime, utc_from_struct_time
 
 _DOCTYPE_START_RE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 _DOCTYPE_RE = re.compile(rb"<!DOCTYPE[^\[>]*(\[.*?\]\s*)?>", re.IGNORECASE | re.DOTALL)
@@ -123,7 +122,7 @@ def _draft_from_entry(entry: feedparser.FeedParserDict, *, source: str, base: st
         url=link or None,
         summary=summary if summary != body else "",
         body=body or None,
-        published_at=datetime.fromtimestamp(calendar.timegm(published), tz=UTC) if published else None,
+        published_at=utc_from_struct_time(published),
     )
 
 
@@ -202,7 +201,7 @@ def _lenient_date(value: str) -> datetime | None:
         parsed = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return as_utc(parsed)
+    return as_utc_or_none(parsed)
 
 
 def _string(value: object) -> str:

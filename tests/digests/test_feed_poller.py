@@ -23,6 +23,7 @@ from digests.feed_poller import (
     sync_deployment_feeds,
 )
 from digests.feed_registry import add_feed
+from digests.ingest.fetch import feed_client
 from digests.models import Feed, Story
 from digests.rendering import Renderer
 from digests.store import session_scope, topic_links, visible_to
@@ -180,7 +181,7 @@ async def test_failures_back_off_then_disable_the_feed_and_the_guild_is_told_onc
 async def test_hostile_answers_fail_cleanly_and_keep_what_is_stored(engine, taxonomy, now, server, path, error):
     register(engine, taxonomy, f"{server}/feed.xml", now)
     register(engine, taxonomy, f"{server}{path}", now)
-    client = httpx.AsyncClient(timeout=0.5, follow_redirects=True)
+    client = feed_client(timeout=httpx.Timeout(0.5))
     poller = make_poller(engine, taxonomy, Clock(now), client=client, max_bytes=1024 * 1024)
     reports = {r.url.rsplit("/", 1)[1]: r for r in await poller.poll_due()}
     await poller.aclose()
