@@ -7,6 +7,7 @@ the caller decides when to commit (`session_scope` does it for the common case).
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -47,8 +48,33 @@ def create_engine(database_url: str) -> sa.Engine:
     except (sa.exc.ArgumentError, ImportError) as exc:
         raise ConfigError(f"DATABASE_URL is not a usable SQLAlchemy URL ({type(exc).__name__})") from None
     if engine.dialect.name == "sqlite":
+        _make_sqlite_file_private(engine.url)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _make_sqlite_file_private(url: sa.URL) -> None:
+    """Create the database file readable by its owner only (0600), or make an existing one so.
+
+    It holds webhook URLs, whose tokens are secrets. SQLite gives its -wal and -shm files the
+    database file's permissions; those left by an earlier run are tightened too. A file owned by
+    another user is left alone (we could not change it, and it is that user's choice).
+    """
+    database = url.database
+    if not database or database == ":memory:" or url.query.get("uri"):
+        return
+    path = Path(database)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    except OSError:
+        return  # a missing directory or no access: SQLite reports it, with its own message
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            info = file.stat()
+            if info.st_uid == os.getuid() and info.st_mode & 0o077:
+                file.chmod(0o600)
+        except OSError:
+            continue  # not there (no -wal yet), or not ours to change
 
 
 # Settings of every SQLite connection. Checkpoints (WAL pages copied into the database, then an
@@ -66,11 +92,24 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+# The PostgreSQL advisory lock that serialises migrations: any fixed number, the same in every process.
+MIGRATION_LOCK_KEY = 0x62726965_66626F74  # "briefbot"
+
+
 def upgrade_database(engine: sa.Engine, revision: str = "head") -> None:
-    """Apply every Alembic migration the database lacks (up to `revision`)."""
+    """Apply every Alembic migration the database lacks (up to `revision`).
+
+    Processes starting together on one database take turns: the first migrates and the others
+    then find nothing to do. PostgreSQL takes a transaction-scoped advisory lock; SQLite starts
+    with BEGIN IMMEDIATE, which holds the write lock before the schema version is read.
+    """
     config = Config()
     config.set_main_option("script_location", str(Path(str(resources.files("digests") / "migrations"))))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK_KEY)))
+        elif connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
