@@ -267,6 +267,7 @@ def cmd_feeds_poll(args: argparse.Namespace, services: Services) -> int:
 
 async def _poll(services: Services, feeds: list[Feed]):
     poller = FeedPoller(engine=services.engine, taxonomy=services.taxonomy, clock=utc_now,
+                        guild_daily_quota=services.settings.guild_daily_story_quota,
                         allow_private=services.settings.allow_private_feeds)
     try:
         return await poller.poll(feeds)

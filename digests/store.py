@@ -432,7 +432,9 @@ def retag(*, session: Session, taxonomy: Taxonomy) -> int:
 def record_ingest_run(
     *, session: Session, source: str, started_at: datetime, result: AddResult | None, error: str | None
 ) -> IngestRun:
-    """Remember that a source was read, and what came of it."""
+    """Remember that a source was read, and what came of it (stories refused over a quota are noted)."""
+    if result is not None and result.refused:
+        error = "; ".join(filter(None, [f"{result.refused} new stories refused: over the daily quota", error]))
     run = IngestRun(
         source=source[:2000],
         started_at=started_at,

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
+from digests.errors import ConfigError
 from digests.ingest.draft import StoryDraft
 from digests.models import Story
 from digests.selection import StoryPools, find_stories, select_digest
-from digests.store import add_stories, session_scope, topic_links
+from digests.settings import Settings
+from digests.store import GUILD_DAILY_STORY_QUOTA, add_stories, session_scope, topic_links
 
 URL = "https://www.reuters.com/world/fed-holds-rates-2026-11-30/"
 REAL = StoryDraft(title="Fed holds rates steady", source="Reuters", url=URL,
@@ -148,3 +151,10 @@ def test_the_default_quota_holds_a_flood_of_one_poll(engine, taxonomy, now):
     flood = add(engine, taxonomy, now, _drafts("f", 2_100), guild_id=111)
     assert (flood.new, flood.refused) == (2_000, 100)
     assert _stored(engine) == 2_000
+
+
+def test_the_quota_is_a_setting_with_a_default_and_a_clear_error():
+    assert Settings.from_mapping({}).guild_daily_story_quota == GUILD_DAILY_STORY_QUOTA == 2_000
+    assert Settings.from_mapping({"GUILD_DAILY_STORY_QUOTA": "50"}).guild_daily_story_quota == 50
+    with pytest.raises(ConfigError, match="GUILD_DAILY_STORY_QUOTA must be a whole number"):
+        Settings.from_mapping({"GUILD_DAILY_STORY_QUOTA": "lots"})
