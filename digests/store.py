@@ -19,6 +19,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -61,7 +63,7 @@ def _make_sqlite_file_private(url: sa.URL) -> None:
     another user is left alone (we could not change it, and it is that user's choice).
     """
     database = url.database
-    if not database or database == ":memory:" or url.query.get("uri"):
+    if os.name != "posix" or not database or database == ":memory:" or url.query.get("uri"):
         return
     path = Path(database)
     try:
@@ -101,10 +103,16 @@ def upgrade_database(engine: sa.Engine, revision: str = "head") -> None:
 
     Processes starting together on one database take turns: the first migrates and the others
     then find nothing to do. PostgreSQL takes a transaction-scoped advisory lock; SQLite starts
-    with BEGIN IMMEDIATE, which holds the write lock before the schema version is read.
+    with BEGIN IMMEDIATE, which holds the write lock before the schema version is read. A database
+    already at the head is only read, so a start never waits for another process's writes.
     """
     config = Config()
     config.set_main_option("script_location", str(Path(str(resources.files("digests") / "migrations"))))
+    if revision == "head":
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+        if current == ScriptDirectory.from_config(config).get_current_head():
+            return
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK_KEY)))
