@@ -215,17 +215,23 @@ def arrived(since: datetime | None, now: datetime, guild_ids: Sequence[int] | No
     guild whose own feed brought it earlier. The operator (None) sees stories as they were stored.
     """
     if guild_ids is None:
-        reached = col(Story.ingested_at)
-    elif not guild_ids:
-        reached = col(Story.public_at)
-    else:
-        shared = (sa.select(sa.func.min(StoryGuild.shared_at))
-                  .where(col(StoryGuild.story_id) == col(Story.id), col(StoryGuild.guild_id).in_(list(guild_ids)))
-                  .scalar_subquery())
-        public_at = col(Story.public_at)
-        reached = sa.case((shared.is_(None), public_at), (sa.or_(public_at.is_(None), shared < public_at), shared),
-                          else_=public_at)
-    return reached <= now if since is None else sa.and_(reached > since, reached <= now)
+        return _between(col(Story.ingested_at), since, now)
+    public_at = col(Story.public_at)
+    if not guild_ids:
+        return _between(public_at, since, now)
+
+    def shared_by(moment: datetime) -> sa.Exists:
+        return sa.exists().where(col(StoryGuild.story_id) == col(Story.id),
+                                 col(StoryGuild.guild_id).in_(list(guild_ids)), col(StoryGuild.shared_at) <= moment)
+
+    reached_by_now = sa.or_(public_at <= now, shared_by(now))
+    if since is None:
+        return reached_by_now
+    return sa.and_(sa.or_(public_at.is_(None), public_at > since), ~shared_by(since), reached_by_now)
+
+
+def _between(moment: sa.ColumnElement, since: datetime | None, now: datetime) -> sa.ColumnElement[bool]:
+    return moment <= now if since is None else sa.and_(moment > since, moment <= now)
 
 
 def _guilds_with_own_stories(session: Session, oldest: datetime, now: datetime) -> frozenset[int]:
