@@ -27,6 +27,7 @@ from digests.feed_poller import (
     read_feeds_file,
     sync_deployment_feeds,
 )
+from digests.guilds import forget_guild, forget_member
 from digests.scheduler import DeliveryScheduler, Kind, stops_quietly
 from digests.services import Services
 from digests.store import remember_member, session_scope
@@ -86,11 +87,17 @@ class BriefbotClient(discord.AutoShardedClient):
     It connects the gateway shards of SHARD_IDS out of SHARD_COUNT (default: every shard Discord
     recommends), so several processes can split a large bot's guilds. Deliveries do not depend on
     shards: every process posts through REST whatever digests it claims.
+
+    Discord sends member-leave events only with the privileged members intent, which is off unless
+    DISCORD_MEMBERS_INTENT is set (it must then be enabled in the Developer Portal too); without it
+    a member who left keeps the guild's stories in their DM digest until the bot leaves that guild.
     """
 
     def __init__(self, services: Services, *, clock: Callable[[], datetime] = utc_now) -> None:
         settings = services.settings
-        super().__init__(intents=discord.Intents.default(), allowed_mentions=NO_MENTIONS,
+        intents = discord.Intents.default()
+        intents.members = settings.members_intent
+        super().__init__(intents=intents, allowed_mentions=NO_MENTIONS,
                          shard_count=settings.shard_count,
                          shard_ids=list(settings.shard_ids) if settings.shard_ids else None)
         self.services = services
@@ -106,7 +113,8 @@ class BriefbotClient(discord.AutoShardedClient):
                                            grace=timedelta(minutes=services.settings.catchup_grace_minutes))
         self.poller = FeedPoller(engine=services.engine, taxonomy=services.taxonomy, clock=clock,
                                  allow_private=services.settings.allow_private_feeds,
-                                 deadline=services.settings.feed_fetch_deadline_seconds)
+                                 deadline=services.settings.feed_fetch_deadline_seconds,
+                                 guild_daily_quota=services.settings.guild_daily_story_quota)
         self._members: set[tuple[int, int]] = set()
 
     async def launch_shards(self) -> None:
@@ -164,6 +172,21 @@ class BriefbotClient(discord.AutoShardedClient):
         if (user_id, guild_id) not in self._members:
             await self.db(lambda session: remember_member(session=session, user_id=user_id, guild_id=guild_id))
             self._members.add((user_id, guild_id))
+
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        """The bot was removed from a guild (or it was deleted): forget its feeds, briefings and members."""
+        forgotten = await self.db(lambda session: forget_guild(session=session, guild_id=guild.id))
+        self._members = {pair for pair in self._members if pair[1] != guild.id}
+        for briefing_id in forgotten.briefing_ids:
+            await self.reschedule("channel", briefing_id)
+        log.info("left guild %s: forgot %d feed(s), %d briefing(s), %d member(s), %d story(ies)", guild.id,
+                 forgotten.feeds, len(forgotten.briefing_ids), forgotten.members, forgotten.stories)
+
+    async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
+        """A member left a guild (sent only with the members intent): their digest drops its stories."""
+        user_id, guild_id = payload.user.id, payload.guild_id
+        await self.db(lambda session: forget_member(session=session, user_id=user_id, guild_id=guild_id))
+        self._members.discard((user_id, guild_id))
 
     async def reschedule(self, kind: Kind, key: int) -> None:
         """Bring one target's job in line with the database after a command changed it."""

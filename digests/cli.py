@@ -269,7 +269,8 @@ def cmd_feeds_poll(args: argparse.Namespace, services: Services) -> int:
 async def _poll(services: Services, feeds: list[Feed]):
     poller = FeedPoller(engine=services.engine, taxonomy=services.taxonomy, clock=utc_now,
                         allow_private=services.settings.allow_private_feeds,
-                        deadline=services.settings.feed_fetch_deadline_seconds)
+                        deadline=services.settings.feed_fetch_deadline_seconds,
+                        guild_daily_quota=services.settings.guild_daily_story_quota)
     try:
         return await poller.poll(feeds)
     finally:

@@ -39,7 +39,13 @@ from digests.ingest.fetch import FETCH_DEADLINE, MAX_BODY_BYTES, feed_client, fe
 from digests.ingest.guard import GuardedNetwork
 from digests.models import ChannelBriefing, Feed
 from digests.rendering import Renderer
-from digests.store import add_stories, insert_ignoring_conflicts, record_ingest_run, session_scope
+from digests.store import (
+    GUILD_DAILY_STORY_QUOTA,
+    add_stories,
+    insert_ignoring_conflicts,
+    record_ingest_run,
+    session_scope,
+)
 from digests.topics import Taxonomy
 
 log = logging.getLogger(__name__)
@@ -122,10 +128,12 @@ class FeedPoller:
     def __init__(self, *, engine: sa.Engine, taxonomy: Taxonomy, clock: Callable[[], datetime],
                  allow_private: bool, client: httpx.AsyncClient | None = None,
                  guarded_client: httpx.AsyncClient | None = None, max_bytes: int = MAX_BODY_BYTES,
-                 deadline: float = FETCH_DEADLINE, rng: random.Random | None = None) -> None:
+                 deadline: float = FETCH_DEADLINE, rng: random.Random | None = None,
+                 guild_daily_quota: int = GUILD_DAILY_STORY_QUOTA) -> None:
         """`client` fetches deployment-wide feeds (and all feeds with `allow_private`);
         `guarded_client` fetches guild feeds and must connect through `GuardedNetwork`."""
         self.engine = engine
+        self.guild_daily_quota = guild_daily_quota
         self.taxonomy = taxonomy
         self.clock = clock
         self.allow_private = allow_private
@@ -231,7 +239,7 @@ class FeedPoller:
         now = self.clock()
         with session_scope(self.engine) as session:
             added = add_stories(session=session, drafts=drafts, taxonomy=self.taxonomy, now=now,
-                                guild_id=feed.guild_id)
+                                guild_id=feed.guild_id, guild_daily_quota=self.guild_daily_quota)
             record_ingest_run(session=session, source=feed.url, started_at=now, result=added,
                               error="; ".join(problems[:3]) or None)
         return added.new, added.duplicates

@@ -5,7 +5,7 @@ Every timestamp is stored as UTC and comes back timezone-aware on every backend 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -110,7 +110,8 @@ class Story(SQLModel, table=True):
     `effective_at` is the time the story counts from: its published time, or its ingest time
     when it has none or claims one later than its ingest. A `public` story came from a
     deployment-wide source and is seen everywhere; otherwise only the guilds in `story_guild`
-    (those whose feeds carried it) see it.
+    (those whose feeds carried it) see it. `public_at` is when it became public (None while it is
+    not): a digest counts a public story as new from then, not from when a guild's feed stored it.
     """
 
     id: int | None = Field(default=None, primary_key=True)
@@ -125,15 +126,34 @@ class Story(SQLModel, table=True):
     ingested_at: datetime = Field(sa_column=utc_column(index=True))
     effective_at: datetime = Field(sa_column=utc_column(index=True))
     public: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    public_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True, index=True))
 
 
 class StoryGuild(SQLModel, table=True):
-    """A guild's feed carried this story, so the guild sees it even if it is not public."""
+    """A guild's feed carried this story, so the guild sees it even if it is not public.
+
+    `shared_at` is when the guild's feed first carried it: the guild's digests count it as new from
+    then (or from `Story.public_at`, if that is earlier), whichever guild stored it first.
+    """
 
     __tablename__ = "story_guild"
 
     story_id: int = Field(sa_column=sa.Column(sa.ForeignKey("story.id", ondelete="CASCADE"), primary_key=True))
     guild_id: int = Field(sa_column=snowflake_column(primary_key=True, index=True))
+    shared_at: datetime = Field(sa_column=utc_column())
+
+
+class GuildDailyStories(SQLModel, table=True):
+    """How many stories a guild's feeds stored on `day` (UTC): the daily quota counts against it.
+
+    One row a guild, started again on the first story of each day.
+    """
+
+    __tablename__ = "guild_daily_stories"
+
+    guild_id: int = Field(sa_column=snowflake_column(primary_key=True))
+    day: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+    stored: int = 0
 
 
 class MemberGuild(SQLModel, table=True):

@@ -3,7 +3,7 @@
 Nothing here reads the clock: every function takes `now`, so digests are testable on any day.
 
 A digest is chosen from a pool: the stories of its window (dated at most 36 h before `now`,
-ingested after the target's last delivery and by `now`), clustered into events (see
+that reached the target after its last delivery and by `now`: see `arrived`), clustered into events (see
 `digests.clustering`) and ranked by `StoryItem.score`. A target takes the best events on its topics
 (an event is on a topic when any outlet's story of it is). The pool depends only on the window and
 on which guild-only stories the target may see, so the thousands of targets of one slot share a few
@@ -81,9 +81,7 @@ class StoryPool:
              first_window: timedelta = FIRST_DIGEST_WINDOW) -> StoryPool:
         """The pool of a target last delivered at `since` (never: None) that `guild_ids` sees, at `now`."""
         oldest = now - (MAX_AGE if since is not None else first_window)
-        statement = window(oldest, now, guild_ids).where(col(Story.ingested_at) <= now)
-        if since is not None:
-            statement = statement.where(col(Story.ingested_at) > since)
+        statement = window(oldest, now, guild_ids).where(arrived(since, now, guild_ids))
         statement = statement.order_by(col(Story.effective_at).desc()).limit(POOL_MAX_STORIES)
         return cls(cluster(load_items(session, statement), now), now)
 
@@ -125,8 +123,8 @@ class _Window:
 class StoryPools:
     """The pools of the latest windows, shared by the deliveries of a fan-out (thread-safe).
 
-    A pool is built once, on first use: a story ingested later has a later `ingested_at` and
-    belongs to the next window anyway. Viewers share a pool unless they see different guild-only
+    A pool is built once, on first use: a story that arrives later (see `arrived`) belongs to the
+    next window anyway. Viewers share a pool unless they see different guild-only
     stories of the window: a channel of a guild without feeds of its own sees what a webhook sees.
     A pool holds a window's events (about 2 MB for a window of 10,000 stories, measured). The latest
     `windows` windows are kept (a Monday slot mixes daily, weekday and first digests), each with its
@@ -195,7 +193,8 @@ def select_digest(
 ) -> Digest:
     """The digest at `now` for a target with these topics (None or empty: all) last delivered at `since`.
 
-    It holds the stories ingested after `since` and by `now` that are at most 36 h old; a target
+    It holds the stories that reached it (see `arrived`) after `since` and by `now` that are at most
+    36 h old; a target
     never delivered (`since` None) gets the stories of the `first_window` (24 h) before `now`.
     `guild_ids` limits it to what those guilds may see (see `digests.store.visible_to`). With
     `pools`, the window's pool is shared with the other targets of the same slot.
@@ -207,12 +206,45 @@ def select_digest(
     return pool.digest(taxonomy, topics)
 
 
+def arrived(since: datetime | None, now: datetime, guild_ids: Sequence[int] | None) -> sa.ColumnElement[bool]:
+    """Stories that reached a viewer after `since` (None: ever) and by `now`.
+
+    A story reaches a guild when the first of these happens: it becomes public (`public_at`), or
+    one of the guild's feeds carries it (`StoryGuild.shared_at`). So a story another guild's feed
+    stored first is still new to everyone else when it becomes public, and is not new again to a
+    guild whose own feed brought it earlier. The operator (None) sees stories as they were stored.
+    """
+    if guild_ids is None:
+        return _between(col(Story.ingested_at), since, now)
+    public_at = col(Story.public_at)
+    if not guild_ids:
+        return _between(public_at, since, now)
+
+    def shared_by(moment: datetime) -> sa.Exists:
+        return sa.exists().where(col(StoryGuild.story_id) == col(Story.id),
+                                 col(StoryGuild.guild_id).in_(list(guild_ids)), col(StoryGuild.shared_at) <= moment)
+
+    reached_by_now = sa.or_(public_at <= now, shared_by(now))
+    if since is None:
+        return reached_by_now
+    return sa.and_(sa.or_(public_at.is_(None), public_at > since), ~shared_by(since), reached_by_now)
+
+
+def _between(moment: sa.ColumnElement, since: datetime | None, now: datetime) -> sa.ColumnElement[bool]:
+    return moment <= now if since is None else sa.and_(moment > since, moment <= now)
+
+
 def _guilds_with_own_stories(session: Session, oldest: datetime, now: datetime) -> frozenset[int]:
-    """The guilds whose feeds brought stories of this window that are not public."""
+    """The guilds that saw stories of this window before (or without) those became public.
+
+    For every other guild a story reached it when it became public, as it reached a webhook, so
+    they share the public pool.
+    """
     rows = session.execute(
         sa.select(StoryGuild.guild_id).distinct()
         .join(Story, col(Story.id) == col(StoryGuild.story_id))
-        .where(sa.not_(col(Story.public)), col(Story.effective_at) >= oldest, col(Story.effective_at) <= now)
+        .where(sa.or_(sa.not_(col(Story.public)), col(StoryGuild.shared_at) < col(Story.public_at)),
+               col(Story.effective_at) >= oldest, col(Story.effective_at) <= now)
     ).scalars()
     return frozenset(rows)
 

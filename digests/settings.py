@@ -50,6 +50,8 @@ class Settings:
     allow_private_feeds: bool = False
     feed_fetch_deadline_seconds: int = 60
     log_level: str = "INFO"
+    guild_daily_story_quota: int = 2_000  # digests.store.GUILD_DAILY_STORY_QUOTA
+    members_intent: bool = False
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
@@ -82,6 +84,7 @@ class Settings:
         fetch_deadline = _int("FEED_FETCH_DEADLINE_SECONDS", get("FEED_FETCH_DEADLINE_SECONDS"), minimum=1)
         shard_count = _int("SHARD_COUNT", get("SHARD_COUNT"), minimum=1)
         shard_ids = _shard_ids(get("SHARD_IDS"), shard_count)
+        quota = _int("GUILD_DAILY_STORY_QUOTA", get("GUILD_DAILY_STORY_QUOTA"), minimum=0)
         return cls(
             discord_token=Secret(token) if token else None,
             database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
@@ -101,6 +104,8 @@ class Settings:
             allow_private_feeds=_bool("ALLOW_PRIVATE_FEEDS", get("ALLOW_PRIVATE_FEEDS")),
             feed_fetch_deadline_seconds=fetch_deadline or 60,
             log_level=log_level,
+            guild_daily_story_quota=2_000 if quota is None else quota,
+            members_intent=_bool("DISCORD_MEMBERS_INTENT", get("DISCORD_MEMBERS_INTENT")),
         )
 
 

@@ -7,23 +7,26 @@ the caller decides when to commit (`session_scope` does it for the common case).
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from digests.errors import ConfigError
 from digests.ingest.draft import StoryDraft
-from digests.models import IngestRun, MemberGuild, Story, StoryGuild, StoryTopic, Topic
+from digests.models import GuildDailyStories, IngestRun, MemberGuild, Story, StoryGuild, StoryTopic, Topic
 from digests.text import drop_controls
 from digests.topics import Taxonomy
 
@@ -47,8 +50,33 @@ def create_engine(database_url: str) -> sa.Engine:
     except (sa.exc.ArgumentError, ImportError) as exc:
         raise ConfigError(f"DATABASE_URL is not a usable SQLAlchemy URL ({type(exc).__name__})") from None
     if engine.dialect.name == "sqlite":
+        _make_sqlite_file_private(engine.url)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _make_sqlite_file_private(url: sa.URL) -> None:
+    """Create the database file readable by its owner only (0600), or make an existing one so.
+
+    It holds webhook URLs, whose tokens are secrets. SQLite gives its -wal and -shm files the
+    database file's permissions; those left by an earlier run are tightened too. A file owned by
+    another user is left alone (we could not change it, and it is that user's choice).
+    """
+    database = url.database
+    if os.name != "posix" or not database or database == ":memory:" or url.query.get("uri"):
+        return
+    path = Path(database)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    except OSError:
+        return  # a missing directory or no access: SQLite reports it, with its own message
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            info = file.stat()
+            if info.st_uid == os.getuid() and info.st_mode & 0o077:
+                file.chmod(0o600)
+        except OSError:
+            continue  # not there (no -wal yet), or not ours to change
 
 
 # Settings of every SQLite connection. Checkpoints (WAL pages copied into the database, then an
@@ -66,11 +94,30 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+# The PostgreSQL advisory lock that serialises migrations: any fixed number, the same in every process.
+MIGRATION_LOCK_KEY = 0x62726965_66626F74  # "briefbot"
+
+
 def upgrade_database(engine: sa.Engine, revision: str = "head") -> None:
-    """Apply every Alembic migration the database lacks (up to `revision`)."""
+    """Apply every Alembic migration the database lacks (up to `revision`).
+
+    Processes starting together on one database take turns: the first migrates and the others
+    then find nothing to do. PostgreSQL takes a transaction-scoped advisory lock; SQLite starts
+    with BEGIN IMMEDIATE, which holds the write lock before the schema version is read. A database
+    already at the head is only read, so a start never waits for another process's writes.
+    """
     config = Config()
     config.set_main_option("script_location", str(Path(str(resources.files("digests") / "migrations"))))
+    if revision == "head":
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+        if current == ScriptDirectory.from_config(config).get_current_head():
+            return
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK_KEY)))
+        elif connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
@@ -117,11 +164,17 @@ def sync_topics(*, session: Session, taxonomy: Taxonomy) -> None:
 
 @dataclass(frozen=True)
 class AddResult:
-    """How many drafts were stored, how many were already there, and how many of those changed."""
+    """How many drafts were stored, how many were already there, how many of those changed, and how
+    many new ones were refused (over the guild's daily quota)."""
 
     new: int
     duplicates: int
     updated: int = 0
+    refused: int = 0
+
+
+# How many new stories the feeds of one guild may store in a UTC day (GUILD_DAILY_STORY_QUOTA).
+GUILD_DAILY_STORY_QUOTA = 2_000
 
 
 def add_stories(
@@ -131,13 +184,15 @@ def add_stories(
     taxonomy: Taxonomy,
     now: datetime,
     guild_id: int | None = None,
+    guild_daily_quota: int = GUILD_DAILY_STORY_QUOTA,
 ) -> AddResult:
     """Store the drafts that are not stored yet, tagged with their topics.
 
-    A story already stored is not stored again; if it has a URL and its publisher changed its title
-    or summary, it is updated in place (and re-tagged), keeping its ingest time so it is not posted
+    A story already stored is not stored again; it may be refreshed in place (see
+    `_refresh_existing` for who may change what), keeping its ingest time so it is not posted
     twice. Stories from a guild's feed (`guild_id`) are seen only by that guild, unless a
-    deployment-wide source carries them too, which makes them public.
+    deployment-wide source carries them too, which makes them public. A guild's feeds store at most
+    `guild_daily_quota` new stories a UTC day; the rest are refused (counted, logged, not stored).
     """
     unique: dict[str, StoryDraft] = {}
     seen = 0
@@ -146,10 +201,16 @@ def add_stories(
         cleaned = draft.clean()
         unique.setdefault(cleaned.dedupe_key(), cleaned)
     insert = _insert_ignoring_duplicates(session)
-    new = updated = 0
+    new = updated = refused = 0
     keys = list(unique)
     for start in range(0, len(keys), _BATCH):
         batch = keys[start:start + _BATCH]
+        if guild_id is not None:
+            admitted = _within_guild_quota(session, batch, guild_id, now, guild_daily_quota)
+            refused += len(batch) - len(admitted)
+            batch = admitted
+            if not batch:
+                continue
         rows = [_story_row(key, unique[key], now, public=guild_id is None) for key in batch]
         # render_nulls: one INSERT for the batch; without it SQLAlchemy splits rows by which columns are
         # None (962 statements for a 2,000-story file), which made ingest 2.3 times slower.
@@ -160,12 +221,56 @@ def add_stories(
         _link_topics(session, {story_id: (unique[key], unique[key].effective_at(now))
                                for key, story_id in inserted.items()}, taxonomy)
         existing = [key for key in batch if key not in inserted]
-        known = _refresh_existing(session, {key: unique[key] for key in existing}, taxonomy, public=guild_id is None)
+        known = _refresh_existing(session, {key: unique[key] for key in existing}, taxonomy, guild_id=guild_id, now=now)
         updated += known.updated
         if guild_id is not None:
-            _share_with_guild(session, [*inserted.values(), *known.ids], guild_id)
+            _share_with_guild(session, [*inserted.values(), *known.ids], guild_id, now)
         new += len(inserted)
-    return AddResult(new=new, duplicates=seen - new, updated=updated)
+    if refused:
+        log.warning("guild %s: %d new stories refused, over its daily quota of %d", guild_id, refused,
+                    guild_daily_quota)
+    return AddResult(new=new, duplicates=seen - new - refused, updated=updated, refused=refused)
+
+
+def _within_guild_quota(session: Session, keys: list[str], guild_id: int, now: datetime, quota: int) -> list[str]:
+    """`keys` without the new stories beyond the guild's daily quota; the admitted new ones are counted.
+
+    Stories already stored cost nothing (the guild only shares them). The count is reserved with
+    one upsert that returns the new total, so processes storing for one guild at once never admit
+    more than the quota between them.
+    """
+    stored = set(session.execute(sa.select(Story.dedupe_key).where(col(Story.dedupe_key).in_(keys))).scalars())
+    fresh = [key for key in keys if key not in stored]
+    if not fresh:
+        return keys
+    day = now.astimezone(UTC).date()
+    total = _count_guild_stories(session, guild_id, day, len(fresh))
+    allowed = max(0, min(len(fresh), quota - (total - len(fresh))))
+    if allowed < len(fresh):
+        _count_guild_stories(session, guild_id, day, allowed - len(fresh))
+    admitted = set(fresh[:allowed])
+    return [key for key in keys if key in stored or key in admitted]
+
+
+def _count_guild_stories(session: Session, guild_id: int, day: date, count: int) -> int:
+    """Add `count` to the guild's stories of `day` (a new day starts from zero); returns the total."""
+    table = GuildDailyStories.__table__
+    insert = _upsert(session, table).values(guild_id=guild_id, day=day, stored=count)
+    same_day = table.c.day == insert.excluded.day
+    statement = insert.on_conflict_do_update(index_elements=["guild_id"], set_={
+        "stored": sa.case((same_day, table.c.stored + insert.excluded.stored), else_=insert.excluded.stored),
+        "day": insert.excluded.day,
+    }).returning(table.c.stored)
+    return session.execute(statement).scalar_one()
+
+
+def _upsert(session: Session, table):
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    raise ConfigError(f"unsupported database {dialect!r}: use SQLite or PostgreSQL")
 
 
 def _link_topics(session: Session, stories: dict[int, tuple[StoryDraft, datetime]], taxonomy: Taxonomy) -> None:
@@ -183,36 +288,83 @@ class _Known:
     updated: int
 
 
-def _refresh_existing(session: Session, drafts: dict[str, StoryDraft], taxonomy: Taxonomy, *, public: bool) -> _Known:
-    """Update stories whose publisher changed title or summary; make them public if this source is."""
+def _refresh_existing(
+    session: Session, drafts: dict[str, StoryDraft], taxonomy: Taxonomy, *, guild_id: int | None, now: datetime
+) -> _Known:
+    """Apply what a source may change in the stories it carries that are stored already.
+
+    Guild feeds are untrusted (on a public bot anyone can add one), so the rule is that a source
+    never changes what another tenant sees:
+
+    - A deployment-wide source (`guild_id` None) makes a guild-only story public, and the public
+      story is then entirely its version (title, link, outlet, summary, body, dates, topics): no
+      text a guild's feed wrote ever becomes public. It counts as new from then (`public_at`).
+    - A public story changes only when a deployment-wide source of the same outlet (`source`)
+      republishes its URL with a new title or summary: another feed that lists that URL (an
+      aggregator, a hostile publisher) cannot rewrite an outlet's story, and two feeds cannot make
+      it flip at every poll.
+    - A guild's source changes (title and summary) only a story that is private to that guild
+      alone; a public story, or one another guild's feed carries too, is just shared, unchanged.
+
+    Each UPDATE re-checks its condition, so a story made public or shared by another process
+    meanwhile is not rewritten.
+    """
     if not drafts:
         return _Known([], 0)
     rows = session.execute(
-        sa.select(Story.id, Story.dedupe_key, Story.title, Story.summary, Story.public, Story.effective_at)
+        sa.select(Story.id, Story.dedupe_key, Story.title, Story.summary, Story.source, Story.effective_at)
         .where(col(Story.dedupe_key).in_(list(drafts)))
     ).all()
-    changed: dict[int, tuple[StoryDraft, datetime]] = {}
-    for story_id, key, title, summary, is_public, effective_at in rows:
+    retag: dict[int, tuple[StoryDraft, datetime]] = {}
+    updated = 0
+    for story_id, key, title, summary, source, effective_at in rows:
         draft = drafts[key]
-        values: dict[str, object] = {}
-        if key.startswith("url:") and (draft.title, draft.summary) != (title, summary):
-            values.update(title=draft.title, summary=draft.summary or summary)
-            changed[story_id] = (draft, effective_at)
-        if public and not is_public:
-            values["public"] = True
-        if values:
-            session.execute(sa.update(Story).where(col(Story.id) == story_id).values(**values))
-    if changed:
-        session.execute(sa.delete(StoryTopic).where(col(StoryTopic.story_id).in_(list(changed))))
-        _link_topics(session, changed, taxonomy)
-    return _Known([row[0] for row in rows], len(changed))
+        edited = key.startswith("url:") and (draft.title, draft.summary) != (title, summary)
+        if guild_id is None and _publish(session, story_id, draft, now):
+            retag[story_id] = (draft, draft.effective_at(now))
+            updated += (draft.title, draft.summary) != (title, summary)
+        elif edited and _rewrite(session, story_id, draft, guild_id=guild_id, same_outlet=draft.source == source):
+            retag[story_id] = (draft, effective_at)
+            updated += 1
+    if retag:
+        session.execute(sa.delete(StoryTopic).where(col(StoryTopic.story_id).in_(list(retag))))
+        _link_topics(session, retag, taxonomy)
+    return _Known([row[0] for row in rows], updated)
 
 
-def _share_with_guild(session: Session, story_ids: list[int], guild_id: int) -> None:
+def _publish(session: Session, story_id: int, draft: StoryDraft, now: datetime) -> bool:
+    """Make a guild-only story public as the deployment-wide source has it; False if it already was."""
+    values = {name: value for name, value in _story_row("", draft, now, public=True).items()
+              if name not in {"dedupe_key", "canonical_url", "ingested_at"}}
+    return _update(session, sa.update(Story).where(col(Story.id) == story_id, sa.not_(col(Story.public)))
+                   .values(**values))
+
+
+def _rewrite(session: Session, story_id: int, draft: StoryDraft, *, guild_id: int | None, same_outlet: bool) -> bool:
+    """Give a story the draft's title and summary, if this source may (see `_refresh_existing`)."""
+    statement = sa.update(Story).where(col(Story.id) == story_id)
+    if guild_id is None:
+        if not same_outlet:
+            return False
+        statement = statement.where(col(Story.public))
+    else:
+        others = sa.select(StoryGuild.story_id).where(col(StoryGuild.story_id) == story_id,
+                                                       col(StoryGuild.guild_id) != guild_id)
+        statement = statement.where(sa.not_(col(Story.public)), ~others.exists())
+    return _update(session, statement.values(title=draft.title, summary=draft.summary or Story.summary))
+
+
+def _update(session: Session, statement: sa.Update) -> bool:
+    return session.execute(statement.execution_options(synchronize_session=False)).rowcount == 1
+
+
+def _share_with_guild(session: Session, story_ids: list[int], guild_id: int, now: datetime) -> None:
+    """Let the guild see these stories; a story it already had keeps its first `shared_at`."""
     if not story_ids:
         return
     insert = insert_ignoring_conflicts(session, StoryGuild, ["story_id", "guild_id"])
-    session.execute(insert, [{"story_id": story_id, "guild_id": guild_id} for story_id in story_ids])
+    session.execute(insert, [{"story_id": story_id, "guild_id": guild_id, "shared_at": now}
+                             for story_id in story_ids])
 
 
 def _insert_ignoring_duplicates(session: Session):
@@ -233,6 +385,7 @@ def insert_ignoring_conflicts(session: Session, table, columns: list[str] | None
 def _story_row(key: str, draft: StoryDraft, now: datetime, *, public: bool) -> dict:
     return {
         "public": public,
+        "public_at": now if public else None,
         "dedupe_key": key,
         "title": draft.title,
         "url": draft.url,
@@ -297,7 +450,9 @@ def retag(*, session: Session, taxonomy: Taxonomy, progress: Callable[[int], obj
 def record_ingest_run(
     *, session: Session, source: str, started_at: datetime, result: AddResult | None, error: str | None
 ) -> IngestRun:
-    """Remember that a source was read, and what came of it."""
+    """Remember that a source was read, and what came of it (stories refused over a quota are noted)."""
+    if result is not None and result.refused:
+        error = "; ".join(filter(None, [f"{result.refused} new stories refused: over the daily quota", error]))
     run = IngestRun(
         source=source[:2000],
         started_at=started_at,

@@ -26,7 +26,9 @@ NOW = datetime(2026, 11, 28, 7, 0, tzinfo=UTC)
 
 @pytest.fixture(scope="session")
 def taxonomy() -> Taxonomy:
-    return load_taxonomy()
+    """The built-in taxonomy with its keyword rules alone, so store and selection tests know each story's
+    topics from its words; the semantic tagger has tests of its own (test_semantic, test_tagging_quality)."""
+    return load_taxonomy(tagger="keywords")
 
 
 @pytest.fixture(scope="session")

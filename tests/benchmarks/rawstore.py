@@ -18,12 +18,12 @@ from digests.topics import load_taxonomy
 from tests.benchmarks.generator import GeneratedStory
 
 STORY_COLUMNS = ("id", "dedupe_key", "title", "url", "canonical_url", "source", "summary", "body",
-                 "published_at", "ingested_at", "effective_at")
+                 "published_at", "ingested_at", "effective_at", "public_at")
 _COLUMN_LIST = ", ".join(STORY_COLUMNS)  # constants only: no outside text reaches these statements
 INSERT_STORY = f"INSERT INTO story ({_COLUMN_LIST}) VALUES ({', '.join('?' * len(STORY_COLUMNS))})"  # noqa: S608
 INSERT_LINK = "INSERT INTO story_topic (story_id, topic_slug, effective_at) VALUES (?, ?, ?)"
 # Bump when the rows put in change, so cached data sets built with older rows are rebuilt.
-ROWS_VERSION = 2
+ROWS_VERSION = 3
 
 StoryRow = tuple[object, ...]
 LinkRow = tuple[int, str, str]  # story id, topic slug, the story's effective_at (see StoryTopic)
@@ -80,14 +80,14 @@ def generated_rows(stories: Iterable[GeneratedStory], *, first_id: int = 1
 
     The topics are the ones the generator wrote the story about (no tagger runs: building a large
     store must be fast). Stories must have distinct canonical URLs (generate with duplicate_rate=0).
-    Undated stories count from their ingest time, as `add_stories` does.
+    Undated stories count from their ingest time, as `add_stories` does; all are public from their ingest.
     """
     for story_id, story in enumerate(stories, start=first_id):
         ingested = story.arrived
         effective = story.published or ingested
         row = (story_id, "url:" + story.canonical_url, story.title, story.url, story.canonical_url, story.source,
                story.summary, story.body, sql_time(story.published) if story.published else None,
-               sql_time(ingested), sql_time(effective))
+               sql_time(ingested), sql_time(effective), sql_time(ingested))
         yield row, [(story_id, slug, sql_time(effective)) for slug in story.topics]
 
 

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from sqlmodel import select
 
-import digests.topics
 from digests import semantic
 from digests.errors import ConfigError
 from digests.ingest.draft import StoryDraft
@@ -170,8 +169,9 @@ def test_without_the_extra_tagging_falls_back_to_keywords_and_says_so(tmp_path: 
     assert "install the semantic extra" in done.stderr
 
 
-def test_stored_stories_get_semantic_topics_and_retag_reports_progress(engine, taxonomy: Taxonomy, now) -> None:
-    assert taxonomy.uses_semantic and digests.topics.load_taxonomy(tagger="keywords").tag(NO_KEYWORD_SPORT) == []
+def test_stored_stories_get_semantic_topics_and_retag_reports_progress(engine, now) -> None:
+    taxonomy = load_taxonomy()
+    assert taxonomy.uses_semantic and load_taxonomy(tagger="keywords").tag(NO_KEYWORD_SPORT) == []
     drafts = [StoryDraft(title=NO_KEYWORD_SPORT, source="Wire", url="https://news.example/striker"),
               StoryDraft(title="Oil prices climb as supplies tighten", source="Wire", url="https://news.example/oil")]
     with session_scope(engine) as session:

@@ -14,7 +14,7 @@ from sqlmodel import SQLModel, select
 
 from digests.ingest.briefing_text import parse_briefing_text
 from digests.ingest.draft import StoryDraft
-from digests.models import Story, StoryTopic, Topic
+from digests.models import Story, StoryGuild, StoryTopic, Topic, UTCDateTime
 from digests.store import (
     add_stories,
     count_stories,
@@ -287,3 +287,31 @@ def test_database_errors_do_not_quote_their_parameters(engine):
     with pytest.raises(sa.exc.IntegrityError) as raised, engine.begin() as conn:
         conn.execute(sa.insert(Topic.__table__), [{"slug": "x", "name": secret, "emoji": "", "position": 0}] * 2)
     assert "hunter2-token" not in str(raised.value)
+
+
+def test_upgrading_from_0010_dates_public_stories_and_guild_shares_from_their_ingest(database_url, taxonomy):
+    engine = create_engine(database_url)
+    upgrade_database(engine, "0010")
+    insert = sa.text("INSERT INTO story (dedupe_key, title, url, canonical_url, source, summary, published_at, "
+                     "ingested_at, effective_at, public) VALUES (:key, :title, NULL, NULL, 'Wire', '', NULL, "
+                     ":at, :at, :public)").bindparams(sa.bindparam("at", type_=UTCDateTime()))
+    public_at, guild_at = datetime(2026, 11, 28, 6, 0, tzinfo=UTC), datetime(2026, 11, 28, 6, 30, tzinfo=UTC)
+    with engine.begin() as conn:
+        conn.execute(insert, {"key": "t:public", "title": "Public tariffs story", "public": True, "at": public_at})
+        conn.execute(insert, {"key": "t:guild", "title": "Guild tariffs story", "public": False, "at": guild_at})
+        conn.execute(sa.text("INSERT INTO story_guild (story_id, guild_id) "
+                             "SELECT id, 7 FROM story WHERE dedupe_key = 't:guild'"))
+    engine.dispose()
+    engine = open_store(database_url, taxonomy)
+    try:
+        with session_scope(engine) as session:
+            stories = {story.dedupe_key: story for story in session.exec(select(Story))}
+            shared_at = session.exec(select(StoryGuild.shared_at)).one()
+        assert (stories["t:public"].public_at, stories["t:guild"].public_at, shared_at) == (public_at, None, guild_at)
+        assert sorted(_search(engine, "tariffs")) == ["Guild tariffs story", "Public tariffs story"]
+        with session_scope(engine) as session:  # the full-text index still follows new stories
+            add_stories(session=session, taxonomy=taxonomy, now=public_at + timedelta(days=1),
+                        drafts=[StoryDraft(title="Tariffs after the upgrade", source="Wire")])
+        assert len(_search(engine, "tariffs")) == 3
+    finally:
+        engine.dispose()
