@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from importlib import resources
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -21,13 +22,13 @@ from tqdm import tqdm
 from digests.errors import BriefbotError, ConfigError, InputError, SourceError
 from digests.feed_poller import FeedPoller, read_feeds_file, sync_deployment_feeds
 from digests.feed_registry import add_feed, remove_feed
-from digests.ingest import read_source
+from digests.ingest import JSONL_SUFFIXES, read_source_batches
 from digests.logs import configure_logging
 from digests.models import Feed
 from digests.selection import find_stories, select_digest, topic_counts
 from digests.services import Services
 from digests.settings import Settings
-from digests.store import add_stories, count_stories, record_ingest_run, retag, session_scope
+from digests.store import AddResult, add_stories, count_stories, record_ingest_run, retag, session_scope
 from digests.timeutil import parse_timezone
 
 Handler = Callable[[argparse.Namespace, Services], int]
@@ -138,13 +139,22 @@ def cmd_ingest(args: argparse.Namespace, services: Services) -> int:
 
 
 def ingest_one(source: str, services: Services, *, now: datetime | None = None):
-    """Read, store and record one source; returns (report line, failed?, AddResult or None)."""
+    """Read, store and record one source in one transaction; returns (report line, failed?, AddResult or None).
+
+    A large JSON Lines file is stored batch by batch as it is read (see `read_source_batches`), with a
+    progress bar on a terminal; it is still one transaction, so a failure stores none of it.
+    """
     started = now or utc_now()
+    added = AddResult(new=0, duplicates=0)
+    problems: list[str] = []
     try:
-        parsed = read_source(source)
-        with session_scope(services.engine) as session:
-            added = add_stories(session=session, drafts=parsed.drafts, taxonomy=services.taxonomy, now=started)
-            problem = "; ".join(parsed.problems[:3]) + (" …" if len(parsed.problems) > 3 else "")
+        with session_scope(services.engine) as session, _progress(source) as bar:
+            for parsed in read_source_batches(source):
+                batch = add_stories(session=session, drafts=parsed.drafts, taxonomy=services.taxonomy, now=started)
+                added = added + batch
+                problems += parsed.problems
+                bar.update(len(parsed.drafts) + len(parsed.problems))
+            problem = "; ".join(problems[:3]) + (" …" if len(problems) > 3 else "")
             record_ingest_run(session=session, source=source, started_at=started, result=added,
                               error=problem or None)
     except SourceError as exc:
@@ -152,9 +162,26 @@ def ingest_one(source: str, services: Services, *, now: datetime | None = None):
             record_ingest_run(session=session, source=source, started_at=started, result=None, error=str(exc))
         return f"✗ {source}: {exc}", True, None
     summary = f"{added.new} new, {added.duplicates} duplicate"
-    if parsed.problems:
-        return f"✗ {source}: {summary}; {len(parsed.problems)} item(s) skipped: {problem}", True, added
+    if problems:
+        return f"✗ {source}: {summary}; {len(problems)} item(s) skipped: {problem}", True, added
     return f"✓ {source}: {summary}", False, added
+
+
+# A JSON Lines file larger than this shows a progress bar while it is ingested (on a terminal).
+PROGRESS_MIN_BYTES = 5 * 1024 * 1024
+
+
+def _progress(source: str) -> tqdm:
+    """A bar counting lines for a JSON Lines file of some size read on a terminal; silent otherwise."""
+    big = Path(source).suffix.lower() in JSONL_SUFFIXES and _file_size(source) > PROGRESS_MIN_BYTES
+    return tqdm(desc=Path(source).name, unit=" lines", file=sys.stderr, disable=None if big else True, leave=False)
+
+
+def _file_size(source: str) -> int:
+    try:
+        return Path(source).stat().st_size
+    except (OSError, ValueError):
+        return 0
 
 
 def cmd_demo(args: argparse.Namespace, services: Services) -> int:

@@ -172,6 +172,10 @@ class AddResult:
     updated: int = 0
     refused: int = 0
 
+    def __add__(self, other: AddResult) -> AddResult:
+        return AddResult(self.new + other.new, self.duplicates + other.duplicates, self.updated + other.updated,
+                         self.refused + other.refused)
+
 
 # How many new stories the feeds of one guild may store in a UTC day (GUILD_DAILY_STORY_QUOTA).
 GUILD_DAILY_STORY_QUOTA = 2_000

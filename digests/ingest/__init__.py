@@ -1,11 +1,14 @@
 """Reading sources (files and URLs of every supported format) into story drafts.
 
 `read_source` decides the format and returns what it parsed plus per-item problems; storing is the
-job of `digests.store`, so parsing stays testable without a database.
+job of `digests.store`, so parsing stays testable without a database. `read_source_batches` is what
+ingest uses: the same, except that a local JSON Lines file, which may hold an archive of millions of
+stories, is streamed in batches in bounded memory instead of being read whole (and has no size cap).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,9 +17,10 @@ from digests.ingest.briefing_text import parse_briefing_text
 from digests.ingest.draft import StoryDraft
 from digests.ingest.feeds import parse_feed
 from digests.ingest.fetch import fetch_url
-from digests.ingest.jsonl import parse_json_lines
+from digests.ingest.jsonl import parse_json_lines, stream_json_lines
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
+STREAM_BATCH = 5_000
 TEXT_SUFFIXES = {".txt", ".text", ".md"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 
@@ -54,19 +58,43 @@ def read_source(source: str) -> ParsedSource:
     return ParsedSource(drafts, problems)
 
 
+def read_source_batches(source: str) -> Iterator[ParsedSource]:
+    """The source's drafts in batches: one for most sources, STREAM_BATCH lines each for a local JSON Lines file."""
+    if is_url(source) or Path(source).suffix.lower() not in JSONL_SUFFIXES:
+        yield read_source(source)
+        return
+    stories = 0
+    first_problems: list[str] = []
+    try:
+        with Path(source).open("rb") as lines:
+            for drafts, problems in stream_json_lines(lines, source=_source_name(source), batch=STREAM_BATCH):
+                stories += len(drafts)
+                first_problems += problems[:3 - len(first_problems)]
+                yield ParsedSource(drafts, problems)
+    except OSError as exc:
+        raise _file_error(exc) from None
+    if not stories:
+        raise SourceError("no valid line; " + "; ".join(first_problems) if first_problems else "the file is empty")
+
+
+def _file_error(exc: OSError) -> SourceError:
+    """What went wrong opening or reading a file, in words."""
+    if isinstance(exc, FileNotFoundError):
+        return SourceError("no such file")
+    if isinstance(exc, IsADirectoryError):
+        return SourceError("is a directory, not a file")
+    if isinstance(exc, PermissionError):
+        return SourceError("permission denied")
+    return SourceError(f"cannot read: {exc.strerror}")
+
+
 def _read_file(path: Path) -> bytes:
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise SourceError(f"file larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; not read")
         return path.read_bytes()
-    except FileNotFoundError:
-        raise SourceError("no such file") from None
-    except IsADirectoryError:
-        raise SourceError("is a directory, not a file") from None
-    except PermissionError:
-        raise SourceError("permission denied") from None
     except OSError as exc:
-        raise SourceError(f"cannot read: {exc.strerror}") from None
+        raise _file_error(exc) from None
 
 
 def _decode(data: bytes) -> str:

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import BinaryIO
+
 from digests.errors import InputError
 from digests.ingest.draft import StoryDraft
 from digests.ingest.json_text import JSON_ERRORS, json_error_message, load_json
@@ -25,6 +28,53 @@ def parse_json_lines(text: str, *, source: str) -> tuple[list[StoryDraft], list[
         except InputError as exc:
             errors.append(f"line {number}: {exc}")
     return drafts, errors
+
+
+# A line longer than this is skipped with an error instead of being read into memory whole.
+MAX_LINE_BYTES = 1024 * 1024
+_BOM = b"\xef\xbb\xbf"
+
+
+def stream_json_lines(lines: BinaryIO, *, source: str, batch: int) -> Iterator[tuple[list[StoryDraft], list[str]]]:
+    """The stories of a JSON Lines stream, `batch` lines at a time, with an error message for every invalid line.
+
+    Only one line is held at a time, so memory stays bounded however large the file is; a line over
+    MAX_LINE_BYTES is skipped (and read past in pieces), never held whole.
+    """
+    drafts: list[StoryDraft] = []
+    errors: list[str] = []
+    number = 0
+    while True:
+        raw = lines.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            break
+        number += 1
+        if len(raw) > MAX_LINE_BYTES:
+            errors.append(f"line {number}: longer than {MAX_LINE_BYTES:,} bytes; skipped")
+            while raw and not raw.endswith(b"\n"):
+                raw = lines.readline(MAX_LINE_BYTES)
+        else:
+            _read_line(raw.removeprefix(_BOM) if number == 1 else raw, number, source, drafts, errors)
+        if len(drafts) + len(errors) >= batch:
+            yield drafts, errors
+            drafts, errors = [], []
+    yield drafts, errors
+
+
+def _read_line(raw: bytes, number: int, source: str, drafts: list[StoryDraft], errors: list[str]) -> None:
+    if not raw.strip():
+        return
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        errors.append(f"line {number}: not UTF-8 text (byte 0x{raw[exc.start]:02x})")
+        return
+    try:
+        drafts.append(_draft(load_json(line), default_source=source))
+    except JSON_ERRORS as exc:
+        errors.append(f"line {number}: not valid JSON ({json_error_message(exc)})")
+    except InputError as exc:
+        errors.append(f"line {number}: {exc}")
 
 
 def _draft(obj: object, *, default_source: str) -> StoryDraft:
