@@ -84,14 +84,14 @@ class BriefbotClient(discord.AutoShardedClient):
 
     def __init__(self, services: Services, *, clock: Callable[[], datetime] = utc_now) -> None:
         settings = services.settings
+        pacer = Pacer(settings.discord_requests_per_second)
         super().__init__(intents=discord.Intents.default(), allowed_mentions=NO_MENTIONS,
                          shard_count=settings.shard_count,
-                         shard_ids=list(settings.shard_ids) if settings.shard_ids else None)
+                         shard_ids=list(settings.shard_ids) if settings.shard_ids else None,
+                         http_trace=pacer.trace_config())
         self.services = services
         self.clock = clock
         self.tree = BriefbotTree(self)
-        pacer = Pacer(services.settings.discord_requests_per_second)
-        pacer.install(self.http)
         self.publisher = DiscordPublisher(self, pacer, on_dm_channel=self._store_dm_channel)
         self.deliverer = Deliverer(engine=services.engine, taxonomy=services.taxonomy, renderer=services.renderer,
                                    publisher=self.publisher, clock=clock,
