@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+import aiohttp
 import discord
 from discord import app_commands
 from sqlalchemy.exc import SQLAlchemyError
@@ -82,7 +83,8 @@ class BriefbotClient(discord.AutoShardedClient):
     shards: every process posts through REST whatever digests it claims.
     """
 
-    def __init__(self, services: Services, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, services: Services, *, webhook_session: aiohttp.ClientSession | None = None,
+                 clock: Callable[[], datetime] = utc_now) -> None:
         settings = services.settings
         pacer = Pacer(settings.discord_requests_per_second)
         super().__init__(intents=discord.Intents.default(), allowed_mentions=NO_MENTIONS,
@@ -92,7 +94,7 @@ class BriefbotClient(discord.AutoShardedClient):
         self.services = services
         self.clock = clock
         self.tree = BriefbotTree(self)
-        self.publisher = DiscordPublisher(self, pacer, on_dm_channel=self._store_dm_channel)
+        self.publisher = DiscordPublisher(self, pacer, session=webhook_session, on_dm_channel=self._store_dm_channel)
         self.deliverer = Deliverer(engine=services.engine, taxonomy=services.taxonomy, renderer=services.renderer,
                                    publisher=self.publisher, clock=clock,
                                    lease=timedelta(seconds=services.settings.delivery_lease_seconds))

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
+from bot.posting import RETRIES
 from tests.e2e.conftest import MANAGE_GUILD, start_bot, stop_bot
 from tests.e2e.fake_discord import FakeDiscord
 from tests.e2e.seeding import seed
@@ -73,3 +74,24 @@ def test_a_channel_briefing_can_post_through_a_webhook(tmp_path, database_url):
     assert messages and all(m.get("webhook_id") for m in messages)
     assert not fake.requests_matching("POST", rf"^/channels/{channel}/messages$")
     assert url.rsplit("/", 1)[1] not in output
+
+
+def test_a_webhook_answering_5xx_is_tried_a_bounded_number_of_times_per_part(tmp_path, database_url):
+    """The publisher alone retries a webhook, one request per try (discord.py's adapter nested 5 in each of 4)."""
+    with FakeDiscord() as fake:
+        guild = fake.add_guild(name="Cron", channels=["news"])
+        url = fake.add_webhook(guild.channel("news"))
+        seed(database_url, now=datetime.now(UTC), slot=datetime.now(UTC) - timedelta(hours=3))
+        down = fake.inject("POST", r"^/webhooks/", 500, times=None)
+        failed = post(fake, tmp_path, database_url, "--webhook", url)
+        fake.clear_injections()
+        recovered = fake.inject("POST", r"^/webhooks/", 503, times=2)
+        resumed = post(fake, tmp_path, database_url, "--webhook", url)
+        attempts = fake.requests_matching("POST", r"^/webhooks/")
+        posted = fake.channel_messages(guild.channel("news"))
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    assert "Discord unavailable after 4 tries (500)" in failed.stderr
+    assert down.hits == RETRIES  # for the first part, after which the run stops
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"Posted {len(posted)} message(s)" in resumed.stdout
+    assert recovered.hits == 2 and len(attempts) == RETRIES + 2 + len(posted)
