@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -52,8 +53,9 @@ class BriefbotTree(app_commands.CommandTree):
         """Turn any error of a command into an ephemeral reply.
 
         In order: a domain error (bad input, not found, …) shows its own message; a member
-        without Manage Server is refused; a server-only command used in DMs says so; anything
-        else is logged with its traceback under a short reference that the user is shown.
+        without Manage Server is refused; a server-only command used in DMs says so; a command
+        on cooldown says when to try again; anything else is logged with its traceback under a
+        short reference that the user is shown.
         """
         client: BriefbotClient = interaction.client  # type: ignore[assignment]
         original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
@@ -64,6 +66,9 @@ class BriefbotTree(app_commands.CommandTree):
             parts = renderer.reply("not_manager")
         elif isinstance(original, app_commands.NoPrivateMessage):
             parts = renderer.reply("guild_only")
+        elif isinstance(original, app_commands.CommandOnCooldown):
+            command = interaction.command.qualified_name if interaction.command else "?"
+            parts = renderer.reply("cooldown", command=command, seconds=math.ceil(original.retry_after))
         else:
             reference = secrets.token_hex(4)
             command = interaction.command.qualified_name if interaction.command else "?"
