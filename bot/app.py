@@ -1,7 +1,8 @@
 """`briefbot run`: check the token, point discord.py at the configured endpoints, run until a signal.
 
 Shared resources (settings, store, taxonomy, templates) come in as `Services`, built by the CLI;
-SIGTERM and SIGINT close the client cleanly and the store is released by the CLI afterwards.
+SIGTERM and SIGINT close the client cleanly and the store is released by the CLI afterwards. The
+HTTP session for channel webhooks is opened here and handed to the client.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 import signal
 import sys
 
+import aiohttp
 import discord
 
 from bot.client import BriefbotClient
@@ -38,12 +40,11 @@ def run_bot(services: Services) -> int:
 
 
 async def _serve(services: Services, token: str) -> int:
-    client = BriefbotClient(services)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    async with client:
+    async with aiohttp.ClientSession() as webhooks, BriefbotClient(services, webhook_session=webhooks) as client:
         running = asyncio.create_task(client.start(token, reconnect=True), name="discord-client")
         stopping = asyncio.create_task(stop.wait(), name="stop-signal")
         await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)

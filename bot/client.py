@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+import aiohttp
 import discord
 from discord import app_commands
 from sqlalchemy.exc import SQLAlchemyError
@@ -58,8 +60,9 @@ class BriefbotTree(app_commands.CommandTree):
         """Turn any error of a command into an ephemeral reply.
 
         In order: a domain error (bad input, not found, …) shows its own message; a member
-        without Manage Server is refused; a server-only command used in DMs says so; anything
-        else is logged with its traceback under a short reference that the user is shown.
+        without Manage Server is refused; a server-only command used in DMs says so; a command
+        on cooldown says when to try again; anything else is logged with its traceback under a
+        short reference that the user is shown.
         """
         client: BriefbotClient = interaction.client  # type: ignore[assignment]
         original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
@@ -70,6 +73,9 @@ class BriefbotTree(app_commands.CommandTree):
             parts = renderer.reply("not_manager")
         elif isinstance(original, app_commands.NoPrivateMessage):
             parts = renderer.reply("guild_only")
+        elif isinstance(original, app_commands.CommandOnCooldown):
+            command = interaction.command.qualified_name if interaction.command else "?"
+            parts = renderer.reply("cooldown", command=command, seconds=math.ceil(original.retry_after))
         else:
             reference = secrets.token_hex(4)
             command = interaction.command.qualified_name if interaction.command else "?"
@@ -93,19 +99,20 @@ class BriefbotClient(discord.AutoShardedClient):
     a member who left keeps the guild's stories in their DM digest until the bot leaves that guild.
     """
 
-    def __init__(self, services: Services, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, services: Services, *, webhook_session: aiohttp.ClientSession | None = None,
+                 clock: Callable[[], datetime] = utc_now) -> None:
         settings = services.settings
         intents = discord.Intents.default()
         intents.members = settings.members_intent
+        pacer = Pacer(settings.discord_requests_per_second)
         super().__init__(intents=intents, allowed_mentions=NO_MENTIONS,
                          shard_count=settings.shard_count,
-                         shard_ids=list(settings.shard_ids) if settings.shard_ids else None)
+                         shard_ids=list(settings.shard_ids) if settings.shard_ids else None,
+                         http_trace=pacer.trace_config())
         self.services = services
         self.clock = clock
         self.tree = BriefbotTree(self)
-        pacer = Pacer(services.settings.discord_requests_per_second)
-        pacer.install(self.http)
-        self.publisher = DiscordPublisher(self, pacer, on_dm_channel=self._store_dm_channel)
+        self.publisher = DiscordPublisher(self, pacer, session=webhook_session, on_dm_channel=self._store_dm_channel)
         self.deliverer = Deliverer(engine=services.engine, taxonomy=services.taxonomy, renderer=services.renderer,
                                    publisher=self.publisher, clock=clock,
                                    lease=timedelta(seconds=services.settings.delivery_lease_seconds))

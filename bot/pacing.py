@@ -4,6 +4,10 @@ Discord allows a bot 50 requests per second in all, and a channel about 5 messag
 Both are sliding windows here: a request waits until the oldest of the last N in its window has
 left it, so no window ever holds more than N requests, even at the edges where a token bucket
 would let 2N through.
+
+The bot-wide window is applied to every HTTP attempt, through a hook on discord.py's aiohttp
+session, not around `HTTPClient.request`: discord.py retries 429s and 5xx inside that call, and
+after a global 429 it releases every request it held at once, all of them below a wrapper.
 """
 
 from __future__ import annotations
@@ -12,9 +16,10 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from types import SimpleNamespace
 
-import discord
+import aiohttp
+import discord.http
 
 GLOBAL_PER_SECOND = 50
 CHANNEL_MESSAGES = 5
@@ -22,31 +27,49 @@ CHANNEL_WINDOW_SECONDS = 5.0
 # Requests reach Discord a few milliseconds after they leave the pacer, not all equally late, so
 # the windows are kept a little longer than Discord's; measured in tests/e2e/test_delivery.py.
 JITTER_MARGIN_SECONDS = 0.1
-# Interaction responses and followups do not count against the global limit.
+# Interaction responses and followups do not count against the global limit; neither do
+# webhooks, which Discord limits per webhook (the channel window paces them).
 _EXEMPT_PREFIXES = ("/interactions/", "/webhooks/")
 
 
 class SlidingWindow:
-    """At most `limit` acquisitions in any `window` seconds."""
+    """At most `limit` acquisitions in any `window` seconds, and none while held."""
 
     def __init__(self, limit: int, window: float, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.limit = limit
         self.window = window
         self.clock = clock
         self._times: deque[float] = deque()
+        self._held_until = 0.0
         self._lock = asyncio.Lock()
+
+    def hold(self, seconds: float) -> None:
+        """Let nothing through for `seconds` (Discord said so with a global 429)."""
+        self._held_until = max(self._held_until, self.clock() + seconds)
 
     async def acquire(self) -> None:
         """Wait for room in the window, then take it."""
         async with self._lock:
             while True:
                 now = self.clock()
+                if now < self._held_until:
+                    await asyncio.sleep(self._held_until - now)
+                    continue
                 while self._times and now - self._times[0] >= self.window:
                     self._times.popleft()
                 if len(self._times) < self.limit:
                     self._times.append(now)
                     return
                 await asyncio.sleep(self.window - (now - self._times[0]))
+
+
+def counts_globally(url: str) -> bool:
+    """Whether a request to `url` counts against the bot's global limit (REST, but not interactions or webhooks).
+
+    The gateway's websocket and anything not under the configured API base are not REST requests.
+    """
+    base = discord.http.Route.BASE
+    return url.startswith(base + "/") and not url[len(base):].startswith(_EXEMPT_PREFIXES)
 
 
 class Pacer:
@@ -56,20 +79,28 @@ class Pacer:
         self.overall = SlidingWindow(per_second, 1.0 + JITTER_MARGIN_SECONDS)
         self._channels: dict[int, SlidingWindow] = {}
 
-    def install(self, http: discord.http.HTTPClient) -> None:
-        """Pace every request `http` makes, whoever makes it (commands, sync, deliveries).
+    def trace_config(self) -> aiohttp.TraceConfig:
+        """A hook for the HTTP session discord.py sends through (`http_trace=`): every attempt waits for the window.
 
-        discord.py has no hook before a request, so `HTTPClient.request` is wrapped on this one
-        instance. Its own retries after a 429 are not paced again; pacing is what avoids them.
+        Every request counts, whoever makes it (commands, sync, deliveries) and however often
+        discord.py tries it again. A global 429 holds the window for its Retry-After, so the
+        requests discord.py was holding back do not all leave at once when it lets them go.
         """
-        send = http.request
+        trace = aiohttp.TraceConfig()
+        trace.on_request_start.append(self._before_request)
+        trace.on_request_end.append(self._after_request)
+        return trace
 
-        async def paced(route: discord.http.Route, **kwargs: Any) -> Any:
-            if not route.path.startswith(_EXEMPT_PREFIXES):
-                await self.overall.acquire()
-            return await send(route, **kwargs)
+    async def _before_request(self, session: aiohttp.ClientSession, context: SimpleNamespace,
+                              params: aiohttp.TraceRequestStartParams) -> None:
+        if counts_globally(str(params.url)):
+            await self.overall.acquire()
 
-        http.request = paced  # type: ignore[method-assign]
+    async def _after_request(self, session: aiohttp.ClientSession, context: SimpleNamespace,
+                             params: aiohttp.TraceRequestEndParams) -> None:
+        headers = params.response.headers
+        if params.response.status == 429 and headers.get("X-RateLimit-Global") and counts_globally(str(params.url)):
+            self.overall.hold(_seconds(headers.get("Retry-After")))
 
     async def message(self, channel_id: int) -> None:
         """Before posting a message into `channel_id`."""
@@ -78,3 +109,11 @@ class Pacer:
             window = SlidingWindow(CHANNEL_MESSAGES, CHANNEL_WINDOW_SECONDS + JITTER_MARGIN_SECONDS)
             self._channels[channel_id] = window
         await window.acquire()
+
+
+def _seconds(retry_after: str | None) -> float:
+    """Retry-After in seconds; a missing or odd value holds for one second."""
+    try:
+        return max(0.0, float(retry_after or 1))
+    except ValueError:
+        return 1.0

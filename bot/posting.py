@@ -8,12 +8,18 @@ drops a repeat of the part that was in flight when the bot died. Discord's error
     50007 (DMs closed)                      permanent: DeliveryError(permanent=True)
     50001 / 50013 (missing access/perms)    permanent
     10003 (unknown channel), other 403/404  permanent (a stored DM channel is forgotten and opened again)
+
+The publisher is the one layer that retries a webhook: each try is a single request, paced by the
+channel's window. discord.py's webhook adapter would retry 5xx five times with its own backoff
+inside each of these tries (up to 20 unpaced requests for one part), so webhooks are executed here.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
@@ -30,6 +36,9 @@ NO_MENTIONS = discord.AllowedMentions.none()
 RETRIES = 4
 UNKNOWN_CHANNEL = 10003
 BACKOFF_SECONDS = 1.0
+WEBHOOK_TIMEOUT_SECONDS = 30.0
+# The part of a stored webhook URL that names it; the host is replaced by the configured API base.
+_WEBHOOK_PATH = re.compile(r"/webhooks/\d+/[^/?#]+")
 _PERMANENT_REASONS = {
     50007: "cannot send DMs to this user (their DMs are closed)",
     50001: "the bot cannot see that channel (Missing Access)",
@@ -57,7 +66,8 @@ class DiscordPublisher:
     A user's DM channel comes from this process's cache, else from the destination (stored after
     the first DM), else Discord opens it and `on_dm_channel(user_id, channel_id)` stores it. A
     stored channel Discord no longer knows is forgotten (`on_dm_channel(user_id, None)`) and opened
-    again. Without a client (`briefbot post --webhook`), only webhooks can be used, through `session`.
+    again. Webhooks are executed through `session`; without a client (`briefbot post --webhook`),
+    only webhooks can be used.
     """
 
     def __init__(
@@ -96,8 +106,8 @@ class DiscordPublisher:
                     continue
                 reason = _PERMANENT_REASONS.get(error.code) or f"Discord refused the message ({error.status})"
                 raise DeliveryError(reason, permanent=True) from None
-            except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
-                status = getattr(error, "status", None)
+            except (discord.HTTPException, discord.RateLimited, aiohttp.ClientError, TimeoutError) as error:
+                status = 429 if isinstance(error, discord.RateLimited) else getattr(error, "status", None)
                 if status is not None and status < 500 and status != 429:
                     reason = _PERMANENT_REASONS.get(getattr(error, "code", 0))
                     raise DeliveryError(reason or f"Discord rejected the message ({status})", permanent=True) from None
@@ -106,17 +116,16 @@ class DiscordPublisher:
                                         permanent=False) from None
                 log.info("send to %s %s failed (%s), retry %d", destination.kind, destination.id,
                          status or type(error).__name__, attempt)
-                await asyncio.sleep(self.backoff_seconds * 2 ** (attempt - 1))
+                backoff = self.backoff_seconds * 2 ** (attempt - 1)
+                await asyncio.sleep(max(backoff, getattr(error, "retry_after", 0.0)))
 
     async def _send_webhook(self, destination: Destination, content: str, mention_role_id: int | None) -> int:
-        """Execute the webhook; it takes no nonce, so a part in flight at a crash may be posted twice."""
-        if self.client is not None:
-            webhook = discord.Webhook.from_url(destination.webhook_url or "", client=self.client)
-        else:
-            webhook = discord.Webhook.from_url(destination.webhook_url or "", session=self.session)
+        """Execute the webhook once; it takes no nonce, so a part in flight at a crash may be posted twice."""
+        if self.session is None:
+            raise DeliveryError("webhooks need an HTTP session", permanent=True)
         await self.pacer.message(destination.id)
-        message = await webhook.send(content, wait=True, allowed_mentions=mentions_for(mention_role_id))
-        return message.id
+        return await execute_webhook(self.session, destination.webhook_url or "", content,
+                                     mentions_for(mention_role_id))
 
     async def _channel(self, destination: Destination) -> discord.abc.Messageable:
         if self.client is None:
@@ -136,3 +145,37 @@ class DiscordPublisher:
         self._dm_channels.pop(user_id, None)
         if self.on_dm_channel is not None:
             await self.on_dm_channel(user_id, None)
+
+
+async def execute_webhook(session: aiohttp.ClientSession, url: str, content: str,
+                          allowed_mentions: discord.AllowedMentions) -> int:
+    """Post `content` through a stored webhook URL in exactly one request; returns the message id.
+
+    Errors are discord.py's own exception types, so `send` sorts them like the bot's: 429 is
+    `RateLimited` (with Discord's `retry_after`), 403/404 `Forbidden`/`NotFound`, 5xx
+    `DiscordServerError`. Nothing here logs the URL: it holds the webhook's token.
+    """
+    found = _WEBHOOK_PATH.search(url)
+    if found is None:
+        raise DeliveryError("the stored webhook URL is not a Discord webhook URL", permanent=True)
+    payload = {"content": content, "allowed_mentions": allowed_mentions.to_dict()}
+    async with session.post(discord.http.Route.BASE + found.group(), params={"wait": "true"}, json=payload,
+                            timeout=aiohttp.ClientTimeout(total=WEBHOOK_TIMEOUT_SECONDS)) as response:
+        data = _json_or_text(await response.text())
+        if 200 <= response.status < 300 and isinstance(data, dict):
+            return int(data["id"])
+        if response.status == 429:
+            retry_after = data.get("retry_after") if isinstance(data, dict) else None
+            raise discord.RateLimited(float(retry_after or response.headers.get("Retry-After") or 1))
+        error_type = {403: discord.Forbidden, 404: discord.NotFound}.get(response.status)
+        if error_type is None:
+            error_type = discord.DiscordServerError if response.status >= 500 else discord.HTTPException
+        raise error_type(response, data)
+
+
+def _json_or_text(text: str) -> dict | str:
+    """Discord's error bodies are JSON; a proxy's may not be."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text

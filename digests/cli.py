@@ -1,13 +1,16 @@
 """The `briefbot` command's domain subcommands: demo, ingest, preview, topics, retag, db upgrade.
 
 `bot.cli` adds `run` on top of this parser, so this module never imports the Discord transport.
-Bad input ends with a one-line error and a non-zero status, never a traceback.
+Bad input ends with a one-line error and a non-zero status, never a traceback: 2 for a bad
+setting (a DATABASE_URL that cannot be parsed included), 1 for what went wrong while running (a
+locked database, a URL httpx refuses). With LOG_LEVEL=DEBUG the traceback is logged as well.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -15,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
+import httpx
 import sqlalchemy as sa
 from sqlmodel import col, select
 from tqdm import tqdm
@@ -31,6 +35,7 @@ from digests.settings import Settings
 from digests.store import AddResult, add_stories, count_stories, record_ingest_run, retag, session_scope
 from digests.timeutil import parse_timezone
 
+log = logging.getLogger(__name__)
 Handler = Callable[[argparse.Namespace, Services], int]
 AddCommands = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
@@ -98,6 +103,7 @@ def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | No
     try:
         settings = Settings.load()
         configure_logging(settings.log_level, secrets=[settings.discord_token or ""])
+        check_database_url(settings.database_url)
         services = Services.from_settings(settings)
     except BriefbotError as exc:
         return _fail(exc, status=2)
@@ -107,6 +113,10 @@ def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | No
         return _fail(exc, status=2)
     except BriefbotError as exc:
         return _fail(exc, status=1)
+    except sa.exc.SQLAlchemyError as exc:
+        return _fail_unexpectedly(f"database error: {_first_line(exc)}", exc, settings.database_url)
+    except (ValueError, httpx.InvalidURL) as exc:
+        return _fail_unexpectedly(_first_line(exc), exc, settings.database_url)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -121,6 +131,31 @@ def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | No
 def _fail(exc: BriefbotError, *, status: int) -> int:
     print(f"briefbot: error: {exc}", file=sys.stderr)
     return status
+
+
+def check_database_url(url: str) -> None:
+    """Refuse a DATABASE_URL SQLAlchemy cannot parse, without repeating it: it may hold a password."""
+    try:
+        sa.make_url(url)
+    except (sa.exc.ArgumentError, ValueError):
+        raise ConfigError("DATABASE_URL is not a valid database URL "
+                          "(e.g. postgresql+psycopg://user:password@host:5432/name, with a numeric port)") from None
+
+
+def _fail_unexpectedly(message: str, exc: Exception, database_url: str) -> int:
+    """An operational error no command turned into a BriefbotError: one line, the traceback only at DEBUG."""
+    log.debug("the command failed", exc_info=exc)
+    password = sa.make_url(database_url).password
+    if password:
+        message = message.replace(str(password), "***")
+    print(f"briefbot: error: {message}", file=sys.stderr)
+    return 1
+
+
+def _first_line(exc: BaseException) -> str:
+    """The driver's own message when SQLAlchemy wraps one (its own adds the SQL and a link)."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def cmd_ingest(args: argparse.Namespace, services: Services) -> int:

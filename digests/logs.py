@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+REDACTED = "********"
+# Secrets the bot does not know in advance. At DEBUG, discord.py logs every request URL, and a
+# webhook's or an interaction's URL carries its token (/webhooks/<id>/<token>,
+# /interactions/<id>/<token>/callback); it also logs each gateway event whole, and an interaction
+# event has a "token" field. Stored webhook URLs have the same shape.
+_TOKEN_PATTERNS = (
+    re.compile(r"(/(?:webhooks|interactions)/\d+/)[^/?#\s'\"<>]+"),
+    re.compile(r"""(['"]token['"]\s*:\s*['"])[^'"]+"""),
+)
 
 
 class RedactingFormatter(logging.Formatter):
-    """Formats a record (message, traceback and all), then replaces each secret with ********."""
+    """Formats a record (message, traceback and all), then masks each secret and each token of a URL or payload."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__(LOG_FORMAT)
@@ -18,7 +28,9 @@ class RedactingFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
         for secret in self.secrets:
-            text = text.replace(secret, "********")
+            text = text.replace(secret, REDACTED)
+        for pattern in _TOKEN_PATTERNS:
+            text = pattern.sub(rf"\g<1>{REDACTED}", text)
         return text
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -144,3 +145,47 @@ def test_feeds_add_poll_list_remove(tmp_path, feed_server, cli):
     assert removed.returncode == 0 and "Removed feed #2" in removed.stdout
     missing = cli("feeds", "remove", "99")
     assert missing.returncode == 1 and "No such feed" in missing.stderr
+
+
+def one_clear_error(result: subprocess.CompletedProcess[str]) -> bool:
+    """A failed command said what went wrong on one line (its own, or a source's ✗ line), with no traceback."""
+    errors = [line for line in result.stderr.splitlines() if line.startswith("briefbot: error: ")]
+    return "Traceback" not in result.stderr and (len(errors) == 1 or "✗" in result.stdout)
+
+
+def test_a_locked_database_is_one_line_and_loses_nothing(tmp_path):
+    database = tmp_path / "locked.db"
+    env = {"DATABASE_URL": f"sqlite:///{database}"}
+    (tmp_path / "wire.xml").write_text(RSS, encoding="utf-8")
+    assert briefbot("db", "upgrade", cwd=tmp_path, env=env).returncode == 0
+    holder = sqlite3.connect(database, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")  # another process in the middle of a write
+        locked = briefbot("ingest", "wire.xml", cwd=tmp_path, env=env)
+    finally:
+        holder.close()
+    assert locked.returncode == 1
+    assert locked.stderr.strip().splitlines()[-1] == "briefbot: error: database error: database is locked"
+    assert one_clear_error(locked)
+    again = briefbot("ingest", "wire.xml", cwd=tmp_path, env=env)
+    assert again.returncode == 0 and "1 new, 0 duplicate, 0 failed" in again.stdout
+
+
+@pytest.mark.parametrize(
+    "database_url",
+    ["postgresql+psycopg://postgres:s3cr3t-pass@127.0.0.1:notaport/test", "s3cr3t-pass is not a URL"],
+)
+def test_an_unparsable_database_url_is_a_setting_error_that_never_shows_the_password(tmp_path, database_url):
+    result = briefbot("db", "upgrade", cwd=tmp_path, env={"DATABASE_URL": database_url})
+    assert result.returncode == 2
+    assert result.stderr.startswith("briefbot: error: DATABASE_URL is not a valid database URL")
+    assert one_clear_error(result)
+    assert "s3cr3t-pass" not in result.stdout + result.stderr
+
+
+def test_feed_urls_httpx_refuses_are_one_line_not_a_traceback(tmp_path, cli):
+    ingest = cli("ingest", "http://[::1/feed.xml")
+    assert ingest.returncode == 1 and one_clear_error(ingest)
+    assert cli("feeds", "add", "http://feeds\tinternal.example/rss").returncode == 0  # the check lets a tab through
+    poll = cli("feeds", "poll")
+    assert poll.returncode == 1 and one_clear_error(poll)

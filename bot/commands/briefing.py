@@ -40,6 +40,12 @@ def _row(session: Session, taxonomy: Taxonomy, briefing: ChannelBriefing, now: d
 
 briefing_group = ManagerGroup(name="briefing", description="Scheduled news briefings in this server's channels")
 
+# A public bot's "manager" is anyone who made a server: without caps, one could make it schedule
+# work without end or post digests as fast as Discord lets commands through.
+MAX_BRIEFINGS_PER_GUILD = 25
+POST_NOW_PER_GUILD = 5
+POST_NOW_PER_SECONDS = 60.0
+
 CHANNEL_HELP = "The briefing's channel (default: this channel, or the server's only briefing)"
 
 
@@ -73,10 +79,16 @@ async def setup(
     quiet_day: bool | None = None,
     webhook: app_commands.Range[str, 1, 300] | None = None,
 ) -> None:
+    refusal = _beyond_the_members_rights(interaction, channel, mention)
+    if refusal is not None:
+        await reply(interaction, refusal, channel=channel, role=mention)
+        return
     client = client_of(interaction)
     services, now = client.services, client.clock()
 
     def work(session: Session):
+        if _at_the_cap(session, interaction.guild_id, channel.id):
+            return None, False
         briefing, created = setup_briefing(
             session=session, taxonomy=services.taxonomy, guild_id=interaction.guild_id, channel_id=channel.id,
             time_of_day=time, timezone=timezone or services.settings.default_timezone, topics=topics, days=days,
@@ -86,9 +98,34 @@ async def setup(
         return _row(session, services.taxonomy, briefing, now), created
 
     row, created = await client.db(work)
+    if row is None:
+        await reply(interaction, "briefing_limit", limit=MAX_BRIEFINGS_PER_GUILD)
+        return
     await client.reschedule("channel", row.briefing.id)
     await reply(interaction, "briefing_saved", briefing=row.briefing, created=created, topics=row.topics,
                 days=row.days, next_at=row.next_at)
+
+
+def _beyond_the_members_rights(interaction: discord.Interaction, channel: discord.TextChannel,
+                               mention: discord.Role | None) -> str | None:
+    """The refusal to give when the bot would post or ping where the member could not, else None.
+
+    The bot's own permissions are no measure: a manager must not use it as a deputy. The
+    channel's permissions are the ones Discord computed for the member (roles, overwrites,
+    timeouts) and sent with the interaction.
+    """
+    allowed = interaction.namespace.channel.permissions
+    if not (allowed.view_channel and allowed.send_messages):
+        return "briefing_channel_refused"
+    if mention is not None and not mention.mentionable and not allowed.mention_everyone:
+        return "briefing_mention_refused"
+    return None
+
+
+def _at_the_cap(session: Session, guild_id: int | None, channel_id: int) -> bool:
+    """Whether setting up `channel_id` would add a briefing to a guild that has the most it may have."""
+    existing = briefings_of(session=session, guild_id=guild_id)
+    return len(existing) >= MAX_BRIEFINGS_PER_GUILD and all(b.channel_id != channel_id for b in existing)
 
 
 @briefing_group.command(name="show", description="Show this server's briefings, or one channel's")
@@ -123,6 +160,7 @@ async def preview(interaction: discord.Interaction, channel: discord.TextChannel
 
 @briefing_group.command(name="post-now", description="Post the briefing now (the next one holds only newer stories)")
 @app_commands.describe(channel=CHANNEL_HELP)
+@app_commands.checks.cooldown(POST_NOW_PER_GUILD, POST_NOW_PER_SECONDS, key=lambda interaction: interaction.guild_id)
 async def post_now(interaction: discord.Interaction, channel: discord.TextChannel | None = None) -> None:
     await interaction.response.defer(ephemeral=True, thinking=True)
     client = client_of(interaction)

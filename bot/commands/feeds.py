@@ -11,11 +11,15 @@ from digests.feed_registry import add_feed, feeds_of, remove_feed
 from digests.rendering import without_userinfo
 
 feeds_group = ManagerGroup(name="feeds", description="News feeds of this server (their stories stay in this server)")
+# Each add fetches the URL at once: without a cooldown, remove and add in a loop is a fetch per command.
+ADD_PER_GUILD = 5
+ADD_PER_SECONDS = 60.0
 
 
 @feeds_group.command(name="add", description="Add an RSS, Atom or JSON feed for this server")
 @app_commands.describe(url="The feed's http(s) URL", topic="Tag every story of this feed with a topic")
 @app_commands.autocomplete(topic=topic_autocomplete)
+@app_commands.checks.cooldown(ADD_PER_GUILD, ADD_PER_SECONDS, key=lambda interaction: interaction.guild_id)
 async def add(
     interaction: discord.Interaction,
     url: app_commands.Range[str, 1, 2000],

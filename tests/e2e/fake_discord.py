@@ -617,7 +617,7 @@ class FakeDiscord:
         ``channels``: names (text channels), ids, or dicts ``{"name", "id"?, "type"? (0 text, 2
         voice, 4 category, 5 news), "topic"?, "parent_id"?, "permission_overwrites"?: [{"id",
         "type" (0 role, 1 member), "allow": int, "deny": int}]}``.
-        ``roles``: names, ids, or dicts ``{"name", "id"?, "permissions": int}``; the guild also
+        ``roles``: names, ids, or dicts ``{"name", "id"?, "permissions": int, "mentionable"?: bool}``; the guild also
         gets ``@everyone`` (id == guild id, ``everyone_permissions``) and a managed bot role with
         ``bot_permissions``. ``members``: user ids or dicts ``{"id", "username"?, "roles": [names
         or ids], "nick"?}``; the owner (default: first member, else a new user) and the bot are
@@ -632,9 +632,8 @@ class FakeDiscord:
         for pos, spec in enumerate(roles, start=2):
             if isinstance(spec, Mapping):
                 rid = int(spec.get("id") or self._snowflake())
-                role_objs.append(
-                    self._make_role(rid, spec["name"], int(spec.get("permissions", 0)), position=pos)
-                )
+                role = self._make_role(rid, spec["name"], int(spec.get("permissions", 0)), position=pos)
+                role_objs.append(role | {"mentionable": bool(spec.get("mentionable", False))})
             elif isinstance(spec, int):
                 role_objs.append(self._make_role(spec, f"role-{spec}", 0, position=pos))
             else:

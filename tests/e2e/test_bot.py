@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime
 
 import pytest
 
+from bot.commands.briefing import MAX_BRIEFINGS_PER_GUILD, POST_NOW_PER_GUILD
+from bot.commands.feeds import ADD_PER_GUILD
+from digests.store import open_store, session_scope
+from digests.targets import setup_briefing
+from digests.topics import load_taxonomy
 from tests.e2e.conftest import BREAKING, DUMMY_TOKEN, MANAGE_GUILD, World, start_bot, stop_bot
 from tests.e2e.fake_discord import ClientProcess, FakeDiscord
 
@@ -367,3 +374,75 @@ def test_run_without_a_token_exits_2_before_any_network(tmp_path):
     assert result.returncode == 2
     assert "DISCORD_TOKEN is not set" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+SEND_MESSAGES = 1 << 11
+
+
+def test_a_manager_cannot_make_the_bot_post_or_ping_where_they_could_not(world: World):
+    fake = world.fake
+    owner, mod = fake.add_user(username="deputy-owner"), fake.add_user(username="mod")
+    guild_id = fake.add_user()  # any fresh snowflake, known before the guild exists
+    fake.add_guild(
+        guild_id,
+        name="Deputies",
+        channels=["open", {"name": "announcements",
+                           "permission_overwrites": [{"id": guild_id, "type": 0, "deny": SEND_MESSAGES}]}],
+        roles=[{"name": "Mods", "permissions": MANAGE_GUILD}, "Quiet", {"name": "Loud", "mentionable": True}],
+        members=[owner, {"id": mod, "roles": ["Mods"]}],
+        owner_id=owner,
+    )
+
+    def setup(user: int, **options: object):
+        return fake.invoke("briefing setup", {"time": "07:00", **options}, user_id=user, guild_id=guild_id)
+
+    no_send = setup(mod, channel="announcements")
+    assert no_send.ephemeral and "You cannot send messages in <#" in no_send.content
+    quiet = setup(mod, channel="open", mention="Quiet")
+    assert "Quiet is not mentionable and you lack **Mention @everyone" in quiet.content
+    shown = fake.invoke("briefing show", user_id=mod, guild_id=guild_id)
+    assert "no briefing yet" in shown.content
+    assert "set up for <#" in setup(mod, channel="open", mention="Loud").content
+    assert "updated" in setup(owner, channel="open", mention="Quiet").content  # the owner may ping any role
+
+
+def test_a_server_has_at_most_25_briefings(world: World):
+    fake = world.fake
+    guild = fake.add_guild(name="Busy", channels=[f"c{n}" for n in range(MAX_BRIEFINGS_PER_GUILD + 1)])
+    engine = open_store(world.database_url, load_taxonomy())
+    with session_scope(engine) as session:
+        for n in range(MAX_BRIEFINGS_PER_GUILD):
+            setup_briefing(session=session, taxonomy=load_taxonomy(), guild_id=guild.id,
+                           channel_id=guild.channel(f"c{n}"), time_of_day="07:00", timezone="UTC", topics=None,
+                           days=None, mention_role_id=None, quiet_day_notice=None, now=datetime.now(UTC))
+    engine.dispose()
+
+    def setup(channel: str):
+        return fake.invoke("briefing setup", {"channel": channel, "time": "08:00"}, guild_id=guild.id)
+
+    refused = setup(f"c{MAX_BRIEFINGS_PER_GUILD}")
+    assert refused.ephemeral and "already has 25 briefings" in refused.content
+    assert "updated" in setup("c0").content  # changing an existing one is still fine
+
+
+def test_feeds_add_and_post_now_have_a_cooldown_per_server(world: World):
+    fake = world.fake
+    busy, other = fake.add_guild(name="Loop", channels=["news"]), fake.add_guild(name="Calm", channels=["news"])
+
+    def invoke(guild, command: str, **options: object):
+        return fake.invoke(command, options, guild_id=guild.id)
+
+    private = "http://127.0.0.1:9/feed.xml"  # refused at once, but every try counts
+    for _ in range(ADD_PER_GUILD):
+        assert "private or local address" in invoke(busy, "feeds add", url=private).content
+    cooled = invoke(busy, "feeds add", url=private)
+    assert cooled.ephemeral and re.search(r"`/feeds add` was used too often .* Try again in \d+ s\.", cooled.content)
+    assert "private or local address" in invoke(other, "feeds add", url=private).content
+
+    assert "set up" in invoke(busy, "briefing setup", channel="news", time="07:00").content
+    for _ in range(POST_NOW_PER_GUILD):
+        assert "Try again" not in invoke(busy, "briefing post-now").content
+    posted = len(fake.channel_messages(busy.channel("news")))
+    again = invoke(busy, "briefing post-now")
+    assert re.search(r"`/briefing post-now` was used too often .* Try again in \d+ s\.", again.content)
+    assert len(fake.channel_messages(busy.channel("news"))) == posted

@@ -253,3 +253,50 @@ def test_a_1000_target_fan_out_stays_under_the_global_rate_limit(fake, tmp_path,
           f"seconds={duration:.1f} ideal={len(times) / 50:.1f}")
     assert limited <= math.ceil(0.01 * len(times))
     assert all(len(fake.dm_messages(u)) == 1 for u in users)
+
+
+def peak_per_second(times: list[float]) -> int:
+    """The most requests any 1-second window holds (windows start at a request)."""
+    times = sorted(times)
+    peak, first = 0, 0
+    for last, arrival in enumerate(times):
+        while arrival - times[first] >= 1.0:
+            first += 1
+        peak = max(peak, last - first + 1)
+    return peak
+
+
+def test_a_global_429_and_5xx_mid_fan_out_keep_every_second_under_the_configured_rate(fake, tmp_path):
+    """discord.py retries 429s and 5xx below the pacer; every attempt must still wait for the window.
+
+    The fake enforces the same limit the bot is configured with, so any second over it is answered
+    with real 429s. Pacing does not depend on the store: SQLite only. Before the fix (pacing
+    around `HTTPClient.request`), the requests discord.py held during the global 429 left at once.
+    """
+    rate = 20
+    users = [fake.add_user(username=f"g{n}") for n in range(60)]
+    database_url = f"sqlite:///{tmp_path / 'pacing.db'}"
+    now = datetime.now(UTC)
+    seed(database_url, now=now, slot=minute_floor(now - timedelta(minutes=2)), users=users)
+    fake.set_global_rate_limit(rate)
+    bot = start_bot(fake, tmp_path, database_url, DISCORD_REQUESTS_PER_SECOND=str(rate))
+
+    def delivered() -> int:
+        return sum(1 for r in fake.requests if r.status == 200 and r.path.endswith("/messages"))
+
+    fake.wait_for(lambda: delivered() >= 15, timeout=120, what="the fan-out to start")
+    global_429 = fake.inject("POST", r"/messages$", 429, times=1, retry_after=1.0, is_global=True)
+    errors = [fake.inject("POST", r"/messages$", 500, times=3),
+              fake.inject("POST", r"^/users/@me/channels$", 502, times=2)]
+    fake.wait_for(lambda: delivered() >= len(users), timeout=180, what="every digest")
+    stop_bot(fake, bot)
+
+    paced = [r for r in fake.requests if not r.path.startswith(("/interactions/", "/webhooks/"))]
+    peak = peak_per_second([r.time for r in paced])
+    limited = sum(1 for r in paced if r.status == 429) - global_429.hits
+    print(f"\nglobal 429 mid fan-out: rate={rate} requests={len(paced)} peak_per_1s_window={peak} "
+          f"429s_not_injected={limited}")
+    assert global_429.hits == 1 and all(error.exhausted for error in errors)
+    assert peak <= rate
+    assert limited <= math.ceil(0.01 * len(paced))
+    assert all(len(fake.dm_messages(u)) == 1 for u in users)

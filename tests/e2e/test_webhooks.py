@@ -6,13 +6,15 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
+from bot.posting import RETRIES
 from tests.e2e.conftest import MANAGE_GUILD, start_bot, stop_bot
 from tests.e2e.fake_discord import FakeDiscord
 from tests.e2e.seeding import seed
 
 
-def post(fake: FakeDiscord, tmp_path, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": database_url, "DISCORD_API_BASE": fake.api_base}
+def post(fake: FakeDiscord, tmp_path, database_url: str, *args: str,
+         **settings: str) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": database_url, "DISCORD_API_BASE": fake.api_base, **settings}
     return subprocess.run([sys.executable, "-m", "bot", "post", *args], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=60, check=False)
 
@@ -58,7 +60,7 @@ def test_a_channel_briefing_can_post_through_a_webhook(tmp_path, database_url):
         channel = guild.channel("news")
         url = fake.add_webhook(channel)
         seed(database_url, now=datetime.now(UTC), slot=datetime.now(UTC) - timedelta(hours=3))
-        bot = start_bot(fake, tmp_path, database_url)
+        bot = start_bot(fake, tmp_path, database_url, LOG_LEVEL="DEBUG")  # every token must stay out, even here
         fake.wait_until_ready(timeout=60)
         fake.wait_for_commands(timeout=60)
         saved = fake.invoke("briefing setup", {"channel": channel, "time": "07:00", "webhook": url},
@@ -73,3 +75,38 @@ def test_a_channel_briefing_can_post_through_a_webhook(tmp_path, database_url):
     assert messages and all(m.get("webhook_id") for m in messages)
     assert not fake.requests_matching("POST", rf"^/channels/{channel}/messages$")
     assert url.rsplit("/", 1)[1] not in output
+    assert "/interactions/" in output and saved.token not in output and posted.token not in output
+
+
+def test_a_webhook_answering_5xx_is_tried_a_bounded_number_of_times_per_part(tmp_path, database_url):
+    """The publisher alone retries a webhook, one request per try (discord.py's adapter nested 5 in each of 4)."""
+    with FakeDiscord() as fake:
+        guild = fake.add_guild(name="Cron", channels=["news"])
+        url = fake.add_webhook(guild.channel("news"))
+        seed(database_url, now=datetime.now(UTC), slot=datetime.now(UTC) - timedelta(hours=3))
+        down = fake.inject("POST", r"^/webhooks/", 500, times=None)
+        failed = post(fake, tmp_path, database_url, "--webhook", url)
+        fake.clear_injections()
+        recovered = fake.inject("POST", r"^/webhooks/", 503, times=2)
+        resumed = post(fake, tmp_path, database_url, "--webhook", url)
+        attempts = fake.requests_matching("POST", r"^/webhooks/")
+        posted = fake.channel_messages(guild.channel("news"))
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    assert "Discord unavailable after 4 tries (500)" in failed.stderr
+    assert down.hits == RETRIES  # for the first part, after which the run stops
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"Posted {len(posted)} message(s)" in resumed.stdout
+    assert recovered.hits == 2 and len(attempts) == RETRIES + 2 + len(posted)
+
+
+def test_the_webhook_token_never_reaches_the_logs_even_at_debug(tmp_path, database_url):
+    with FakeDiscord() as fake:
+        guild = fake.add_guild(name="Cron", channels=["news"])
+        url = fake.add_webhook(guild.channel("news"))
+        seed(database_url, now=datetime.now(UTC), slot=datetime.now(UTC) - timedelta(hours=3))
+        fake.inject("POST", r"^/webhooks/", 502, times=1)  # the retry path logs too
+        result = post(fake, tmp_path, database_url, "--webhook", url, LOG_LEVEL="DEBUG")
+    token = url.rsplit("/", 1)[1]
+    assert token not in result.stderr and token not in result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "DEBUG" in result.stderr and "failed (502), retry 1" in result.stderr
