@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from html import unescape
+from urllib.parse import quote
 
 # Longest input we ever hand to the HTML reader: anything past this is noise for a summary and a
 # cheap way for a hostile feed to burn CPU. Titles and summaries show at most 400 characters, so
@@ -57,6 +58,12 @@ _MARKUP_START_RE = re.compile(r"<[a-zA-Z/!?]")
 _START_TAG_RE = re.compile(r"""<([a-zA-Z][^\s/>]*+)(?:[^>=]++|=\s*+(?:"[^"]*+"|'[^']*+'|(?!["'])))*+>""")
 _END_TAG_NAME_RE = re.compile(r"</([a-zA-Z][^\s/>]*+)")
 _RAW_TEXT_END_RE = {tag: re.compile(rf"</{tag}[\s/>]", re.IGNORECASE) for tag in _RAW_TEXT_TAGS}
+# URL characters kept as they are in a link target; quote() also keeps letters, digits and "_.-~".
+_LINK_SAFE = ":/?#@!$&'*+,;=%"
+_IPV6_HOST_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*+://(?:[^@/?#\[\]]*+@)?+\[[0-9A-Fa-f:.]++\]")
+# Longest link target shown, once encoded: a longer URL would fill most of a message (a 2,000-character
+# URL with spaces encodes to 6,000) and be cut across messages; its story is shown without the link.
+LINK_MAX = 1_000
 # A decimal character reference of 8 digits or more: past U+10FFFF unless padded with zeros, and
 # html.unescape raises ValueError past 4,300 digits (Python's limit on int()).
 _LONG_DECIMAL_REF_RE = re.compile(r"&#([0-9]{8,})(;?)")
@@ -155,6 +162,18 @@ def _after(html: str, terminator: str, start: int) -> int:
     """The offset just past the next `terminator` from `start`, or -1 when it never comes."""
     found = html.find(terminator, start)
     return found + len(terminator) if found >= 0 else -1
+
+
+def markdown_url(url: str) -> str:
+    """`url` percent-encoded so that Discord markdown reads all of it as one link target.
+
+    Only RFC 3986 characters that markdown ignores stay as they are: "(", ")", "[", "]", "<", ">",
+    "\\", quotes, backticks and spaces could end a masked link early and make the rest live markdown.
+    An IPv6 host keeps its brackets, which it needs.
+    """
+    host = _IPV6_HOST_RE.match(url)
+    head = host[0] if host else ""
+    return head + quote(url[len(head):], safe=_LINK_SAFE)
 
 
 def tidy(text: str) -> str:
