@@ -14,14 +14,13 @@ from collections import OrderedDict
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
 
 from digests.errors import ConfigError
 from digests.selection import Digest, StoryList
-from digests.text import cut_at_word
+from digests.text import LINK_MAX, cut_at_word, markdown_url
 from digests.timeutil import as_utc, humanize_age
 from digests.topics import Topic
 
@@ -30,20 +29,35 @@ _MARKDOWN_RE = re.compile(r"([\\*_~`|\[\]<>])")
 _LINE_START_RE = re.compile(r"^(\s*)([#>\-+]|\d+\.)", re.MULTILINE)
 _MENTION_RE = re.compile(r"@(?=[^\s\u200b])")
 _USERINFO_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
+_WORD_RE = re.compile(r"\S+")
+# A masked link as the templates write it: [escaped text](<target>).
+_MASKED_LINK_RE = re.compile(r"\[(?:\\.|[^\\\]\n])*+\]\(<[^>\n]*+>\)")
 # Rendered digest bodies kept: more than the distinct digests of one busy slot.
 _BODIES_KEPT = 4_096
 
 
 def escape_markdown(text: str) -> str:
-    """`text` shown literally in Discord: markdown escaped, mentions broken with a zero-width space."""
-    escaped = _MARKDOWN_RE.sub(r"\\\1", text)
+    """`text` shown literally in Discord: markdown escaped, mentions and bare links broken with a
+    zero-width space."""
+    escaped = _MARKDOWN_RE.sub(r"\\\1", _WORD_RE.sub(_break_bare_link, text))
     escaped = _LINE_START_RE.sub(lambda m: m[1] + "\\" + m[2], escaped)
     return _MENTION_RE.sub("@\u200b", escaped)
 
 
+def _break_bare_link(word: re.Match[str]) -> str:
+    """A word Discord would make a live link ("https://…", "discord.gg/…"), with zero-width spaces
+    after its "://" and dots, so it reads the same but neither links, unfurls nor shows an invite."""
+    token = word[0]
+    if "/" not in token or ("://" not in token and "." not in token.split("/", 1)[0]):
+        return token
+    return token.replace("://", ":\u200b//").replace(".", ".\u200b")
+
+
 def link_target(url: str) -> str:
-    """`url` wrapped in <…> so Discord does not unfurl it; characters that would end it are encoded."""
-    return "<" + quote(url, safe=":/?#[]@!$&'()*+,;=%~-._") + ">"
+    """`url` as a masked link's target: in <…> so Discord does not unfurl it, with every character
+    markdown could read encoded; "" when that is longer than LINK_MAX (show the title without a link)."""
+    target = markdown_url(url)
+    return f"<{target}>" if len(target) <= LINK_MAX else ""
 
 
 def without_userinfo(url: str) -> str:
@@ -53,7 +67,7 @@ def without_userinfo(url: str) -> str:
 
 def shown_url(url: str) -> str:
     """A URL the user gave (a feed's), shown inert: no credentials, nothing that could end the <…>."""
-    return link_target(without_userinfo(url))
+    return f"<{markdown_url(without_userinfo(url))}>"
 
 
 def split_message(text: str, limit: int = DISCORD_MESSAGE_MAX) -> list[str]:
@@ -61,7 +75,8 @@ def split_message(text: str, limit: int = DISCORD_MESSAGE_MAX) -> list[str]:
 
     Parts break between paragraphs (blank-line separated blocks, so a topic heading stays with its
     headlines) where they can, else between lines. A single line longer than `limit` is cut at a
-    word boundary (mid-word only when it has no space), so no part is ever over the limit.
+    word boundary (mid-word only when it has no space), but never inside a masked link, so no part is
+    ever over the limit and no link is split across parts.
     """
     parts: list[str] = []
     current = ""
@@ -87,12 +102,25 @@ def _cut_long_lines(lines: list[str], limit: int) -> list[str]:
     pieces = []
     for line in lines:
         while len(line) > limit:
-            cut = line.rfind(" ", 0, limit + 1)
-            cut = cut if cut > limit // 2 else limit
+            cut = _cut_point(line, limit)
             pieces.append(line[:cut].rstrip())
             line = line[cut:].lstrip()
         pieces.append(line)
     return pieces
+
+
+def _cut_point(line: str, limit: int) -> int:
+    """Where to cut `line` at most `limit` characters in: the last space, moved out of a masked link."""
+    cut = line.rfind(" ", 0, limit + 1)
+    cut = cut if cut > limit // 2 else limit
+    for link in _MASKED_LINK_RE.finditer(line):
+        if link.start() >= cut:
+            break
+        if cut < link.end():
+            if link.start() > 0:
+                return link.start()
+            return link.end() if link.end() <= limit else cut
+    return cut
 
 
 class Renderer:

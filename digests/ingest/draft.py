@@ -8,14 +8,30 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from digests.models import BODY_MAX, SOURCE_MAX, SUMMARY_MAX, TITLE_MAX, URL_MAX
-from digests.text import cut_at_word, drop_controls, lead_summary, normalise_title, one_line, tidy
+from digests.text import (
+    LINK_MAX,
+    cut_at_word,
+    drop_controls,
+    has_visible_text,
+    lead_summary,
+    markdown_url,
+    normalise_title,
+    one_line,
+    tidy,
+)
 
-# Query parameters that identify a campaign, not a page.
+# Query parameters that identify a campaign or a click, never a page: utm_* and AT Internet's at_*
+# campaign tags, the ad networks' click ids, Mailchimp and HubSpot mail ids, Twitter's ref_src.
+# Generic names (cid, ref, ito, smid, ocid…) are article ids on some sites, so they are kept: dropping
+# them merged distinct articles, and the later one rewrote the earlier one's title.
 _TRACKING_PARAMS = re.compile(
-    r"^(utm_.*|fbclid|gclid|dclid|gbraid|wbraid|msclkid|mc_cid|mc_eid|yclid|igshid|_hsenc|_hsmi|"
-    r"ocid|cmpid|ncid|cid|at_medium|at_campaign|at_custom\d*|ito|s_kwcid|smid|taid|mbid|ref|ref_src)$",
+    r"utm_.*|at_(?:medium|campaign|custom\d*)|fbclid|gclid|dclid|gbraid|wbraid|msclkid|yclid|twclid|"
+    r"ttclid|li_fat_id|igshid|mc_cid|mc_eid|_hsenc|_hsmi|s_kwcid|ref_src",
     re.IGNORECASE,
 )
+# A fragment that is a route of a single-page site ("#/article/1", "#!/a/1") names a page; any other
+# fragment is a place in the page.
+_ROUTE_FRAGMENT_PREFIXES = ("/", "!")
 
 # A published time more than this far past the ingest time is a wrong clock, not a scoop.
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -44,14 +60,11 @@ class StoryDraft:
         summary = lead_summary(drop_controls(self.summary), SUMMARY_MAX) if self.summary.strip() else ""
         if not summary and body:
             summary = lead_summary(body, SUMMARY_MAX)
-        url = (self.url or "").strip() or None
-        if url and (len(url) > URL_MAX or not url.lower().startswith(("http://", "https://"))
-                    or drop_controls(url) != url):
-            url = None
+        source = cut_at_word(one_line(tidy(self.source)), SOURCE_MAX)
         return StoryDraft(
-            title=cut_at_word(one_line(drop_controls(self.title)), TITLE_MAX),
-            source=cut_at_word(one_line(drop_controls(self.source)), SOURCE_MAX) or "unknown",
-            url=url,
+            title=cut_at_word(one_line(tidy(self.title)), TITLE_MAX),
+            source=source if has_visible_text(source) else "unknown",
+            url=_clean_url(self.url),
             summary=summary,
             body=body or None,
             published_at=self.published_at,
@@ -72,8 +85,21 @@ class StoryDraft:
         return self.published_at
 
 
+def _clean_url(url: str | None) -> str | None:
+    """`url` if it is an http(s) URL without control characters that can be shown as a link, else None.
+
+    A URL longer than LINK_MAX once encoded for Discord is dropped (the story stays, without a link).
+    """
+    url = (url or "").strip()
+    if (not url or len(url) > URL_MAX or not url.lower().startswith(("http://", "https://"))
+            or drop_controls(url) != url or len(markdown_url(url)) > LINK_MAX):
+        return None
+    return url
+
+
 def canonical_url(url: str) -> str | None:
-    """`url` with a lower-case scheme and host, no fragment, no tracking parameters, no default port."""
+    """`url` with a lower-case scheme and host, no tracking parameters, no default port, and no fragment
+    unless it is a route ("#/…", "#!…")."""
     try:
         parts = urlsplit(url.strip())  # lower-cases the scheme
         host, port = parts.hostname, parts.port  # a bad port raises
@@ -87,6 +113,7 @@ def canonical_url(url: str) -> str | None:
     if port and (parts.scheme, port) not in {("http", 80), ("https", 443)}:
         host = f"{host}:{port}"
     query = parts.query and urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                                       if not _TRACKING_PARAMS.match(k)])
+                                       if not _TRACKING_PARAMS.fullmatch(k)])
+    fragment = parts.fragment if parts.fragment.startswith(_ROUTE_FRAGMENT_PREFIXES) else ""
     # http and https name the same article, so both canonicalise to https.
-    return f"https://{host}{parts.path or '/'}" + (f"?{query}" if query else "")
+    return f"https://{host}{parts.path or '/'}" + (f"?{query}" if query else "") + (f"#{fragment}" if fragment else "")

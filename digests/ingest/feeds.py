@@ -22,13 +22,13 @@ import feedparser
 from digests.errors import InputError, SourceError
 from digests.ingest.draft import StoryDraft
 from digests.ingest.json_text import JSON_ERRORS, json_error_message, load_json
-from digests.text import headline_from_lead, html_to_text
+from digests.text import SHORT_HTML_MAX, has_visible_text, headline_from_lead, html_to_text
 from digests.timeutil import as_utc_or_none, parse_iso_datetime, utc_from_struct_time
 
-_DOCTYPE_START_RE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 _DOCTYPE_RE = re.compile(rb"<!DOCTYPE[^\[>]*(\[.*?\]\s*)?>", re.IGNORECASE | re.DOTALL)
-# The prolog (XML declaration, comments, DOCTYPE) starts the document; a DOCTYPE further in is text.
-_PROLOG_SCAN = 65_536
+# What may come before the root element: white space, the XML declaration and processing
+# instructions (<?…?>), comments (<!--…-->) and the DOCTYPE.
+_PROLOG_SPACE_RE = re.compile(rb"[\s\xef\xbb\xbf]*+")
 _ENTITY_REF_RE = re.compile(r"&([A-Za-z_][\w.-]*);")
 _ENTITY_SCAN = 20_000
 _CHAR_REF_RE = re.compile(rb"&#(?:[xX]0*([0-9a-fA-F]+)|0*([0-9]+));")
@@ -56,14 +56,32 @@ def parse_feed(data: bytes, *, location: str) -> tuple[list[StoryDraft], list[st
 
 
 def _strip_doctype(data: bytes) -> bytes:
-    """`data` without its DOCTYPE; the DOCTYPE must start in the prolog but may be of any length."""
-    start = _DOCTYPE_START_RE.search(data, 0, _PROLOG_SCAN)
-    if start is None:
-        return data
-    match = _DOCTYPE_RE.match(data, start.start())
-    if match is None:
-        raise SourceError("the document's DOCTYPE never ends")
-    return data[: start.start()] + data[match.end():]
+    """`data` without its DOCTYPE, wherever in the prolog it starts; the DOCTYPE may be of any length.
+
+    The prolog is walked item by item up to the root element, so a DOCTYPE after megabytes of
+    comment is found too, and every byte is read once.
+    """
+    pos = 0
+    while True:
+        pos = _PROLOG_SPACE_RE.match(data, pos).end()
+        if data.startswith(b"<?", pos):
+            pos = _after(data, b"?>", pos + 2)
+        elif data.startswith(b"<!--", pos):
+            pos = _after(data, b"-->", pos + 4)
+        elif data[pos:pos + 9].upper() == b"<!DOCTYPE":
+            match = _DOCTYPE_RE.match(data, pos)
+            if match is None:
+                raise SourceError("the document's DOCTYPE never ends")
+            return data[:pos] + data[match.end():]
+        else:
+            return data  # the root element, or something expat will refuse
+        if pos < 0:
+            return data  # a comment or instruction that never ends: not a feed expat will read
+
+
+def _after(data: bytes, terminator: bytes, start: int) -> int:
+    found = data.find(terminator, start)
+    return found + len(terminator) if found >= 0 else -1
 
 
 def _replace_bad_char_refs(data: bytes) -> bytes:
@@ -90,7 +108,7 @@ def _parse_xml_feed(data: bytes, *, location: str) -> tuple[list[StoryDraft], li
         problem = parsed.get("bozo_exception")
         detail = f": {_describe(problem)}" if problem else ""
         raise SourceError(f"not an RSS, Atom or JSON feed{detail}")
-    source = html_to_text(parsed.feed.get("title")) or _name_from_location(location)
+    source = html_to_text(parsed.feed.get("title"), SHORT_HTML_MAX) or _name_from_location(location)
     drafts: list[StoryDraft] = []
     skipped: list[str] = []
     for number, entry in enumerate(parsed.entries, start=1):
@@ -107,18 +125,16 @@ def _draft_from_entry(entry: feedparser.FeedParserDict, *, source: str, base: st
     raw_title = entry.get("title") or ""
     if _has_undeclared_entity(raw_title) or _has_undeclared_entity(entry.get("summary") or ""):
         raise InputError("holds an undeclared XML entity (an entity bomb or XXE attempt); rejected")
-    summary = html_to_text(entry.get("summary"))
+    summary = html_to_text(entry.get("summary"), SHORT_HTML_MAX)
     content = entry.get("content") or []
     body = html_to_text(max((c.get("value", "") for c in content), key=len)) if content else ""
-    title = html_to_text(raw_title) or headline_from_lead(summary or body, TITLE_FROM_TEXT_MAX)
-    if not title:
-        raise InputError("no title, summary or content")
+    title = _title(html_to_text(raw_title, SHORT_HTML_MAX), summary or body)
     link = _link(entry.get("link") or "", base)
     # Plain dict lookups: feedparser's own .get() maps a missing "updated" to "published" with a warning.
     published = dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
     return StoryDraft(
         title=title,
-        source=html_to_text(entry.get("source", {}).get("title")) or source,
+        source=html_to_text(entry.get("source", {}).get("title"), SHORT_HTML_MAX) or source,
         url=link or None,
         summary=summary if summary != body else "",
         body=body or None,
@@ -158,11 +174,9 @@ def _parse_json_feed(data: bytes, *, location: str) -> tuple[list[StoryDraft], l
 def _draft_from_json_item(item: object, *, source: str, base: str) -> StoryDraft:
     if not isinstance(item, dict):
         raise InputError("not an object")
-    summary = html_to_text(_string(item.get("summary")))
+    summary = html_to_text(_string(item.get("summary")), SHORT_HTML_MAX)
     body = html_to_text(_string(item.get("content_html"))) or html_to_text(_string(item.get("content_text")))
-    title = html_to_text(_string(item.get("title"))) or headline_from_lead(summary or body, TITLE_FROM_TEXT_MAX)
-    if not title:
-        raise InputError("no title, summary or content")
+    title = _title(html_to_text(_string(item.get("title")), SHORT_HTML_MAX), summary or body)
     url = _string(item.get("url")) or _string(item.get("external_url"))
     published = _string(item.get("date_published")) or _string(item.get("date_modified"))
     return StoryDraft(
@@ -173,6 +187,18 @@ def _draft_from_json_item(item: object, *, source: str, base: str) -> StoryDraft
         body=body or None,
         published_at=_lenient_date(published),
     )
+
+
+def _title(title: str, text: str) -> str:
+    """`title` if it shows anything, else a headline from the entry's text; InputError when neither does.
+
+    A title of only zero-width or bidi characters is as good as none: it would render as an empty link.
+    """
+    if not has_visible_text(title):
+        title = headline_from_lead(text, TITLE_FROM_TEXT_MAX)
+    if not has_visible_text(title):
+        raise InputError("no title, summary or content")
+    return title
 
 
 def _link(link: str, base: str) -> str | None:

@@ -9,7 +9,7 @@ from typing import BinaryIO
 from digests.errors import InputError
 from digests.ingest.draft import StoryDraft
 from digests.ingest.json_text import JSON_ERRORS, json_error_message, load_json
-from digests.text import html_to_text
+from digests.text import SHORT_HTML_MAX, has_visible_text, html_to_text
 from digests.timeutil import parse_iso_datetime
 
 
@@ -80,9 +80,9 @@ def _read_line(raw: bytes, number: int, source: str, drafts: list[StoryDraft], e
 def _draft(obj: object, *, default_source: str) -> StoryDraft:
     if not isinstance(obj, dict):
         raise InputError("expected a JSON object")
-    title = _text(obj, "title")
-    if not title:
-        raise InputError("missing “title”")
+    title = html_to_text(_text(obj, "title"), SHORT_HTML_MAX)
+    if not has_visible_text(title):
+        raise InputError("missing “title”" if not obj.get("title") else "“title” shows no visible text")
     published = _text(obj, "published")
     topics = obj.get("topics") or []
     if isinstance(topics, str):
@@ -90,10 +90,10 @@ def _draft(obj: object, *, default_source: str) -> StoryDraft:
     if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
         raise InputError("“topics” must be a list of topic slugs")
     return StoryDraft(
-        title=html_to_text(title),
+        title=title,
         source=_text(obj, "source") or default_source,
         url=_text(obj, "url") or None,
-        summary=html_to_text(_text(obj, "summary")),
+        summary=html_to_text(_text(obj, "summary"), SHORT_HTML_MAX),
         body=html_to_text(_text(obj, "body")) or None,
         published_at=parse_iso_datetime(published) if published else None,
         topics=tuple(t.strip().lower() for t in topics),

@@ -179,3 +179,50 @@ def test_a_macros_override_without_digest_body_is_a_config_error(tmp_path, taxon
     (tmp_path / "_macros.md.j2").write_text("{% macro story_line(item, now) %}{{ item.title }}{% endmacro %}")
     with pytest.raises(ConfigError, match="digest_body"):
         Renderer(tmp_path).briefing(make_digest(taxonomy, item("Fed cuts rates")), tz=UTC_ZONE)
+
+
+# --- Review 2026-11-30: link injection (M2), live bare links and message amplification (L3) ---------
+
+
+def test_a_closing_parenthesis_in_a_url_does_not_end_the_masked_link(renderer, taxonomy):
+    url = "https://news.example/a)[https://paypal.com/login](https://phish.example/login)https://discord.gg/scam?"
+    text = renderer.briefing(make_digest(taxonomy, item("Masked link via the URL", url=url)), tz=UTC_ZONE)[0]
+    target = text.split("](", 1)[1].split(")", 1)[0]
+    assert target == ("<https://news.example/a%29%5Bhttps://paypal.com/login%5D%28https://phish.example/login%29"
+                      "https://discord.gg/scam?>")
+    assert "](https://phish" not in text
+
+
+def test_link_targets_encode_what_markdown_reads_and_keep_an_ipv6_host():
+    assert link_target("https://x.org/a (b) [c] <d> \\e `f` |g|") == (
+        "<https://x.org/a%20%28b%29%20%5Bc%5D%20%3Cd%3E%20%5Ce%20%60f%60%20%7Cg%7C>")
+    assert link_target("https://[2001:db8::1]:8443/w(x)?q=1#top") == "<https://[2001:db8::1]:8443/w%28x%29?q=1#top>"
+    assert link_target("https://x.org/already%20encoded?a=1&b=2") == "<https://x.org/already%20encoded?a=1&b=2>"
+
+
+def test_bare_links_in_titles_and_sources_are_not_live(renderer, taxonomy):
+    story = StoryItem(id=1, title="Free nitro at https://discord.gg/xyz and discord.gg/abc", url=None,
+                      source="www.evil.example/join", summary="", effective_at=NOW, topics=("economy",),
+                      has_body=False)
+    text = "\n".join(renderer.briefing(make_digest(taxonomy, story), tz=UTC_ZONE))
+    assert "https://" not in text and "discord.gg" not in text and "evil.example" not in text
+    assert text.replace("\u200b", "").count("discord.gg/") == 2  # reads the same
+    assert escape_markdown("and/or U.S. 3.5 e.g.") == "and/or U.S. 3.5 e.g."
+
+
+def test_an_overlong_url_is_shown_without_its_link_and_a_digest_stays_short(renderer, taxonomy):
+    # A 2,000-character URL of spaces was 6,000 characters once encoded: 15 such items made 77 messages,
+    # with links cut across parts.
+    long_url = "https://news.example/" + " " * 1_979
+    stories = [item(f"Story {n}", url=long_url) for n in range(15)]
+    parts = renderer.briefing(make_digest(taxonomy, *stories), tz=UTC_ZONE)
+    assert len(parts) == 1
+    assert "• Story 3 — Wire" in parts[0] and "news.example" not in parts[0]
+
+
+def test_a_long_line_is_never_cut_inside_a_masked_link():
+    link = "[" + "word " * 100 + "](<https://x.org/" + "p" * 900 + ">)"
+    line = "• " + "lead " * 200 + link + " — Wire"
+    parts = split_message(line)
+    assert all(len(part) <= DISCORD_MESSAGE_MAX for part in parts)
+    assert any(part.startswith(link) for part in parts)

@@ -56,3 +56,34 @@ def test_effective_at_ignores_missing_and_future_dates():
     assert StoryDraft(title="t", source="s").effective_at(ingested) == ingested
     future = ingested + timedelta(days=2)
     assert StoryDraft(title="t", source="s", published_at=future).effective_at(ingested) == ingested
+
+
+# --- Review 2026-11-30: dedupe keys (L9), overlong links (L3), invisible text (L4) -------------------
+
+
+def test_canonical_url_keeps_article_ids_and_route_fragments():
+    distinct = ["https://site.example/view.php?cid=101", "https://site.example/view.php?cid=202",
+                "https://site.example/a?ref=12", "https://site.example/a?ref=13",
+                "https://site.example/#/article/1", "https://site.example/#/article/2", "https://site.example/#!/a/3"]
+    assert len({canonical_url(url) for url in distinct}) == len(distinct)
+    assert canonical_url("https://site.example/#/article/1") == "https://site.example/#/article/1"
+    assert canonical_url("https://site.example/a?ito=1&smid=2&mbid=3") == "https://site.example/a?ito=1&smid=2&mbid=3"
+
+
+def test_canonical_url_still_drops_campaign_tags_click_ids_and_anchors():
+    url = ("https://x.example/a?id=7&utm_source=rss&UTM_Medium=x&gclid=1&fbclid=2&mc_cid=3&mc_eid=4&igshid=5"
+           "&at_medium=RSS&at_campaign=rss&msclkid=6#comments")
+    assert canonical_url(url) == "https://x.example/a?id=7"
+
+
+def test_clean_drops_a_url_too_long_to_show_and_keeps_the_story():
+    long_url = "https://x.example/" + "a b" * 400  # 1,218 characters, 2,018 once encoded
+    draft = StoryDraft(title="Kept", source="S", url=long_url).clean()
+    assert (draft.title, draft.url) == ("Kept", None)
+    assert StoryDraft(title="t", source="s", url="https://x.example/" + "a" * 900).clean().url is not None
+
+
+def test_clean_drops_bidi_and_invisible_characters_from_title_and_source():
+    draft = StoryDraft(title="\u202egnp.exe\u2066 \u200bnews\ufeff", source="Reuters\u202e\u2060").clean()
+    assert (draft.title, draft.source) == ("gnp.exe news", "Reuters")
+    assert StoryDraft(title="t", source="\u200b\u202e").clean().source == "unknown"

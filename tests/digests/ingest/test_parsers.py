@@ -8,10 +8,11 @@ from importlib import resources
 import pytest
 
 from digests.errors import SourceError
-from digests.ingest import read_source
+from digests.ingest import feeds, read_source
 from digests.ingest.briefing_text import parse_briefing_text
 from digests.ingest.feeds import parse_feed
 from digests.ingest.jsonl import parse_json_lines
+from digests.text import HTML_INPUT_MAX, SHORT_HTML_MAX
 
 SAMPLE = (resources.files("digests") / "data" / "sample-briefing.txt").read_text(encoding="utf-8")
 
@@ -243,3 +244,53 @@ def test_read_source_refuses_other_schemes_and_directories(tmp_path):
         read_source("file:///etc/passwd")
     with pytest.raises(SourceError, match="directory"):
         read_source(str(tmp_path))
+
+
+# --- Review 2026-11-30: entity expansion after a long prolog (M1), bounded HTML (H4), invisible titles (L4)
+
+
+def test_a_doctype_after_megabytes_of_prolog_is_still_removed():
+    # The DOCTYPE was looked for in the first 64 KB only: this 4.6 MB document expanded to a 100 MB field.
+    doc = (b"<?xml version='1.0'?><!--" + b"p" * 4_500_000 + b'--><!-- two --><?pi x?><!DOCTYPE rss [<!ENTITY a "'
+           + b"A" * 100_000 + b'">]><rss version="2.0"><channel><title>c</title><item><title>t</title>'
+           b"<link>http://x.example/1</link><description>" + b"&a;" * 1000 + b"</description></item></channel></rss>")
+    drafts, _ = parse_feed(doc, location="http://x.example/feed")
+    assert all("AAAA" not in d.summary and len(d.summary) < 10_000 for d in drafts)
+
+
+def test_a_doctype_after_the_root_element_is_left_to_the_parsers():
+    doc = b'<rss version="2.0"><channel><title>c</title><item><title>fine</title></item></channel></rss>'
+    assert [d.title for d in parse_feed(b"<!-- c -->\n" + doc, location="x.xml")[0]] == ["fine"]
+
+
+def test_titles_and_summaries_reach_the_html_reader_cut_short(monkeypatch):
+    seen: list[tuple[int, int]] = []
+    real = feeds.html_to_text
+    monkeypatch.setattr(feeds, "html_to_text", lambda t, limit=HTML_INPUT_MAX: seen.append((len(t), limit))
+                        or real(t, limit))
+    big = '<a b="' * 10_000
+    doc = {"version": "https://jsonfeed.org/version/1.1", "title": "JF",
+           "items": [{"id": "1", "title": big, "summary": big, "content_html": big}]}
+    parse_feed(json.dumps(doc).encode(), location="jf.json")
+    assert (60_000, SHORT_HTML_MAX) in seen and (60_000, HTML_INPUT_MAX) in seen
+    assert SHORT_HTML_MAX <= 20_000 and HTML_INPUT_MAX <= 100_000
+
+
+def test_an_invisible_title_is_refused_per_item_and_the_rest_ingests():
+    lines = "\n".join(json.dumps(obj) for obj in [
+        {"title": "\u200b\u200b", "url": "https://u.example/1"},
+        {"title": "\u2060\ufeff\u200c\u200d\u202e", "url": "https://u.example/2"},
+        {"title": "<b></b>", "url": "https://u.example/3"},
+        {"title": "Visible", "url": "https://u.example/4"},
+    ])
+    drafts, errors = parse_json_lines(lines, source="s")
+    assert [d.title for d in drafts] == ["Visible"]
+    assert errors == [f"line {n}: “title” shows no visible text" for n in (1, 2, 3)]
+    rss = ('<rss version="2.0"><channel><title>t</title><item><title>\u200b\u202e</title>'
+           "<description>Lead sentence here. More.</description></item>"
+           "<item><title>\u200b</title></item></channel></rss>").encode()
+    drafts, skipped = parse_feed(rss, location="x.xml")
+    assert [d.title for d in drafts] == ["Lead sentence here"]
+    assert skipped == ["entry 2: no title, summary or content"]
+    text = "Lead para. Next.\n\n\u200b\u200d\nReal headline\n\u202e\n"
+    assert [d.title for d in parse_briefing_text(text, source="s")] == ["Lead para", "Real headline"]
