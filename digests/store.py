@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -83,14 +85,26 @@ def _make_sqlite_file_private(url: sa.URL) -> None:
 # fsync) run every 4,000 pages (16 MB) of WAL, not SQLite's default 1,000: ingesting one file of
 # 2,400 stories writes about 6 MB, so at the default every file paid a checkpoint of its own, and
 # pages that each file touches again (index and full-text structure) were copied back every time.
-SQLITE_PRAGMAS = ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=5000", "synchronous=NORMAL",
-                  "wal_autocheckpoint=4000")
+SQLITE_PRAGMAS = ("busy_timeout=5000", "foreign_keys=ON", "synchronous=NORMAL", "wal_autocheckpoint=4000")
+# Switching a new database to WAL takes its exclusive lock, and SQLite answers "database is locked"
+# at once, without waiting, to connections that would otherwise deadlock there: processes starting
+# together on a new file retry for up to this long.
+_WAL_SWITCH_SECONDS = 10.0
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     for pragma in SQLITE_PRAGMAS:
         cursor.execute(f"PRAGMA {pragma}")
+    deadline = time.monotonic() + _WAL_SWITCH_SECONDS
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
     cursor.close()
 
 

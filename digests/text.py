@@ -173,7 +173,7 @@ def markdown_url(url: str) -> str:
     """
     host = _IPV6_HOST_RE.match(url)
     head = host[0] if host else ""
-    return head + quote(url[len(head):], safe=_LINK_SAFE)
+    return head + quote(url[len(head):], safe=_LINK_SAFE, errors="replace")  # a lone surrogate becomes "?"
 
 
 def tidy(text: str) -> str:

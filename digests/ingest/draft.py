@@ -112,8 +112,9 @@ def canonical_url(url: str) -> str | None:
         host = f"[{host}]"  # an IPv6 address
     if port and (parts.scheme, port) not in {("http", 80), ("https", 443)}:
         host = f"{host}:{port}"
+    # errors="replace": a lone surrogate (a URL that cleaning will drop anyway) must not raise here.
     query = parts.query and urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                                       if not _TRACKING_PARAMS.fullmatch(k)])
+                                       if not _TRACKING_PARAMS.fullmatch(k)], errors="replace")
     fragment = parts.fragment if parts.fragment.startswith(_ROUTE_FRAGMENT_PREFIXES) else ""
     # http and https name the same article, so both canonicalise to https.
     return f"https://{host}{parts.path or '/'}" + (f"?{query}" if query else "") + (f"#{fragment}" if fragment else "")

@@ -11,6 +11,7 @@ only superlinear work gets there); atheris then saves it as crash-*.
 from __future__ import annotations
 
 import contextlib
+import io
 import sys
 import time
 
@@ -21,7 +22,7 @@ with atheris.instrument_imports():
     from digests.ingest.briefing_text import parse_briefing_text
     from digests.ingest.draft import StoryDraft, canonical_url
     from digests.ingest.feeds import parse_feed
-    from digests.ingest.jsonl import parse_json_lines
+    from digests.ingest.jsonl import parse_json_lines, stream_json_lines
     from digests.rendering import escape_markdown, link_target, split_message
     from digests.text import cut_at_word, headline_from_lead, html_to_text, lead_summary, normalise_title, tidy
 
@@ -36,6 +37,8 @@ def _feed(data: bytes) -> None:
 
 def _jsonl(data: bytes) -> None:
     drafts, _ = parse_json_lines(data.decode("utf-8", "surrogateescape"), source="fuzz")
+    for _, streamed in zip(range(10), stream_json_lines(io.BytesIO(data), source="fuzz", batch=50), strict=False):
+        drafts += streamed[0]
     for draft in drafts:
         draft.clean().dedupe_key()
 

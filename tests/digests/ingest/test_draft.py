@@ -2,6 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 from digests.ingest.draft import StoryDraft, canonical_url
 from digests.models import BODY_MAX, SUMMARY_MAX, TITLE_MAX
+from digests.text import markdown_url
 
 
 def test_canonical_url_drops_tracking_fragment_and_default_port():
@@ -87,3 +88,10 @@ def test_clean_drops_bidi_and_invisible_characters_from_title_and_source():
     draft = StoryDraft(title="\u202egnp.exe\u2066 \u200bnews\ufeff", source="Reuters\u202e\u2060").clean()
     assert (draft.title, draft.source) == ("gnp.exe news", "Reuters")
     assert StoryDraft(title="t", source="\u200b\u202e").clean().source == "unknown"
+
+
+def test_urls_holding_a_lone_surrogate_are_canonicalised_and_encoded_without_raising() -> None:
+    # Found by the fuzz pass (tests/fuzz): quote() refused to encode a lone surrogate.
+    url = "https://news.example/a\ud800?id=\udfff&utm_source=x#/route\ud800"
+    assert canonical_url(url) == "https://news.example/a\ud800?id=%3F#/route\ud800"
+    assert "\ud800" not in markdown_url(url) and "\udfff" not in markdown_url(url)
