@@ -224,6 +224,7 @@ def add_stories(
     for start in range(0, len(keys), _BATCH):
         batch = keys[start:start + _BATCH]
         if guild_id is not None:
+            batch = _own_copies(session, batch, unique, guild_id)
             admitted = _within_guild_quota(session, batch, guild_id, now, guild_daily_quota)
             refused += len(batch) - len(admitted)
             batch = admitted
@@ -248,6 +249,40 @@ def add_stories(
         log.warning("guild %s: %d new stories refused, over its daily quota of %d", guild_id, refused,
                     guild_daily_quota)
     return AddResult(new=new, duplicates=seen - new - refused, updated=updated, refused=refused)
+
+
+def _own_copies(session: Session, keys: list[str], drafts: dict[str, StoryDraft], guild_id: int) -> list[str]:
+    """`keys`, where another guild's feed stored the story first with other words, re-keyed to this guild's copy.
+
+    Sharing that row would show this guild what another guild's (untrusted) feed wrote under the
+    outlet's link; so the guild gets a private story of its own, which only its feeds may refresh.
+    The same words are shared as usual. `drafts` gains the re-keyed entries.
+    """
+    mine = sa.select(StoryGuild.story_id).where(col(StoryGuild.story_id) == Story.id,
+                                                 col(StoryGuild.guild_id) == guild_id)
+    rows = session.execute(
+        sa.select(Story.dedupe_key, Story.title, Story.summary)
+        .where(col(Story.dedupe_key).in_(keys), sa.not_(col(Story.public)), ~mine.exists())
+    ).all()
+    foreign = {key for key, title, summary in rows if (drafts[key].title, drafts[key].summary) != (title, summary)}
+    copies = []
+    for key in keys:
+        if key in foreign:
+            copy = guild_copy_key(key, guild_id)
+            drafts[copy] = drafts[key]
+            key = copy
+        copies.append(key)
+    return copies
+
+
+def guild_copy_key(key: str, guild_id: int) -> str:
+    """The dedupe key of a guild's own copy of a story another guild's feed stored first."""
+    return f"guild:{guild_id}:{key}"
+
+
+def _shared_key(key: str) -> str:
+    """The dedupe key without a guild copy's prefix."""
+    return key.split(":", 2)[2] if key.startswith("guild:") else key
 
 
 def _within_guild_quota(session: Session, keys: list[str], guild_id: int, now: datetime, quota: int) -> list[str]:
@@ -337,7 +372,7 @@ def _refresh_existing(
     updated = 0
     for story_id, key, title, summary, source, effective_at in rows:
         draft = drafts[key]
-        edited = key.startswith("url:") and (draft.title, draft.summary) != (title, summary)
+        edited = _shared_key(key).startswith("url:") and (draft.title, draft.summary) != (title, summary)
         if guild_id is None and _publish(session, story_id, draft, now):
             retag[story_id] = (draft, draft.effective_at(now))
             updated += (draft.title, draft.summary) != (title, summary)
@@ -407,7 +442,7 @@ def _story_row(key: str, draft: StoryDraft, now: datetime, *, public: bool) -> d
         "dedupe_key": key,
         "title": draft.title,
         "url": draft.url,
-        "canonical_url": key[4:] if key.startswith("url:") else None,
+        "canonical_url": _shared_key(key)[4:] if _shared_key(key).startswith("url:") else None,
         "source": draft.source,
         "summary": draft.summary,
         "body": draft.body,

@@ -3,6 +3,7 @@ and the daily per-guild quota (review H2, M5, M4), on both stores."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -64,6 +65,21 @@ def test_a_guild_feed_cannot_rewrite_a_story_another_guild_also_carries(engine, 
     result = add(engine, taxonomy, now + timedelta(minutes=2), [FAKE], guild_id=111)
     assert result.updated == 0
     assert [row[0] for row in seen_by(engine, taxonomy, now + timedelta(minutes=3), [222])] == [REAL.title]
+
+
+def test_a_guild_feed_that_stored_a_link_first_does_not_word_it_for_another_guild(engine, taxonomy, now):
+    add(engine, taxonomy, now, [FAKE], guild_id=111)  # a hostile guild seeds the outlet's link first
+    result = add(engine, taxonomy, now + timedelta(minutes=1), [REAL], guild_id=222)
+    later = now + timedelta(minutes=2)
+    assert result.new == 1  # guild 222 gets a copy of its own
+    assert [row[0] for row in seen_by(engine, taxonomy, later, [222])] == [REAL.title]
+    assert [row[0] for row in seen_by(engine, taxonomy, later, [111])] == [FAKE.title]
+    assert seen_by(engine, taxonomy, later, [333]) == []
+    refreshed = replace(REAL, summary="Rates unchanged again.")
+    again = add(engine, taxonomy, later, [refreshed], guild_id=222)
+    assert (again.new, again.updated) == (0, 1)  # the next poll finds, and may refresh, its own copy
+    assert seen_by(engine, taxonomy, later, [222])[0][2] == "Rates unchanged again."
+    assert [row[0] for row in seen_by(engine, taxonomy, later, [111])] == [FAKE.title]
 
 
 def test_a_guild_still_refreshes_a_story_only_its_own_feeds_carry(engine, taxonomy, now):
