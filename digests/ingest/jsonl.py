@@ -19,14 +19,7 @@ def parse_json_lines(text: str, *, source: str) -> tuple[list[StoryDraft], list[
     errors: list[str] = []
     # Lines end at "\n" only: U+2028 and other characters str.splitlines() breaks at are legal in JSON strings.
     for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            drafts.append(_draft(load_json(line), default_source=source))
-        except JSON_ERRORS as exc:
-            errors.append(f"line {number}: not valid JSON ({json_error_message(exc)})")
-        except InputError as exc:
-            errors.append(f"line {number}: {exc}")
+        _read_text_line(line, number, source, drafts, errors)
     return drafts, errors
 
 
@@ -62,12 +55,17 @@ def stream_json_lines(lines: BinaryIO, *, source: str, batch: int) -> Iterator[t
 
 
 def _read_line(raw: bytes, number: int, source: str, drafts: list[StoryDraft], errors: list[str]) -> None:
-    if not raw.strip():
-        return
     try:
         line = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         errors.append(f"line {number}: not UTF-8 text (byte 0x{raw[exc.start]:02x})")
+        return
+    _read_text_line(line, number, source, drafts, errors)
+
+
+def _read_text_line(line: str, number: int, source: str, drafts: list[StoryDraft], errors: list[str]) -> None:
+    """Append the line's story to `drafts`, or what is wrong with it to `errors`; a blank line is neither."""
+    if not line.strip():
         return
     try:
         drafts.append(_draft(load_json(line), default_source=source))
