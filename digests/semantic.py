@@ -35,7 +35,7 @@ MODEL_FILES = {
     "embeddings.npz": "483e5e54ccf73a9c55dccae6db0c2a77bc14f2fbf5b6846c49ccbb2193a1eab4",
     "tokenizer.json": "dd33465341c98889c3338356b6200c8b232b89af5f1b7aa8e6ee1d4d7a699631",
 }
-# A story's first characters carry its topic; the rest only costs tokenizing time.
+# A cap on any text embedded: a title and its first sentences (what taxonomy.semantic_text gives) are shorter.
 TEXT_CHARS = 1_000
 _CHUNK = 128
 # Ridge penalty and the temperature that turns the head's scores into probabilities: chosen by
