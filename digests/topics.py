@@ -429,8 +429,8 @@ def parse_taxonomy(
     if "examples_file" in data:
         if not isinstance(data["examples_file"], str) or not data["examples_file"].strip():
             raise ConfigError(f"{source}: 'examples_file' must be a file name")
-        path = (directory or Path.cwd()) / data["examples_file"].strip()
-        corpus = read_examples_file(path, slugs)
+        if tagger != "keywords":  # only the semantic tagger reads it
+            corpus = read_examples_file((directory or Path.cwd()) / data["examples_file"].strip(), slugs)
     return Taxonomy(topics, no_topic_examples=no_topic, corpus=corpus, tagger=tagger, cache_dir=cache_dir)
 
 
