@@ -139,6 +139,9 @@ def stub_taxonomy(monkeypatch: pytest.MonkeyPatch, probabilities: list[float]) -
         ([0.1, 0.05, 0.05, 0.8], "gamma news", ["c"]),  # a keyword topic counts anyway
         ([0.6, 0.35, 0.03, 0.02], "gamma news", ["a", "c"]),  # keyword topic + likeliest; no third
         ([0.3, 0.25, 0.2, 0.25], "alpha beta gamma", ["a", "b"]),  # never more than MAX_TOPICS
+        ([0.1, 0.1, 0.7, 0.1], "alpha beta", ["a", "b"]),  # the model never displaces an operator's keyword
+        ([0.3, 0.2, 0.1, 0.4], "nothing", []),  # "no topic" likeliest, however unsure
+        ([0.15, 0.1, 0.1, 0.05], "nothing", []),  # the likeliest topic is too unlikely (LIKELIEST_MIN)
     ],
 )
 def test_semantic_and_keyword_topics_combine_with_restraint(
@@ -184,3 +187,11 @@ def test_stored_stories_get_semantic_topics_and_retag_reports_progress(engine, n
         assert sum(done) == 2
     with session_scope(engine) as session:
         assert sorted((link.story_id, link.topic_slug) for link in session.exec(select(StoryTopic))) == before
+
+
+def test_the_keyword_tagger_does_not_read_the_examples_file(tmp_path: Path) -> None:
+    path = tmp_path / "topics.toml"
+    path.write_text('examples_file = "missing.tsv"\n' + CUSTOM, encoding="utf-8")
+    assert load_taxonomy(path, tagger="keywords", cache=False).tag("New telescope opens") == ["astronomy"]
+    with pytest.raises(ConfigError, match=r"missing\.tsv"):
+        load_taxonomy(path, cache=False)
