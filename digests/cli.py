@@ -181,15 +181,17 @@ def ingest_one(source: str, services: Services, *, now: datetime | None = None):
     """
     started = now or utc_now()
     added = AddResult(new=0, duplicates=0)
-    problems: list[str] = []
+    skipped = 0
+    problems: list[str] = []  # the first three: a streamed file may have millions of bad lines
     try:
         with session_scope(services.engine) as session, _progress(source) as bar:
             for parsed in read_source_batches(source):
                 batch = add_stories(session=session, drafts=parsed.drafts, taxonomy=services.taxonomy, now=started)
                 added = added + batch
-                problems += parsed.problems
+                skipped += len(parsed.problems)
+                problems += parsed.problems[:3 - len(problems)]
                 bar.update(len(parsed.drafts) + len(parsed.problems))
-            problem = "; ".join(problems[:3]) + (" …" if len(problems) > 3 else "")
+            problem = "; ".join(problems) + (" …" if skipped > 3 else "")
             record_ingest_run(session=session, source=source, started_at=started, result=added,
                               error=problem or None)
     except SourceError as exc:
@@ -197,8 +199,8 @@ def ingest_one(source: str, services: Services, *, now: datetime | None = None):
             record_ingest_run(session=session, source=source, started_at=started, result=None, error=str(exc))
         return f"✗ {source}: {exc}", True, None
     summary = f"{added.new} new, {added.duplicates} duplicate"
-    if problems:
-        return f"✗ {source}: {summary}; {len(problems)} item(s) skipped: {problem}", True, added
+    if skipped:
+        return f"✗ {source}: {summary}; {skipped} item(s) skipped: {problem}", True, added
     return f"✓ {source}: {summary}", False, added
 
 

@@ -94,3 +94,14 @@ def test_a_file_with_no_valid_line_fails_and_stores_nothing(tmp_path: Path, data
         assert "no such file" in ingest_one(str(tmp_path / "missing.jsonl"), services)[0]
     finally:
         services.close()
+
+
+def test_a_report_counts_every_bad_line_and_quotes_the_first_three(tmp_path: Path, database_url: str) -> None:
+    path = write_jsonl(tmp_path / "mixed.jsonl", 5, extra=["{broken"] * 10)
+    services = Services.from_settings(Settings(database_url=database_url, topic_tagger="keywords"))
+    try:
+        report, failed, added = ingest_one(str(path), services)
+    finally:
+        services.close()
+    assert failed and added.new == 5
+    assert "10 item(s) skipped: line 6" in report and report.count("not valid JSON") == 3 and report.endswith(" …")
