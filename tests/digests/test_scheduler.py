@@ -57,21 +57,29 @@ def test_active_targets_leave_out_paused_ones_and_digests_without_topics(engine,
 
 
 async def test_catch_up_delivers_within_grace_and_never_before_creation(engine, taxonomy, renderer):
+    # The clock is the real one here: APScheduler fires jobs by the real time, so with a fixed clock a
+    # job whose daily time had just passed in real time (e.g. 06:00 when the tests ran at 06:20) fired
+    # as well, delivering a slot the catch-up rightly skipped.
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+
+    def at(ago: timedelta) -> str:
+        return (now - ago).strftime("%H:%M")
+
     with session_scope(engine) as session:
-        make_briefing(session, taxonomy, 1, "09:00", NOW - timedelta(days=2))  # 30 min ago: deliver
-        make_briefing(session, taxonomy, 2, "06:00", NOW - timedelta(days=2))  # 3.5 h ago: beyond grace
-        make_briefing(session, taxonomy, 3, "09:15", NOW - timedelta(minutes=5))  # slot before creation
+        make_briefing(session, taxonomy, 1, at(timedelta(minutes=30)), now - timedelta(days=2))  # deliver
+        make_briefing(session, taxonomy, 2, at(timedelta(hours=3, minutes=30)), now - timedelta(days=2))  # too old
+        make_briefing(session, taxonomy, 3, at(timedelta(minutes=15)), now - timedelta(minutes=5))  # before creation
     publisher = Recorder()
     deliverer = Deliverer(engine=engine, taxonomy=taxonomy, renderer=renderer, publisher=publisher,
-                          clock=lambda: NOW)
-    scheduler = DeliveryScheduler(engine=engine, deliverer=deliverer, clock=lambda: NOW, grace=timedelta(hours=2))
+                          clock=lambda: now)
+    scheduler = DeliveryScheduler(engine=engine, deliverer=deliverer, clock=lambda: now, grace=timedelta(hours=2))
     await scheduler.start()
     await scheduler.caught_up()
     jobs = {job.id for job in scheduler.scheduler.get_jobs()}
     await scheduler.stop()
     with session_scope(engine) as session:
         delivered = session.exec(select(Delivery.target_id, Delivery.slot_at)).all()
-    assert delivered == [(1, datetime(2026, 11, 28, 9, tzinfo=UTC))]
+    assert delivered == [(1, now - timedelta(minutes=30))]
     assert [d.id for d in publisher.sent] == [1]
     assert jobs == {"channel:1", "channel:2", "channel:3", "retry-unfinished"}
 
