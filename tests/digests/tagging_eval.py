@@ -8,9 +8,11 @@ The evaluation sets are never fitted on:
 
 Figures, over the stories that have a label: per-topic precision and recall (topics with at least
 MIN_STORIES labelled stories), their macro means, mis-tagged (tagged, but no tag right), untagged, and
-topics per story. "Coarse" recall maps topics to the five classes of common news collections
+topics per story. The "coarse" figures map topics to the five classes of common news collections
 (business, science/technology, sport, entertainment, world/politics; energy-climate is neutral), as
-the outside measurement of the issue does.
+the outside measurement of the issue does, and count again over the stories of a class: per-class
+precision and recall, mis-tagged (a class given, none right: a second politics topic beside the right
+one is no error there), untagged (no class given) and classes per story.
 """
 
 from __future__ import annotations
@@ -62,6 +64,10 @@ class Quality:
     untagged: float
     topics_per_story: float
     coarse_recall: dict[str, float]
+    coarse_precision: dict[str, float]
+    coarse_mis_tagged: float
+    coarse_untagged: float
+    classes_per_story: float
     untopical_kept_untagged: float
 
     @property
@@ -89,11 +95,9 @@ def measure(taxonomy: Taxonomy, rows: list[Labelled]) -> Quality:
             recall[slug] = sum(slug in got for got in expected) / len(expected)
             given = [want for want, got in pairs if slug in got]
             precision[slug] = sum(slug in want for want in given) / len(given) if given else 0.0
-    coarse: dict[str, list[bool]] = {}
-    for want, got in labelled:
-        got_classes = {COARSE[slug] for slug in got if slug in COARSE}
-        for wanted in {COARSE[slug] for slug in want if slug in COARSE}:
-            coarse.setdefault(wanted, []).append(wanted in got_classes)
+    classes = [(_classes(want), _classes(got)) for want, got in labelled]
+    classes = [(want, got) for want, got in classes if want]
+    names = sorted({name for want, _ in classes for name in want})
     untopical = [not got for want, got in pairs if not want]
     return Quality(
         stories=len(rows),
@@ -102,9 +106,17 @@ def measure(taxonomy: Taxonomy, rows: list[Labelled]) -> Quality:
         mis_tagged=sum(bool(got) and not want & got for want, got in labelled) / len(labelled),
         untagged=sum(not got for _, got in labelled) / len(labelled),
         topics_per_story=sum(len(got) for _, got in labelled) / len(labelled),
-        coarse_recall={name: mean(hits) for name, hits in sorted(coarse.items())},
+        coarse_recall={name: mean(name in got for want, got in classes if name in want) for name in names},
+        coarse_precision={name: mean([name in want for want, got in classes if name in got] or [0.0]) for name in names},
+        coarse_mis_tagged=mean(bool(got) and not want & got for want, got in classes),
+        coarse_untagged=mean(not got for _, got in classes),
+        classes_per_story=mean(len(got) for _, got in classes),
         untopical_kept_untagged=mean(untopical) if untopical else 1.0,
     )
+
+
+def _classes(topics: frozenset[str]) -> frozenset[str]:
+    return frozenset(COARSE[slug] for slug in topics if slug in COARSE)
 
 
 def report(name: str, quality: Quality) -> str:
@@ -113,8 +125,9 @@ def report(name: str, quality: Quality) -> str:
         f"{name} ({quality.stories} stories): macro recall {quality.macro_recall:.2f}, macro precision "
         f"{quality.macro_precision:.2f}, mis-tagged {quality.mis_tagged:.1%}, untagged {quality.untagged:.1%}, "
         f"{quality.topics_per_story:.2f} topics/story, untopical left untagged {quality.untopical_kept_untagged:.0%}",
-        "  coarse recall: " + ", ".join(f"{k} {v:.2f}" for k, v in quality.coarse_recall.items())
-        + f" (macro {quality.coarse_macro_recall:.2f})",
+        f"  coarse classes: macro recall {quality.coarse_macro_recall:.2f}, mis-tagged {quality.coarse_mis_tagged:.1%}, "
+        f"untagged {quality.coarse_untagged:.1%}, {quality.classes_per_story:.2f} classes/story; precision / recall: "
+        + ", ".join(f"{k} {quality.coarse_precision[k]:.2f} / {v:.2f}" for k, v in quality.coarse_recall.items()),
         "  topic            precision  recall",
         *(f"  {slug:<16} {quality.precision[slug]:>9.2f}  {quality.recall[slug]:.2f}" for slug in quality.recall),
     ]

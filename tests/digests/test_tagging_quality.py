@@ -66,6 +66,7 @@ def test_labelled_headlines_are_tagged_with_their_topics(labelled: Quality) -> N
     assert labelled.macro_recall >= 0.80
     assert labelled.macro_precision >= 0.70
     assert labelled.coarse_macro_recall >= 0.90
+    assert labelled.coarse_mis_tagged <= 0.05
     assert labelled.mis_tagged <= 0.09
     assert labelled.untagged <= 0.03
     assert labelled.topics_per_story <= 1.6
@@ -80,6 +81,7 @@ def test_each_topic_is_sane(labelled: Quality) -> None:
 def test_held_out_news_is_tagged_with_its_section(held_out: Quality) -> None:
     assert held_out.macro_recall >= 0.68
     assert held_out.coarse_macro_recall >= 0.74
+    assert held_out.coarse_mis_tagged <= 0.16
     assert held_out.untagged <= 0.03
     assert held_out.topics_per_story <= 1.6
 
