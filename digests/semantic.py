@@ -11,9 +11,12 @@ one probability per topic, plus one for "no topic".
   text's vector is the normalised mean of its tokens' vectors. No transformer runs at tag time, so
   this needs only numpy and tokenizers (the ``semantic`` extra) and embeds tens of thousands of
   stories a second. The model files are checked against pinned SHA-256 digests when loaded.
-- Head: ridge regression from vectors to one-hot classes, every class weighted equally whatever its
-  number of examples, solved in closed form. It is deterministic and takes well under a second, so
-  it is fitted whenever a taxonomy is first used: an operator's own topics need only examples.
+- Head: multinomial logistic regression from vectors to classes, every class weighted equally whatever
+  its number of examples, fitted by L-BFGS from zero (deterministic, a few seconds for the built-in
+  taxonomy, then cached), so it is fitted whenever a taxonomy is first used: an operator's own topics
+  need only examples. It replaced a ridge regression on one-hot classes, which ranked classes worse:
+  in 5-fold cross-validation on the built-in examples, recall 0.856 against 0.838 and mis-tags 20.5 %
+  against 26.1 %, with the same combining rules.
 """
 
 from __future__ import annotations
@@ -38,10 +41,13 @@ MODEL_FILES = {
 # A cap on any text embedded: a title and its first sentences (what taxonomy.semantic_text gives) are shorter.
 TEXT_CHARS = 1_000
 _CHUNK = 128
-# Ridge penalty and the temperature that turns the head's scores into probabilities: chosen by
-# cross-validation on the written examples of the built-in taxonomy, never on the evaluation sets.
-RIDGE_PENALTY = 10.0
-TEMPERATURE = 10.0
+# The inverse strength of the head's L2 penalty (as scikit-learn's C): chosen by 5-fold cross-validation
+# on the built-in taxonomy's examples among 0.3, 1, 3 and 10, never on the evaluation sets.
+INVERSE_PENALTY = 1.0
+# L-BFGS: stop when the gradient's largest entry is this small, or after this many iterations.
+_TOLERANCE = 1e-3
+_MAX_ITERATIONS = 500
+_MEMORY = 10
 
 
 def available() -> bool:
@@ -139,7 +145,7 @@ class TopicHead:
 
     @classmethod
     def fit(cls, vectors, examples: Sequence[Example], classes: int) -> TopicHead:
-        """Ridge regression on one-hot classes, each class's examples weighing as much as another's."""
+        """Logistic regression, each class's examples weighing as much as another's; the bias is not penalised."""
         import numpy as np
 
         labels = np.array([e.label for e in examples])
@@ -150,9 +156,22 @@ class TopicHead:
         features = np.hstack([vectors, np.ones((len(vectors), 1), np.float32)]).astype(np.float64)
         targets = np.zeros((len(examples), classes))
         targets[np.arange(len(examples)), labels] = 1.0
-        weighted = features * weights[:, None]
-        gram = features.T @ weighted + RIDGE_PENALTY * np.eye(features.shape[1])
-        solution = np.linalg.solve(gram, weighted.T @ targets)
+        penalised = np.ones((features.shape[1], 1))
+        penalised[-1] = 0.0
+
+        def loss_and_gradient(flat):
+            solution = flat.reshape(features.shape[1], classes)
+            scores = features @ solution
+            scores -= scores.max(axis=1, keepdims=True)
+            log_probabilities = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
+            loss = -(weights * (targets * log_probabilities).sum(axis=1)).sum()
+            loss += 0.5 / INVERSE_PENALTY * float((penalised * solution**2).sum())
+            residual = (np.exp(log_probabilities) - targets) * weights[:, None]
+            gradient = features.T @ residual + penalised * solution / INVERSE_PENALTY
+            return loss, gradient.ravel()
+
+        solution = _minimise(loss_and_gradient, np.zeros(features.shape[1] * classes))
+        solution = solution.reshape(features.shape[1], classes)
         solution[:, ~present] = 0
         solution[-1, ~present] = -100.0  # a class without examples never wins
         return cls(solution.astype(np.float32))
@@ -166,10 +185,48 @@ class TopicHead:
         """(n, classes) probabilities for unit vectors from the same embedder."""
         import numpy as np
 
-        scores = (vectors @ self._weights[:-1] + self._weights[-1]) * TEMPERATURE
+        scores = vectors @ self._weights[:-1] + self._weights[-1]
         scores -= scores.max(axis=1, keepdims=True)
         exp = np.exp(scores)
         return exp / exp.sum(axis=1, keepdims=True)
+
+
+def _minimise(loss_and_gradient, start):
+    """L-BFGS with a backtracking (Armijo) line search, for a smooth, strictly convex loss."""
+    import numpy as np
+
+    point = start
+    loss, gradient = loss_and_gradient(point)
+    steps: list = []
+    for _ in range(_MAX_ITERATIONS):
+        if np.abs(gradient).max() < _TOLERANCE:
+            break
+        # Two-loop recursion: the direction of the inverse Hessian estimate times the gradient.
+        direction = gradient.copy()
+        alphas = []
+        for step, change, rho in reversed(steps):
+            alpha = rho * (step @ direction)
+            direction -= alpha * change
+            alphas.append(alpha)
+        if steps:
+            step, change, _ = steps[-1]
+            direction *= (step @ change) / (change @ change)
+        for (step, change, rho), alpha in zip(steps, reversed(alphas), strict=True):
+            direction += step * (alpha - rho * (change @ direction))
+        direction = -direction
+        slope = gradient @ direction
+        length = 1.0 if steps else 1.0 / max(1.0, np.abs(gradient).max())
+        while True:
+            candidate = point + length * direction
+            new_loss, new_gradient = loss_and_gradient(candidate)
+            if new_loss <= loss + 1e-4 * length * slope or length < 1e-10:
+                break
+            length /= 2
+        step, change = candidate - point, new_gradient - gradient
+        if step @ change > 1e-12:
+            steps = [*steps[-(_MEMORY - 1):], (step, change, 1.0 / (step @ change))]
+        point, loss, gradient = candidate, new_loss, new_gradient
+    return point
 
 
 class SemanticTagger:
@@ -206,7 +263,7 @@ class SemanticTagger:
 
 
 def _fingerprint(examples: Sequence[Example], classes: int) -> str:
-    digest = hashlib.sha256(repr((sorted(MODEL_FILES.items()), RIDGE_PENALTY, TEMPERATURE, classes)).encode())
+    digest = hashlib.sha256(repr((sorted(MODEL_FILES.items()), 'logistic', INVERSE_PENALTY, _TOLERANCE, classes)).encode())
     for example in examples:
         digest.update(f"{example.label}\x1f{example.weight}\x1f{example.text}\x1e".encode())
     return digest.hexdigest()[:32]

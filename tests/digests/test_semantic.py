@@ -195,3 +195,34 @@ def test_the_keyword_tagger_does_not_read_the_examples_file(tmp_path: Path) -> N
     assert load_taxonomy(path, tagger="keywords", cache=False).tag("New telescope opens") == ["astronomy"]
     with pytest.raises(ConfigError, match=r"missing\.tsv"):
         load_taxonomy(path, cache=False)
+
+
+def test_the_head_is_the_penalised_logistic_regression_optimum() -> None:
+    """The fitted weights minimise the weighted, class-balanced, L2-penalised log loss: no small step lowers it."""
+    rng = np.random.default_rng(7)
+    centres = rng.normal(size=(3, 8))
+    labels = rng.integers(0, 3, 300)
+    vectors = centres[labels] + rng.normal(scale=1.5, size=(300, 8))
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    examples = [semantic.Example(int(label), str(i), 1.0 + (label == 0)) for i, label in enumerate(labels)]
+    head = semantic.TopicHead.fit(vectors, examples, 4)  # class 3 has no example
+
+    given = np.array([e.weight for e in examples])
+    totals = np.bincount(labels, weights=given, minlength=4)
+    weights = given * given.sum() / (3 * totals[labels])  # each of the 3 taught classes weighs the same
+
+    def loss(solution) -> float:
+        scores = vectors @ solution[:-1] + solution[-1]
+        scores -= scores.max(axis=1, keepdims=True)
+        log_p = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
+        penalty = 0.5 / semantic.INVERSE_PENALTY * (solution[:-1] ** 2).sum()
+        return -(weights * log_p[np.arange(len(labels)), labels]).sum() + penalty
+
+    fitted = head.weights[:, :3].astype(np.float64)
+    best = loss(fitted)
+    for _ in range(20):
+        nudged = fitted + rng.normal(scale=0.01, size=fitted.shape)
+        assert loss(nudged) > best
+    assert head.probabilities(vectors)[:, 3].max() < 1e-6  # a class without examples never wins
+    again = semantic.TopicHead.fit(vectors, examples, 4)
+    assert np.array_equal(again.weights, head.weights)

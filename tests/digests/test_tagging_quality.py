@@ -79,9 +79,10 @@ def test_each_topic_is_sane(labelled: Quality) -> None:
 
 
 def test_held_out_news_is_tagged_with_its_section(held_out: Quality) -> None:
-    assert held_out.macro_recall >= 0.68
+    assert held_out.macro_recall >= 0.71
+    assert held_out.mis_tagged <= 0.25
     assert held_out.coarse_macro_recall >= 0.74
-    assert held_out.coarse_mis_tagged <= 0.16
+    assert held_out.coarse_mis_tagged <= 0.13
     assert held_out.untagged <= 0.03
     assert held_out.topics_per_story <= 1.6
 
