@@ -43,6 +43,11 @@ def rss(*titles: str) -> bytes:
 FEED = rss("Tariffs rise on steel", "Harbour reopens")
 
 
+# Compressed once: compressing 30 MB in the handler could itself outlast the poller's 0.5 s timeout
+# on a loaded machine, and the answer would fail as "timed out" instead of by its size.
+BOMB = gzip.compress(b"<rss>" + b"\0" * (30 * 1024 * 1024))
+
+
 class Handler(QuietHandler):
     """One behaviour per path; counts requests and 304 answers."""
 
@@ -67,7 +72,7 @@ class Handler(QuietHandler):
         elif self.path == "/huge":
             self._send(200, b"<rss>" + b" " * (2 * 1024 * 1024))
         elif self.path == "/bomb":
-            self._send(200, gzip.compress(b"<rss>" + b"\0" * (30 * 1024 * 1024)), {"Content-Encoding": "gzip"})
+            self._send(200, BOMB, {"Content-Encoding": "gzip"})
         elif self.path == "/slow":
             time.sleep(2)
             self._send(200, FEED)
