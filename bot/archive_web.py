@@ -34,6 +34,7 @@ def add_archive_routes(app: web.Application, services: Services) -> None:
     app.router.add_get(r"/archive/{token:[^/]+}/feed.atom", _atom)
     app.router.add_get(r"/archive/{token:[^/]+}/feed.json", _json_feed)
     app.router.add_get(r"/archive/{token:[^/]+}/{key:[^/]+}", _entry)
+    app.router.add_get(r"/archive/{rest:.*}", _nowhere)  # the archive's own 404, with its headers
 
 
 async def _to_index(request: web.Request) -> web.StreamResponse:
@@ -59,6 +60,10 @@ async def _entry(request: web.Request) -> web.StreamResponse:
     site = request.app[ARCHIVE_SITE]
     return _respond(request, site, await asyncio.to_thread(site.entry, request.match_info["token"],
                                                            request.match_info["key"]))
+
+
+async def _nowhere(request: web.Request) -> web.StreamResponse:
+    return _respond(request, request.app[ARCHIVE_SITE], None)
 
 
 def _feed(render: Callable[[ArchiveSite], Callable[[str, str], Page | None]]
