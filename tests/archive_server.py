@@ -6,9 +6,11 @@ the same way, so they exercise the very routes the bot serves.
 
 from __future__ import annotations
 
+import asyncio
 import socket
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -59,6 +61,34 @@ async def serving(services: Services, extra: Callable[[web.Application], None] |
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         await runner.cleanup()
+
+
+@contextmanager
+def serving_in_thread(services: Services) -> Iterator[str]:
+    """`serving`, on an event loop of its own in a background thread, for synchronous (end-to-end) tests."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="archive-server", daemon=True)
+    thread.start()
+    started = asyncio.Event()
+    stop: asyncio.Future[None] = loop.create_future()
+    base: list[str] = []
+
+    async def serve() -> None:
+        async with serving(services) as url:
+            base.append(url)
+            started.set()
+            await stop
+
+    running = asyncio.run_coroutine_threadsafe(serve(), loop)
+    try:
+        asyncio.run_coroutine_threadsafe(started.wait(), loop).result(timeout=30)
+        yield base[0]
+    finally:
+        loop.call_soon_threadsafe(stop.set_result, None)
+        running.result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=30)
+        loop.close()
 
 
 def archived_briefing_setup(engine: sa.Engine, taxonomy: Taxonomy, *, now: datetime, channel_id: int = 55,
