@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -80,7 +81,7 @@ def _age(moment: str | datetime, slot_at: datetime) -> str:
 class ArchivePages:
     """Renders archive pages and feeds from the templates."""
 
-    def __init__(self, templates_dir=None) -> None:
+    def __init__(self, templates_dir: Path | None = None) -> None:
         self.env = Environment(loader=template_loader(templates_dir), autoescape=True, undefined=StrictUndefined,
                                trim_blocks=True, lstrip_blocks=True)
         self.env.filters.update(link=_story_href, age=_age, local=local_time)
