@@ -27,10 +27,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
+from digests import archive
 from digests.errors import DeliveryError
 from digests.models import ChannelBriefing, Delivery, DeliveryPart, PersonalDigest, WebhookDigest
 from digests.rendering import Renderer
-from digests.selection import StoryPools, select_digest
+from digests.selection import Digest, StoryPools, select_digest
 from digests.store import member_guilds, session_scope
 from digests.targets import set_paused, subscribed_topics
 from digests.timeutil import parse_timezone
@@ -75,11 +76,19 @@ def destination_of(target: Target) -> Destination:
     return Destination("user", target.user_id, dm_channel_id=target.dm_channel_id)
 
 
-def render_target(
+@dataclass(frozen=True)
+class Composed:
+    """A target's digest at some moment and its messages; `digest` is None when nothing was selected."""
+
+    digest: Digest | None
+    parts: list[str]
+
+
+def compose(
     *, session: Session, taxonomy: Taxonomy, renderer: Renderer, target: Target, now: datetime,
     pools: StoryPools | None = None,
-) -> list[str]:
-    """The messages of the target's digest if it were delivered at `now` ([] when there is nothing).
+) -> Composed:
+    """The target's digest if it were delivered at `now`, and its messages ([] when there is nothing to post).
 
     A channel sees public stories and its guild's; a user those of the guilds they were seen in; a
     webhook, public stories only. `pools` shares the selection with the other targets of a slot.
@@ -89,19 +98,28 @@ def render_target(
         digest = select_digest(session=session, taxonomy=taxonomy, topics=target.topic_slugs,
                                since=target.last_delivered_at, now=now, guild_ids=[target.guild_id], pools=pools)
         if digest.is_empty:
-            return renderer.render_parts("quiet_day.md.j2", now=now, tz=tz) if target.quiet_day_notice else []
-        return renderer.briefing(digest, tz=tz, mention_role_id=target.mention_role_id)
+            quiet = renderer.render_parts("quiet_day.md.j2", now=now, tz=tz) if target.quiet_day_notice else []
+            return Composed(digest, quiet)
+        return Composed(digest, renderer.briefing(digest, tz=tz, mention_role_id=target.mention_role_id))
     if isinstance(target, WebhookDigest):
         digest = select_digest(session=session, taxonomy=taxonomy, topics=target.topic_slugs,
                                since=target.last_delivered_at, now=now, guild_ids=[], pools=pools)
-        return [] if digest.is_empty else renderer.briefing(digest, tz=tz)
+        return Composed(digest, [] if digest.is_empty else renderer.briefing(digest, tz=tz))
     topics = subscribed_topics(session=session, taxonomy=taxonomy, user_id=target.user_id)
     if not topics:
-        return []
+        return Composed(None, [])
     digest = select_digest(session=session, taxonomy=taxonomy, topics=[t.slug for t in topics],
                            since=target.last_delivered_at, now=now,
                            guild_ids=member_guilds(session=session, user_id=target.user_id), pools=pools)
-    return [] if digest.is_empty else renderer.personal_digest(digest, tz=tz, topics=topics)
+    return Composed(digest, [] if digest.is_empty else renderer.personal_digest(digest, tz=tz, topics=topics))
+
+
+def render_target(
+    *, session: Session, taxonomy: Taxonomy, renderer: Renderer, target: Target, now: datetime,
+    pools: StoryPools | None = None,
+) -> list[str]:
+    """The messages of the target's digest if it were delivered at `now` ([] when there is nothing)."""
+    return compose(session=session, taxonomy=taxonomy, renderer=renderer, target=target, now=now, pools=pools).parts
 
 
 @dataclass
@@ -146,8 +164,9 @@ def claim(
         # was loaded, and then that digest already holds this slot's stories.
         set_committed_value(target, "last_delivered_at", _stored_watermark(session, target))
         passed = target.last_delivered_at is not None and target.last_delivered_at >= slot_at
-        parts = [] if passed else render_target(session=session, taxonomy=taxonomy, renderer=renderer,
-                                                target=target, now=slot_at, pools=pools)
+        composed = Composed(None, []) if passed else compose(session=session, taxonomy=taxonomy, renderer=renderer,
+                                                             target=target, now=slot_at, pools=pools)
+        parts = composed.parts
         delivery = Delivery(target_kind=destination.kind, target_id=destination.id, slot_at=slot_at,
                             status="sending" if parts else "empty", parts=json.dumps(parts), claimed_at=now,
                             lease_owner=owner, lease_until=now + lease)
@@ -159,6 +178,9 @@ def claim(
         else:
             if not parts:
                 _advance_watermark(session, target, slot_at)
+            elif isinstance(target, ChannelBriefing) and target.archive and composed.digest is not None:
+                # In the claim's transaction: the delivery and its archive entry are written together.
+                archive.record(session=session, briefing=target, delivery=delivery, digest=composed.digest)
             return Claim(delivery, parts, set())
     owned = existing.status in FINISHED or _take_lease(session, existing, owner=owner, now=now, lease=lease)
     sent = set(session.exec(select(DeliveryPart.part_index).where(col(DeliveryPart.delivery_id) == existing.id)))

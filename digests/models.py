@@ -204,6 +204,10 @@ class ChannelBriefing(SQLModel, table=True):
     pause_reason: str | None = Field(default=None, max_length=300)
     created_at: datetime = Field(sa_column=utc_column())
     last_delivered_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    # The web archive (see digests.archive): whether deliveries are archived and served, and the random
+    # token of its URLs, kept when the archive is turned off so turning it on again keeps its links.
+    archive: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    archive_token: str | None = Field(default=None, max_length=40, unique=True, index=True, repr=False)
 
     @property
     def topic_slugs(self) -> list[str]:
@@ -326,3 +330,31 @@ class DeliveryPart(SQLModel, table=True):
     part_index: int = Field(primary_key=True)
     message_id: int = Field(sa_column=snowflake_column())
     sent_at: datetime = Field(sa_column=utc_column())
+
+
+class ArchiveEntry(SQLModel, table=True):
+    """A channel briefing's delivery as its web archive shows it (see `digests.archive`).
+
+    Written in the same transaction as the delivery's claim, from the same digest the posted
+    messages were rendered from, so each delivery is archived once with exactly what was posted;
+    it is shown once its delivery is `done`. `content` is that digest as JSON (a snapshot: the
+    stories may change or go later). `key` names the entry in its URL: the slot's local date and
+    time (`2026-11-30-0800`, `-2` and so on when a post-now falls in the same minute). Deleting the
+    briefing deletes its archive.
+    """
+
+    __tablename__ = "archive_entry"
+    __table_args__ = (sa.UniqueConstraint("briefing_id", "key", name="uq_archive_entry_key"),
+                      sa.Index("ix_archive_entry_recent", "briefing_id", "slot_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    briefing_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("channel_briefing.id", ondelete="CASCADE"), nullable=False)
+    )
+    delivery_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("delivery.id", ondelete="CASCADE"), nullable=False, unique=True)
+    )
+    key: str = Field(max_length=40)
+    slot_at: datetime = Field(sa_column=utc_column())
+    timezone: str = Field(max_length=64)
+    content: str = Field(sa_type=sa.Text)

@@ -123,16 +123,20 @@ def _cut_point(line: str, limit: int) -> int:
     return cut
 
 
+def template_loader(templates_dir: Path | None) -> ChoiceLoader:
+    """Templates from `templates_dir` (TEMPLATES_DIR) first, the built-in `templates/` package second."""
+    if templates_dir is not None and not templates_dir.is_dir():
+        raise ConfigError(f"TEMPLATES_DIR {templates_dir} is not a directory")
+    builtin = FileSystemLoader(str(resources.files("templates")))
+    return ChoiceLoader([FileSystemLoader(str(templates_dir)), builtin] if templates_dir else [builtin])
+
+
 class Renderer:
     """Renders every message Briefbot sends from the templates."""
 
     def __init__(self, templates_dir: Path | None = None) -> None:
-        if templates_dir is not None and not templates_dir.is_dir():
-            raise ConfigError(f"TEMPLATES_DIR {templates_dir} is not a directory")
-        builtin = FileSystemLoader(str(resources.files("templates")))
-        loaders = [FileSystemLoader(str(templates_dir)), builtin] if templates_dir else [builtin]
         self.env = Environment(
-            loader=ChoiceLoader(loaders),
+            loader=template_loader(templates_dir),
             undefined=StrictUndefined,
             autoescape=False,  # noqa: S701 - output is Discord markdown, escaped by the `md` filter
             trim_blocks=True,
@@ -140,7 +144,7 @@ class Renderer:
         )
         self.env.filters.update(md=escape_markdown, link=link_target, url=shown_url, age=humanize_age,
                                 clip=cut_at_word)
-        self.env.filters["local"] = _local_time
+        self.env.filters["local"] = local_time
         self.env.globals["utc"] = ZoneInfo("UTC")
         self.env.globals["digest_body"] = self._digest_body
         self._bodies: OrderedDict[int, tuple[Digest, str]] = OrderedDict()
@@ -204,5 +208,6 @@ class Renderer:
             raise ConfigError(f"reply {name} of replies.md.j2 failed: {exc}") from None
 
 
-def _local_time(moment: datetime, tz: ZoneInfo, fmt: str = "%a %d %b %H:%M") -> str:
+def local_time(moment: datetime, tz: ZoneInfo, fmt: str = "%a %d %b %H:%M") -> str:
+    """`moment` as a wall-clock time in `tz`, formatted with strftime's `fmt`."""
     return as_utc(moment).astimezone(tz).strftime(fmt)

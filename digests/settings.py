@@ -14,6 +14,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from digests.archive_urls import base_url
 from digests.errors import ConfigError
 from digests.timeutil import parse_timezone
 from digests.topics import TAGGERS
@@ -52,6 +53,7 @@ class Settings:
     log_level: str = "INFO"
     guild_daily_story_quota: int = 2_000  # digests.store.GUILD_DAILY_STORY_QUOTA
     members_intent: bool = False
+    archive_base_url: str | None = None  # digests.archive.base_url
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
@@ -106,6 +108,7 @@ class Settings:
             log_level=log_level,
             guild_daily_story_quota=2_000 if quota is None else quota,
             members_intent=_bool("DISCORD_MEMBERS_INTENT", get("DISCORD_MEMBERS_INTENT")),
+            archive_base_url=_archive_base_url(get("ARCHIVE_BASE_URL")),
         )
 
 
@@ -145,6 +148,16 @@ def _shard_ids(value: str | None, shard_count: int | None) -> tuple[int, ...] | 
     if outside:
         raise ConfigError(f"SHARD_IDS must be from 0 to SHARD_COUNT - 1 ({shard_count - 1}); got {outside[0]}")
     return tuple(ids)
+
+
+def _archive_base_url(value: str | None) -> str | None:
+    """ARCHIVE_BASE_URL: where the public reaches the archive, e.g. https://news.example.org or …/briefbot."""
+    if value is None:
+        return None
+    try:
+        return base_url(value)
+    except ValueError as error:
+        raise ConfigError(f"ARCHIVE_BASE_URL {error}") from None
 
 
 def _bool(name: str, value: str | None) -> bool:

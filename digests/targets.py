@@ -12,6 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from digests.archive import set_archive
 from digests.errors import InputError, NotFoundError
 from digests.models import ChannelBriefing, PersonalDigest, Subscription, WebhookDigest
 from digests.scheduling import parse_days
@@ -77,10 +78,12 @@ def setup_briefing(
     quiet_day_notice: bool | None,
     now: datetime,
     webhook_url: str | None = None,
+    archive: str | None = None,
 ) -> tuple[ChannelBriefing, bool]:
     """Create the channel's briefing, or update it; returns it and whether it is new.
 
-    `webhook_url` None keeps the current route, `none` goes back to posting as the bot.
+    `webhook_url` None keeps the current route, `none` goes back to posting as the bot. `archive`
+    (`on`, `off`, `new-link`; None keeps it as it is) is its web archive: see `digests.archive`.
     """
     values = {
         "time_of_day": canonical_time(time_of_day),
@@ -104,6 +107,8 @@ def setup_briefing(
     if webhook_url is not None:
         wants_bot = webhook_url.strip().lower() == NO_WEBHOOK
         briefing.webhook_url = None if wants_bot else parse_webhook_url(webhook_url)[1]
+    if archive is not None:
+        set_archive(briefing, archive)
     session.add(briefing)
     session.flush()
     return briefing, created

@@ -10,11 +10,13 @@ from discord import app_commands
 from sqlmodel import Session
 
 from bot.interactions import ManagerGroup, client_of, reply, send_parts, timezone_autocomplete
+from digests.archive import archive_link, archive_path
 from digests.delivery import last_delivery
 from digests.models import ChannelBriefing, Delivery
 from digests.scheduling import describe_days, next_slot
+from digests.services import Services
 from digests.targets import briefings_of, pick_briefing, remove_briefing, set_paused, setup_briefing
-from digests.topics import Taxonomy, Topic
+from digests.topics import Topic
 
 
 @dataclass(frozen=True)
@@ -26,15 +28,19 @@ class BriefingRow:
     days: str
     next_at: datetime
     last: Delivery | None
+    archive_url: str | None  # while the archive is on and the bot has a public address
+    archive_path: str | None  # while the archive is on
 
 
-def _row(session: Session, taxonomy: Taxonomy, briefing: ChannelBriefing, now: datetime) -> BriefingRow:
+def _row(session: Session, services: Services, briefing: ChannelBriefing, now: datetime) -> BriefingRow:
     return BriefingRow(
         briefing=briefing,
-        topics=[topic for topic in taxonomy if topic.slug in briefing.topic_slugs],
+        topics=[topic for topic in services.taxonomy if topic.slug in briefing.topic_slugs],
         days=describe_days(briefing.days),
         next_at=next_slot(time_of_day=briefing.time_of_day, timezone=briefing.timezone, days=briefing.days, after=now),
         last=last_delivery(session=session, target=briefing),
+        archive_url=archive_link(briefing, services.settings.archive_base_url),
+        archive_path=archive_path(briefing),
     )
 
 
@@ -66,7 +72,13 @@ async def _pick(interaction: discord.Interaction, channel: discord.TextChannel |
     mention="A role to mention in each briefing (default: none)",
     quiet_day="Post a short notice when there is no news (default: stay silent)",
     webhook="Post through this channel webhook's URL instead of as the bot (`none` to stop)",
+    archive="Keep each briefing on a web page with feeds, at a secret link (default: off)",
 )
+@app_commands.choices(archive=[
+    app_commands.Choice(name="on", value="on"),
+    app_commands.Choice(name="off (its pages stop working; on again brings them back)", value="off"),
+    app_commands.Choice(name="on, with a new link (the old links stop working)", value="new-link"),
+])
 @app_commands.autocomplete(timezone=timezone_autocomplete)
 async def setup(
     interaction: discord.Interaction,
@@ -78,6 +90,7 @@ async def setup(
     mention: discord.Role | None = None,
     quiet_day: bool | None = None,
     webhook: app_commands.Range[str, 1, 300] | None = None,
+    archive: app_commands.Choice[str] | None = None,
 ) -> None:
     refusal = _beyond_the_members_rights(interaction, channel, mention)
     if refusal is not None:
@@ -93,9 +106,9 @@ async def setup(
             session=session, taxonomy=services.taxonomy, guild_id=interaction.guild_id, channel_id=channel.id,
             time_of_day=time, timezone=timezone or services.settings.default_timezone, topics=topics, days=days,
             mention_role_id=mention.id if mention else None, quiet_day_notice=quiet_day, now=now,
-            webhook_url=webhook,
+            webhook_url=webhook, archive=archive.value if archive else None,
         )
-        return _row(session, services.taxonomy, briefing, now), created
+        return _row(session, services, briefing, now), created
 
     row, created = await client.db(work)
     if row is None:
@@ -103,7 +116,7 @@ async def setup(
         return
     await client.reschedule("channel", row.briefing.id)
     await reply(interaction, "briefing_saved", briefing=row.briefing, created=created, topics=row.topics,
-                days=row.days, next_at=row.next_at)
+                days=row.days, next_at=row.next_at, archive_url=row.archive_url, archive_path=row.archive_path)
 
 
 def _beyond_the_members_rights(interaction: discord.Interaction, channel: discord.TextChannel,
@@ -140,7 +153,7 @@ async def show(interaction: discord.Interaction, channel: discord.TextChannel | 
                                     current_channel_id=None)]
         else:
             chosen = briefings_of(session=session, guild_id=interaction.guild_id)
-        return [_row(session, services.taxonomy, briefing, now) for briefing in chosen]
+        return [_row(session, services, briefing, now) for briefing in chosen]
 
     rows = await client.db(work)
     await reply(interaction, "briefing_list", rows=rows)

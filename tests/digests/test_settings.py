@@ -68,3 +68,39 @@ def test_log_lines_redact_the_token_even_in_tracebacks():
     assert "RuntimeError: login failed for ********" in line
     assert line.startswith("20") and "token ********" in line
     assert "tok.en.value" not in line
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("https://news.example.org", "https://news.example.org"),
+        ("https://News.Example.org/", "https://news.example.org"),
+        ("HTTP://news.example.org:8080/briefbot/", "http://news.example.org:8080/briefbot"),
+        ("http://[::1]:8080", "http://[::1]:8080"),
+    ],
+)
+def test_the_archive_base_url_is_kept_without_its_trailing_slash(value, expected):
+    assert Settings.from_mapping({"ARCHIVE_BASE_URL": value}).archive_base_url == expected
+    assert Settings.from_mapping({}).archive_base_url is None
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("news.example.org", "must be an http:// or https:// URL"),
+        ("ftp://news.example.org", "must be an http:// or https:// URL"),
+        ("https://", "must be an http:// or https:// URL"),
+        ("https://news.example.org:port", "must be a URL"),
+        ("https://news.example.org/?a=1", "must not hold a user name, password, query or fragment"),
+        ("https://news.example.org/#top", "must not hold a user name, password, query or fragment"),
+    ],
+)
+def test_a_bad_archive_base_url_is_refused_naming_the_setting(value, message):
+    with pytest.raises(ConfigError, match=f"ARCHIVE_BASE_URL {message}"):
+        Settings.from_mapping({"ARCHIVE_BASE_URL": value})
+
+
+def test_a_refused_archive_base_url_never_repeats_its_password():
+    with pytest.raises(ConfigError) as refused:
+        Settings.from_mapping({"ARCHIVE_BASE_URL": "https://admin:hunter2@news.example.org"})
+    assert "hunter2" not in str(refused.value) and "ARCHIVE_BASE_URL" in str(refused.value)
