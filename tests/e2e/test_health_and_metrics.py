@@ -183,3 +183,18 @@ def test_a_slot_held_up_by_discord_errors_makes_healthz_unhealthy_until_it_is_de
                                           "max_lag_seconds": 60}
     assert metrics[("briefbot_discord_server_errors_total", (("status", "503"),))] == outage.hits
     assert metrics[("briefbot_deliveries_total", (("kind", "channel"), ("outcome", "done")))] == 1
+
+
+def test_a_taken_port_stops_the_start_with_one_line(fake, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        bot = start_bot(fake, tmp_path, f"sqlite:///{tmp_path / 'briefbot.db'}", HTTP_PORT=str(port))
+        status = bot.wait(timeout=120)
+    output = bot.output()
+    fake.unwatch(bot)
+    assert status == 2
+    assert f"briefbot: error: cannot listen on 127.0.0.1:{port} for HTTP_HOST/HTTP_PORT" in output
+    assert "Traceback" not in output
+    assert fake.gateway_connections == []  # it stopped before connecting to Discord
