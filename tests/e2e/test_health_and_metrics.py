@@ -82,13 +82,25 @@ def wait_for_health(fake: FakeDiscord, door: SideDoor, status: int, *, failed: l
 
 
 def test_healthz_turns_unhealthy_when_the_gateway_drops_and_healthy_after_the_resume(fake, tmp_path, database_url):
-    fake.add_guild(name="Desk", channels=["news"])
+    guild = fake.add_guild(name="Desk", channels=["news"])
     bot, door = start_with_side_door(fake, tmp_path, database_url)
     fake.wait_until_ready(timeout=60)
     healthy = wait_for_health(fake, door, 200)
     assert healthy["status"] == "ok" and healthy["failed"] == []
     assert set(healthy["checks"]) == {"gateway", "scheduler", "database", "slot_lag"}
     assert healthy["checks"]["gateway"] == {"ok": True, "shards_connected": [0], "shards_expected": [0]}
+    fake.wait_for_commands(timeout=60)
+    fake.invoke("topics", guild_id=guild.id)
+    fake.invoke("briefing show", guild_id=guild.id, permissions=0)  # not a manager: refused, with a reply
+    timed = {(("command", "topics"), ("outcome", "ok")), (("command", "briefing show"), ("outcome", "refused"))}
+
+    def commands_timed() -> dict:
+        return {labels: value for (name, labels), value in door.metrics().items()
+                if name == "briefbot_command_duration_seconds_count"}
+
+    # The bot times a command once its last reply is out, a moment after Discord has it.
+    fake.wait_for(lambda: set(commands_timed()) == timed, timeout=10, what="both commands timed")
+    assert set(commands_timed().values()) == {1}
     assert door.metrics()[("briefbot_gateway_shards_connected", ())] == 1
 
     connections = len(fake.gateway_connections)
