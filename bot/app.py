@@ -2,22 +2,29 @@
 
 Shared resources (settings, store, taxonomy, templates) come in as `Services`, built by the CLI;
 SIGTERM and SIGINT close the client cleanly and the store is released by the CLI afterwards. The
-HTTP session for channel webhooks is opened here and handed to the client.
+HTTP session for channel webhooks is opened here and handed to the client, and so is the HTTP side
+door (/healthz, /metrics; `bot.web`) when HTTP_PORT is set: it listens before the gateway connects,
+so a port already taken stops the start at once, and it closes after the client.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import sys
+from collections.abc import AsyncIterator
 
 import aiohttp
 import discord
 
 from bot.client import BriefbotClient
 from bot.endpoints import configure_endpoints
+from bot.metrics import BotMetrics
+from bot.archive_web import add_archive_routes
+from bot.web import build_web_app, start_web_server
 from digests.services import Services
 
 log = logging.getLogger(__name__)
@@ -47,7 +54,11 @@ async def _serve(services: Services, token: str) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    async with aiohttp.ClientSession() as webhooks, BriefbotClient(services, webhook_session=webhooks) as client:
+    metrics = BotMetrics()
+    webhook_trace = metrics.watch_responses(aiohttp.TraceConfig())
+    async with (aiohttp.ClientSession(trace_configs=[webhook_trace]) as webhooks,
+                BriefbotClient(services, webhook_session=webhooks, metrics=metrics) as client,
+                _side_door(client)):
         running = asyncio.create_task(client.start(token, reconnect=True), name="discord-client")
         stopping = asyncio.create_task(stop.wait(), name="stop-signal")
         await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -67,3 +78,20 @@ async def _serve(services: Services, token: str) -> int:
         log.error("the Discord client stopped: %s", type(error).__name__, exc_info=error)
         return 1
     return 0
+
+
+@contextlib.asynccontextmanager
+async def _side_door(client: BriefbotClient) -> AsyncIterator[None]:
+    """Serve /healthz, /metrics and the briefing archives while the client runs, when HTTP_PORT is set."""
+    settings = client.services.settings
+    if settings.http_port is None:
+        yield
+        return
+    app = build_web_app(monitor=client.health, metrics=client.metrics,
+                        allowed_networks=settings.metrics_allowed_networks,
+                        extra=[functools.partial(add_archive_routes, services=client.services)])
+    runner = await start_web_server(app, host=settings.http_host, port=settings.http_port)
+    try:
+        yield
+    finally:
+        await runner.cleanup()

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import math
 import secrets
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -17,7 +18,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from bot.commands import COMMAND_MODULES
+from bot.health import DatabaseProbe, HealthMonitor, Shards
 from bot.interactions import NotManager, send_parts
+from bot.metrics import BotMetrics
 from bot.pacing import Pacer
 from bot.posting import NO_MENTIONS, DiscordPublisher
 from digests.delivery import Deliverer
@@ -39,6 +42,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 # How often due feeds are looked for; each feed has its own interval (15 min by default).
 FEED_POLL_TICK_SECONDS = 60
+# Where an interaction keeps the moment the bot started handling it (`Interaction.extras`), for its timing.
+STARTED = "briefbot_started"
 
 
 def utc_now() -> datetime:
@@ -50,7 +55,8 @@ class BriefbotTree(app_commands.CommandTree):
     """The command tree, with the bot's one error path."""
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        """Remember where each user uses the bot: their digest then includes that guild's own stories."""
+        """Start the command's clock; remember where each user uses the bot (their digest gets that guild's stories)."""
+        interaction.extras[STARTED] = time.perf_counter()
         if interaction.guild_id is not None:
             client: BriefbotClient = interaction.client  # type: ignore[assignment]
             await client.remember_member(interaction.user.id, interaction.guild_id)
@@ -67,6 +73,8 @@ class BriefbotTree(app_commands.CommandTree):
         client: BriefbotClient = interaction.client  # type: ignore[assignment]
         original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
         renderer = client.services.renderer
+        command = interaction.command.qualified_name if interaction.command else "?"
+        outcome = "refused"
         if isinstance(original, BriefbotError):
             parts = renderer.reply("error", message=str(original))
         elif isinstance(original, NotManager):
@@ -74,17 +82,17 @@ class BriefbotTree(app_commands.CommandTree):
         elif isinstance(original, app_commands.NoPrivateMessage):
             parts = renderer.reply("guild_only")
         elif isinstance(original, app_commands.CommandOnCooldown):
-            command = interaction.command.qualified_name if interaction.command else "?"
             parts = renderer.reply("cooldown", command=command, seconds=math.ceil(original.retry_after))
         else:
             reference = secrets.token_hex(4)
-            command = interaction.command.qualified_name if interaction.command else "?"
             log.error("command /%s failed (ref %s)", command, reference, exc_info=original)
             parts = renderer.reply("unexpected", reference=reference)
+            outcome = "error"
         try:
             await send_parts(interaction, parts, ephemeral=True)
         except discord.HTTPException:
             log.warning("could not tell the user about an error of /%s", interaction.command, exc_info=True)
+        client.time_command(interaction, command, outcome)
 
 
 class BriefbotClient(discord.AutoShardedClient):
@@ -100,29 +108,37 @@ class BriefbotClient(discord.AutoShardedClient):
     """
 
     def __init__(self, services: Services, *, webhook_session: aiohttp.ClientSession | None = None,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+                 clock: Callable[[], datetime] = utc_now, metrics: BotMetrics | None = None) -> None:
+        """`metrics` should also watch `webhook_session`'s responses (see `bot.app`); by default the bot has its own."""
         settings = services.settings
         intents = discord.Intents.default()
         intents.members = settings.members_intent
         pacer = Pacer(settings.discord_requests_per_second)
+        self.metrics = metrics or BotMetrics()
         super().__init__(intents=intents, allowed_mentions=NO_MENTIONS,
                          shard_count=settings.shard_count,
                          shard_ids=list(settings.shard_ids) if settings.shard_ids else None,
-                         http_trace=pacer.trace_config())
+                         http_trace=self.metrics.watch_responses(pacer.trace_config()))
         self.services = services
         self.clock = clock
         self.tree = BriefbotTree(self)
         self.publisher = DiscordPublisher(self, pacer, session=webhook_session, on_dm_channel=self._store_dm_channel)
         self.deliverer = Deliverer(engine=services.engine, taxonomy=services.taxonomy, renderer=services.renderer,
                                    publisher=self.publisher, clock=clock,
-                                   lease=timedelta(seconds=services.settings.delivery_lease_seconds))
+                                   lease=timedelta(seconds=services.settings.delivery_lease_seconds),
+                                   telemetry=self.metrics)
         self.scheduler = DeliveryScheduler(engine=services.engine, deliverer=self.deliverer, clock=clock,
                                            grace=timedelta(minutes=services.settings.catchup_grace_minutes))
         self.poller = FeedPoller(engine=services.engine, taxonomy=services.taxonomy, clock=clock,
                                  allow_private=services.settings.allow_private_feeds,
                                  deadline=services.settings.feed_fetch_deadline_seconds,
-                                 guild_daily_quota=services.settings.guild_daily_story_quota)
+                                 guild_daily_quota=services.settings.guild_daily_story_quota,
+                                 telemetry=self.metrics)
         self._members: set[tuple[int, int]] = set()
+        self._live_shards: set[int] = set()  # READY or RESUMED since they last dropped
+        self.health = HealthMonitor(shards=self.gateway_shards, scheduler=self.scheduler,
+                                    database=DatabaseProbe(services.engine), clock=clock,
+                                    max_slot_lag=timedelta(minutes=settings.health_max_slot_lag_minutes))
 
     async def launch_shards(self) -> None:
         """Connect the shards; with DISCORD_GATEWAY_URL set, take only the shard count from Discord.
@@ -172,7 +188,35 @@ class BriefbotClient(discord.AutoShardedClient):
         """Stop scheduling before the connection goes; unfinished deliveries resume at the next start."""
         await self.scheduler.stop()
         await self.poller.aclose()
+        await self.health.database.aclose()
         await super().close()
+
+    def gateway_shards(self) -> Shards:
+        """The shards this process runs, and those connected now (none are known before the shard count is)."""
+        expected = self.shard_ids if self.shard_ids is not None else range(self.shard_count or 0)
+        open_now = {shard_id for shard_id, shard in self.shards.items() if not shard.is_closed()}
+        return Shards(connected=frozenset(self._live_shards & open_now), expected=frozenset(expected))
+
+    async def on_shard_ready(self, shard_id: int) -> None:
+        self._live_shards.add(shard_id)
+
+    async def on_shard_resumed(self, shard_id: int) -> None:
+        log.info("gateway shard %s resumed", shard_id)
+        self._live_shards.add(shard_id)
+
+    async def on_shard_disconnect(self, shard_id: int) -> None:
+        log.info("gateway shard %s disconnected", shard_id)
+        self._live_shards.discard(shard_id)
+
+    async def on_app_command_completion(self, interaction: discord.Interaction,
+                                        command: app_commands.Command | app_commands.ContextMenu) -> None:
+        self.time_command(interaction, command.qualified_name, "ok")
+
+    def time_command(self, interaction: discord.Interaction, command: str, outcome: str) -> None:
+        """Count how long a command took, from the tree's first look at it to its last reply."""
+        started = interaction.extras.get(STARTED)
+        if started is not None:
+            self.metrics.command_handled(command, outcome, time.perf_counter() - started)
 
     async def remember_member(self, user_id: int, guild_id: int) -> None:
         """Record (once per run) that a user uses the bot in a guild."""

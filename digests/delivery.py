@@ -34,6 +34,7 @@ from digests.rendering import Renderer
 from digests.selection import Digest, StoryPools, select_digest
 from digests.store import member_guilds, session_scope
 from digests.targets import set_paused, subscribed_topics
+from digests.telemetry import NO_TELEMETRY, DeliveryOutcome, Telemetry
 from digests.timeutil import parse_timezone
 from digests.topics import Taxonomy
 
@@ -126,13 +127,15 @@ def render_target(
 class Claim:
     """A claimed delivery: its row, its parts, which of them Discord already has, and whether it is ours.
 
-    `owned` is False when another process holds the lease on an unfinished delivery.
+    `owned` is False when another process holds the lease on an unfinished delivery; `created` is
+    True when this claim made the row, so an empty digest is counted once across processes.
     """
 
     delivery: Delivery
     parts: list[str]
     sent: set[int]
     owned: bool = True
+    created: bool = False  # this claim made the row (it was not another worker's or process's)
 
 
 def claim(
@@ -181,7 +184,7 @@ def claim(
             elif isinstance(target, ChannelBriefing) and target.archive and composed.digest is not None:
                 # In the claim's transaction: the delivery and its archive entry are written together.
                 archive.record(session=session, briefing=target, delivery=delivery, digest=composed.digest)
-            return Claim(delivery, parts, set())
+            return Claim(delivery, parts, set(), created=True)
     owned = existing.status in FINISHED or _take_lease(session, existing, owner=owner, now=now, lease=lease)
     sent = set(session.exec(select(DeliveryPart.part_index).where(col(DeliveryPart.delivery_id) == existing.id)))
     return Claim(existing, json.loads(existing.parts), sent, owned)
@@ -260,8 +263,10 @@ class Deliverer:
     """Runs deliveries: database steps in a worker thread, sends on the event loop."""
 
     def __init__(self, *, engine: sa.Engine, taxonomy: Taxonomy, renderer: Renderer, publisher: Publisher,
-                 clock: Callable[[], datetime], owner: str | None = None, lease: timedelta = LEASE) -> None:
+                 clock: Callable[[], datetime], owner: str | None = None, lease: timedelta = LEASE,
+                 telemetry: Telemetry = NO_TELEMETRY) -> None:
         self.owner = owner or process_name()
+        self.telemetry = telemetry
         self.lease = lease
         self.pools = StoryPools()
         self.engine = engine
@@ -271,11 +276,27 @@ class Deliverer:
         self.clock = clock
 
     async def deliver(self, target: Target, *, slot_at: datetime) -> DeliveryReport:
-        """Deliver (or resume) the target's digest for `slot_at`."""
+        """Deliver (or resume) the target's digest for `slot_at`; a transient DeliveryError leaves it to a retry."""
+        kind = destination_of(target).kind
+        try:
+            report, outcome = await self._deliver(target, slot_at)
+        except DeliveryError:  # only transient ones get out of `_deliver`
+            self.telemetry.delivery_ended(kind, "postponed")
+            raise
+        except Exception:
+            self.telemetry.delivery_ended(kind, "error")
+            raise
+        if outcome is not None:
+            self.telemetry.delivery_ended(kind, outcome)
+        return report
+
+    async def _deliver(self, target: Target, slot_at: datetime) -> tuple[DeliveryReport, DeliveryOutcome | None]:
+        """The delivery, and how it ended here (None: it was finished before, or another process holds it)."""
         claimed = await asyncio.to_thread(self._claim, target, slot_at)
         delivery = claimed.delivery
         if delivery.status in FINISHED or not claimed.owned:
-            return await asyncio.to_thread(self._report, delivery.id)
+            outcome: DeliveryOutcome | None = "empty" if claimed.created and delivery.status == "empty" else None
+            return await asyncio.to_thread(self._report, delivery.id), outcome
         destination = destination_of(target)
         mention = target.mention_role_id if isinstance(target, ChannelBriefing) else None
         for index, content in enumerate(claimed.parts):
@@ -291,13 +312,14 @@ class Deliverer:
                 await asyncio.to_thread(self._fail, delivery.id, target, error.reason)
                 log.warning("delivery %s to %s %s failed: %s", delivery.id, destination.kind, destination.id,
                             error.reason)
-                return await asyncio.to_thread(self._report, delivery.id)
+                return await asyncio.to_thread(self._report, delivery.id), "failed"
             await asyncio.to_thread(self._record_part, delivery.id, index, message_id)
+            self.telemetry.part_sent(destination.kind)
         await asyncio.to_thread(self._finish, delivery.id, target)
         report = await asyncio.to_thread(self._report, delivery.id)
         log.info("delivered %s to %s %s for slot %s: %d part(s)", delivery.id, destination.kind, destination.id,
                  slot_at.isoformat(), report.parts_sent)
-        return report
+        return report, "done"
 
     async def preview(self, target: Target) -> list[str]:
         """The messages the target would get now, without claiming anything."""

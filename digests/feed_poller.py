@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit
 
 import httpx
@@ -46,6 +47,7 @@ from digests.store import (
     record_ingest_run,
     session_scope,
 )
+from digests.telemetry import NO_TELEMETRY, FeedPollOutcome, Telemetry
 from digests.topics import Taxonomy
 
 log = logging.getLogger(__name__)
@@ -129,10 +131,11 @@ class FeedPoller:
                  allow_private: bool, client: httpx.AsyncClient | None = None,
                  guarded_client: httpx.AsyncClient | None = None, max_bytes: int = MAX_BODY_BYTES,
                  deadline: float = FETCH_DEADLINE, rng: random.Random | None = None,
-                 guild_daily_quota: int = GUILD_DAILY_STORY_QUOTA) -> None:
+                 guild_daily_quota: int = GUILD_DAILY_STORY_QUOTA, telemetry: Telemetry = NO_TELEMETRY) -> None:
         """`client` fetches deployment-wide feeds (and all feeds with `allow_private`);
         `guarded_client` fetches guild feeds and must connect through `GuardedNetwork`."""
         self.engine = engine
+        self.telemetry = telemetry
         self.guild_daily_quota = guild_daily_quota
         self.taxonomy = taxonomy
         self.clock = clock
@@ -206,6 +209,11 @@ class FeedPoller:
         return list(await asyncio.gather(*(self._poll_one(feed) for feed in feeds)))
 
     async def _poll_one(self, feed: Feed) -> PollReport:
+        report = await self._fetch_and_store(feed)
+        self.telemetry.feed_polled(cast(FeedPollOutcome, report.outcome.replace(" ", "_")), report.new)
+        return report
+
+    async def _fetch_and_store(self, feed: Feed) -> PollReport:
         guarded = feed.guild_id is not None and not self.allow_private
         async with self._parallel, self._hosts[_host_of(feed.url)]:
             try:

@@ -142,7 +142,10 @@ class DeliveryScheduler:
         self._workers: list[asyncio.Task[None]] = []
         self._catch_up: asyncio.Task[None] | None = None
         self._worker_count = workers
+        # Slots queued or being delivered; and slots known to be unfinished but not queued (a delivery
+        # postponed until the next retry, or one another process holds), for `oldest_due_slot`.
         self._queued: set[tuple[Kind, int, datetime]] = set()
+        self._unfinished: set[tuple[Kind, int, datetime]] = set()
 
     async def start(self) -> None:
         """Build every job from the database, catch up, and start the workers (inside the running loop)."""
@@ -294,24 +297,52 @@ class DeliveryScheduler:
                         found.append(Due("user", row.target_id, row.slot_at))
                 return found
 
-        for due in await asyncio.to_thread(unfinished):
+        found = await asyncio.to_thread(unfinished)
+        self._unfinished = {(due.kind, due.key, due.slot_at) for due in found}
+        for due in found:
             self.enqueue(due, resume=True)
+
+    def is_running(self) -> bool:
+        """Whether cron jobs fire and every delivery worker is alive."""
+        return self.scheduler.running and bool(self._workers) and not any(worker.done() for worker in self._workers)
+
+    def oldest_due_slot(self) -> datetime | None:
+        """The earliest slot that is due and not delivered yet, as far as this process knows; None if none.
+
+        That is the oldest of: the slots queued or being delivered, the unfinished deliveries the
+        last retry scan found (every process's) and those postponed since, and a cron job that
+        should have fired by now but has not (a stuck scheduler). In memory only: /healthz and
+        /metrics ask often.
+        """
+        now = self.clock()
+        slots = [slot_at for *_, slot_at in self._queued | self._unfinished]
+        slots += [job.next_run_time for job in self.scheduler.get_jobs()
+                  if job.id.startswith(("channel:", "user:")) and job.next_run_time is not None
+                  and job.next_run_time <= now]
+        return min(slots, default=None)
 
     async def _work(self) -> None:
         while True:
             *_, due = await self.queue.get()
+            marker = (due.kind, due.key, due.slot_at)
             try:
-                await self._deliver(due)
+                status = await self._deliver(due)
             except DeliveryError as error:
+                self._unfinished.add(marker)
                 log.warning("delivery to %s %s for %s postponed: %s", due.kind, due.key, due.slot_at.isoformat(),
                             error.reason)
             except Exception:
+                self._unfinished.add(marker)
                 log.exception("delivery to %s %s for %s failed", due.kind, due.key, due.slot_at.isoformat())
+            else:
+                if status != "sending":  # "sending": another process holds it, and it is still due
+                    self._unfinished.discard(marker)
             finally:
-                self._queued.discard((due.kind, due.key, due.slot_at))
+                self._queued.discard(marker)
                 self.queue.task_done()
 
-    async def _deliver(self, due: Due) -> None:
+    async def _deliver(self, due: Due) -> str | None:
+        """Deliver a due slot; returns the delivery's status (None: the target is gone or paused)."""
         def load() -> Target | None:
             with session_scope(self.engine) as session:
                 return load_target(session, due.kind, due.key)
@@ -319,7 +350,8 @@ class DeliveryScheduler:
         target = await asyncio.to_thread(load)
         if target is None or target.paused:
             log.info("%s %s was removed or paused before its slot %s", due.kind, due.key, due.slot_at.isoformat())
-            return
+            return None
         report = await self.deliverer.deliver(target, slot_at=due.slot_at)
         if report.status == "failed":  # a permanent error paused the target
             self.unschedule(due.kind, due.key)
+        return report.status

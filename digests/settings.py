@@ -6,6 +6,7 @@ result is passed down, so tests build their own `Settings` without touching `os.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 from collections.abc import Mapping
@@ -20,6 +21,14 @@ from digests.timeutil import parse_timezone
 from digests.topics import TAGGERS
 
 DEFAULT_DATABASE_URL = "sqlite:///briefbot.db"
+DEFAULT_HTTP_HOST = "127.0.0.1"
+# How late the oldest due slot may be before /healthz says unhealthy. A fan-out of 10,000 targets
+# at Discord's 50 requests/s takes about 7 minutes (two requests for a first DM), 14 for a process
+# with half the rate; 30 minutes leaves room for that and Discord's retry-afters, and still catches
+# a briefing that is stuck well before anyone asks where this morning's went.
+DEFAULT_HEALTH_MAX_SLOT_LAG_MINUTES = 30
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+LOOPBACK_NETWORKS: tuple[IPNetwork, ...] = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 
 
 class Secret(str):
@@ -54,6 +63,10 @@ class Settings:
     guild_daily_story_quota: int = 2_000  # digests.store.GUILD_DAILY_STORY_QUOTA
     members_intent: bool = False
     archive_base_url: str | None = None  # digests.archive.base_url
+    http_port: int | None = None
+    http_host: str = DEFAULT_HTTP_HOST
+    metrics_allowed_networks: tuple[IPNetwork, ...] = LOOPBACK_NETWORKS
+    health_max_slot_lag_minutes: int = DEFAULT_HEALTH_MAX_SLOT_LAG_MINUTES
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
@@ -87,6 +100,10 @@ class Settings:
         shard_count = _int("SHARD_COUNT", get("SHARD_COUNT"), minimum=1)
         shard_ids = _shard_ids(get("SHARD_IDS"), shard_count)
         quota = _int("GUILD_DAILY_STORY_QUOTA", get("GUILD_DAILY_STORY_QUOTA"), minimum=0)
+        http_port = _int("HTTP_PORT", get("HTTP_PORT"), minimum=1)
+        if http_port is not None and http_port > 65535:
+            raise ConfigError(f"HTTP_PORT must be a TCP port from 1 to 65535; got {http_port}")
+        slot_lag = _int("HEALTH_MAX_SLOT_LAG_MINUTES", get("HEALTH_MAX_SLOT_LAG_MINUTES"), minimum=1)
         return cls(
             discord_token=Secret(token) if token else None,
             database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
@@ -109,6 +126,10 @@ class Settings:
             guild_daily_story_quota=2_000 if quota is None else quota,
             members_intent=_bool("DISCORD_MEMBERS_INTENT", get("DISCORD_MEMBERS_INTENT")),
             archive_base_url=_archive_base_url(get("ARCHIVE_BASE_URL")),
+            http_port=http_port,
+            http_host=get("HTTP_HOST") or DEFAULT_HTTP_HOST,
+            metrics_allowed_networks=_networks("METRICS_ALLOWED_NETWORKS", get("METRICS_ALLOWED_NETWORKS")),
+            health_max_slot_lag_minutes=slot_lag or DEFAULT_HEALTH_MAX_SLOT_LAG_MINUTES,
         )
 
 
@@ -158,6 +179,25 @@ def _archive_base_url(value: str | None) -> str | None:
         return base_url(value)
     except ValueError as error:
         raise ConfigError(f"ARCHIVE_BASE_URL {error}") from None
+
+
+def _networks(name: str, value: str | None) -> tuple[IPNetwork, ...]:
+    """Comma-separated networks in CIDR notation (`10.0.0.0/8,fd00::/8`), loopback when unset.
+
+    A bare address is a network of one; host bits are ignored (`10.1.2.3/8` is `10.0.0.0/8`).
+    """
+    if value is None:
+        return LOOPBACK_NETWORKS
+    networks = []
+    for entry in filter(None, (part.strip() for part in value.split(","))):
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ConfigError(f"{name} must be networks in CIDR notation separated by commas, e.g. "
+                              f"127.0.0.0/8,10.0.0.0/8; {entry!r} is not one") from None
+    if not networks:
+        raise ConfigError(f"{name} lists no network; leave it unset for loopback only")
+    return tuple(networks)
 
 
 def _bool(name: str, value: str | None) -> bool:

@@ -63,34 +63,6 @@ async def serving(services: Services, extra: Callable[[web.Application], None] |
         await runner.cleanup()
 
 
-@contextmanager
-def serving_in_thread(services: Services) -> Iterator[str]:
-    """`serving`, on an event loop of its own in a background thread, for synchronous (end-to-end) tests."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="archive-server", daemon=True)
-    thread.start()
-    started = asyncio.Event()
-    stop: asyncio.Future[None] = loop.create_future()
-    base: list[str] = []
-
-    async def serve() -> None:
-        async with serving(services) as url:
-            base.append(url)
-            started.set()
-            await stop
-
-    running = asyncio.run_coroutine_threadsafe(serve(), loop)
-    try:
-        asyncio.run_coroutine_threadsafe(started.wait(), loop).result(timeout=30)
-        yield base[0]
-    finally:
-        loop.call_soon_threadsafe(stop.set_result, None)
-        running.result(timeout=30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=30)
-        loop.close()
-
-
 def archived_briefing_setup(engine: sa.Engine, taxonomy: Taxonomy, *, now: datetime, channel_id: int = 55,
                             guild_id: int = 111, timezone: str = "Europe/Brussels", topics: str | None = None,
                             ) -> ChannelBriefing:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -38,6 +39,26 @@ class Crash(Exception):
     """The process dying between two parts."""
 
 
+class RecordingTelemetry:
+    """Counts what the domain reports, as the bot's metrics would."""
+
+    def __init__(self) -> None:
+        self.deliveries: Counter[tuple[str, str]] = Counter()
+        self.parts: Counter[str] = Counter()
+        self.polls: Counter[str] = Counter()
+        self.new_stories = 0
+
+    def delivery_ended(self, kind: str, outcome: str) -> None:
+        self.deliveries[kind, outcome] += 1
+
+    def part_sent(self, kind: str) -> None:
+        self.parts[kind] += 1
+
+    def feed_polled(self, outcome: str, new_stories: int) -> None:
+        self.polls[outcome] += 1
+        self.new_stories += new_stories
+
+
 @pytest.fixture
 def stories(engine, taxonomy, now):
     # Fourteen different events (no shared words), with titles long enough to need several messages.
@@ -59,9 +80,10 @@ def briefing(engine, taxonomy, now, **overrides) -> ChannelBriefing:
         return target
 
 
-def deliverer(engine, taxonomy, renderer, now, publisher, owner: str = "process-1") -> Deliverer:
+def deliverer(engine, taxonomy, renderer, now, publisher, owner: str = "process-1",
+              telemetry: RecordingTelemetry | None = None) -> Deliverer:
     return Deliverer(engine=engine, taxonomy=taxonomy, renderer=renderer, publisher=publisher, clock=lambda: now,
-                     owner=owner)
+                     owner=owner, **({"telemetry": telemetry} if telemetry else {}))
 
 
 async def test_a_slot_is_delivered_once_with_every_part_recorded(engine, taxonomy, renderer, now, stories):
@@ -247,3 +269,27 @@ async def test_a_slot_delivered_after_a_post_now_neither_repeats_its_stories_nor
         target, slot_at=now + timedelta(days=1))
     assert late.status == "empty"  # no quiet-day notice either: the post-now held the slot's stories
     assert next_day.status == "done" and ["NATO" in content for _, content, _, _ in publisher.sent] == [True, False]
+
+
+async def test_telemetry_counts_each_delivery_by_outcome_and_each_part_once(engine, taxonomy, renderer, now, stories):
+    telemetry = RecordingTelemetry()
+    sent, silent, refused, flaky = (briefing(engine, taxonomy, now, channel_id=n) for n in (1, 2, 3, 4))
+    with session_scope(engine) as session:  # nothing new for channel 2 since its last slot
+        session.get(ChannelBriefing, silent.id).last_delivered_at = now
+    publisher = RecordingPublisher()
+    report = await deliverer(engine, taxonomy, renderer, now, publisher, telemetry=telemetry).deliver(sent, slot_at=now)
+    for again in ("process-1", "process-2"):  # the same slot again, by this process or another: nothing to count
+        await deliverer(engine, taxonomy, renderer, now, publisher, again, telemetry).deliver(sent, slot_at=now)
+    for owner in ("process-1", "process-2"):  # an empty digest is counted by the claim that made it only
+        await deliverer(engine, taxonomy, renderer, now, publisher, owner, telemetry).deliver(silent, slot_at=now)
+    publisher.fail_on[publisher.calls] = DeliveryError("Missing Access", permanent=True)
+    await deliverer(engine, taxonomy, renderer, now, publisher, telemetry=telemetry).deliver(refused, slot_at=now)
+    publisher.fail_on[publisher.calls + 1] = DeliveryError("Discord unavailable", permanent=False)
+    with pytest.raises(DeliveryError):
+        await deliverer(engine, taxonomy, renderer, now, publisher, telemetry=telemetry).deliver(flaky, slot_at=now)
+
+    assert report.parts_total > 1
+    assert telemetry.deliveries == Counter({("channel", "done"): 1, ("channel", "empty"): 1,
+                                            ("channel", "failed"): 1, ("channel", "postponed"): 1})
+    assert telemetry.parts == Counter({"channel": report.parts_total + 1})  # flaky's first part went out
+    assert telemetry.parts["channel"] == len(publisher.sent)

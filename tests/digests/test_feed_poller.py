@@ -28,6 +28,7 @@ from digests.models import Feed, Story
 from digests.rendering import Renderer
 from digests.store import session_scope, topic_links, visible_to
 from digests.targets import setup_briefing
+from tests.digests.test_delivery import RecordingTelemetry
 from tests.local_http import QuietHandler, serving
 
 ETAG = '"v1"'
@@ -248,3 +249,17 @@ async def test_two_pollers_sharing_a_database_poll_a_due_feed_once(engine, taxon
     assert sorted(len(r) for r in reports) == [0, 1]
     assert Handler.hits["/slow"] == before + 1
 
+
+
+async def test_telemetry_counts_polls_by_outcome_and_the_stories_stored(engine, taxonomy, now, server):
+    clock = Clock(now)
+    register(engine, taxonomy, f"{server}/feed.xml", now)
+    register(engine, taxonomy, f"{server}/error", now)
+    telemetry = RecordingTelemetry()
+    poller = make_poller(engine, taxonomy, clock, telemetry=telemetry)
+    await poller.poll_due()
+    clock.now = now + timedelta(minutes=17)
+    await poller.poll_due()  # the feed has not changed; the failing one waits out its backoff
+    await poller.aclose()
+    assert telemetry.polls == {"new": 1, "failed": 1, "not_modified": 1}
+    assert telemetry.new_stories == 2

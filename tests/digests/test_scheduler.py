@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import select
 
 from digests.delivery import Deliverer
+from digests.errors import DeliveryError
+from digests.ingest.draft import StoryDraft
 from digests.models import ChannelBriefing, Delivery, PersonalDigest
 from digests.scheduler import DeliveryScheduler, Due, active_targets, is_active, latest_slot, stops_quietly
-from digests.store import session_scope
+from digests.store import add_stories, session_scope
 from digests.targets import schedule_digest, set_paused, setup_briefing, subscribe
 
 NOW = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)  # a Saturday
@@ -119,3 +121,55 @@ async def test_an_unfinished_delivery_is_resumed_before_new_slots(engine, taxono
     await scheduler.retry_unfinished()
     order = [scheduler.queue.get_nowait()[-1].key for _ in range(4)]
     assert order == [half_done_key, 1, 2, 3]
+
+
+class FailingPublisher:
+    """Discord down: every send fails for now."""
+
+    async def send(self, destination, content, *, nonce, mention_role_id):
+        raise DeliveryError("Discord unavailable", permanent=False)
+
+
+async def test_the_oldest_due_slot_is_the_queued_postponed_or_unfired_one(engine, taxonomy, renderer, now):
+    with session_scope(engine) as session:
+        add_stories(session=session, taxonomy=taxonomy, now=now - timedelta(hours=2),
+                    drafts=[StoryDraft(title="Tariffs on steel", source="Wire")])
+        make_briefing(session, taxonomy, 1, "09:00", now - timedelta(days=2))
+        make_briefing(session, taxonomy, 2, "09:00", now - timedelta(days=2))
+    deliverer = Deliverer(engine=engine, taxonomy=taxonomy, renderer=renderer, publisher=FailingPublisher(),
+                          clock=lambda: now)
+    scheduler = DeliveryScheduler(engine=engine, deliverer=deliverer, clock=lambda: now, grace=timedelta(hours=2),
+                                  workers=0)
+    assert scheduler.oldest_due_slot() is None and not scheduler.is_running()
+    scheduler.enqueue(Due("channel", 2, now - timedelta(minutes=5)))
+    scheduler.enqueue(Due("channel", 1, now - timedelta(minutes=40)))
+    assert scheduler.oldest_due_slot() == now - timedelta(minutes=40)
+
+    # A worker takes both: Discord fails them, so both stay due, out of the queue until the next retry.
+    worker = asyncio.create_task(scheduler._work())
+    await scheduler.queue.join()
+    assert scheduler.queue.qsize() == 0 and scheduler.oldest_due_slot() == now - timedelta(minutes=40)
+    # The retry scan finds them in the database (still `sending`), and once delivered they are due no more.
+    await scheduler.retry_unfinished()
+    assert scheduler.oldest_due_slot() == now - timedelta(minutes=40)
+    deliverer.publisher = Recorder()
+    await scheduler.queue.join()
+    worker.cancel()
+    assert scheduler.oldest_due_slot() is None
+
+
+async def test_a_cron_job_that_should_have_fired_counts_as_due_and_the_scheduler_reports_running(engine, taxonomy,
+                                                                                                  renderer):
+    now = datetime.now(UTC)
+    deliverer = Deliverer(engine=engine, taxonomy=taxonomy, renderer=renderer, publisher=Recorder(), clock=lambda: now)
+    scheduler = DeliveryScheduler(engine=engine, deliverer=deliverer, clock=lambda: now, grace=timedelta(hours=2),
+                                  workers=2)
+    await scheduler.start()
+    assert scheduler.is_running()
+    scheduler.scheduler.pause()  # jobs stop firing, as if the scheduler were stuck
+    scheduler.scheduler.add_job(lambda: None, "date", run_date=now - timedelta(minutes=3), id="user:7")
+    scheduler.scheduler.add_job(lambda: None, "date", run_date=now - timedelta(minutes=9), id="poll-feeds-late")
+    oldest = scheduler.oldest_due_slot()
+    await scheduler.stop()
+    assert oldest == now - timedelta(minutes=3)  # a slot's job; other jobs are no slots
+    assert not scheduler.is_running()

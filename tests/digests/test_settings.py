@@ -39,6 +39,13 @@ def test_the_real_environment_wins_over_dotenv(tmp_path):
         ({"SHARD_COUNT": "2", "SHARD_IDS": "0,2"}, ConfigError, "from 0 to SHARD_COUNT - 1"),
         ({"SHARD_COUNT": "2", "SHARD_IDS": "0,,1"}, ConfigError, "shard numbers separated by commas"),
         ({"SHARD_COUNT": "0"}, ConfigError, "SHARD_COUNT must be at least 1"),
+        ({"HTTP_PORT": "http"}, ConfigError, "HTTP_PORT must be a whole number"),
+        ({"HTTP_PORT": "0"}, ConfigError, "HTTP_PORT must be at least 1"),
+        ({"HTTP_PORT": "70000"}, ConfigError, "HTTP_PORT must be a TCP port from 1 to 65535"),
+        ({"METRICS_ALLOWED_NETWORKS": "10.0.0.0/8,intranet"}, ConfigError, "'intranet' is not one"),
+        ({"METRICS_ALLOWED_NETWORKS": "10.0.0.0/33"}, ConfigError, "METRICS_ALLOWED_NETWORKS must be networks"),
+        ({"METRICS_ALLOWED_NETWORKS": " , "}, ConfigError, "lists no network"),
+        ({"HEALTH_MAX_SLOT_LAG_MINUTES": "0"}, ConfigError, "HEALTH_MAX_SLOT_LAG_MINUTES must be at least 1"),
     ],
 )
 def test_bad_settings_fail_with_a_message_naming_them(values, error, message):
@@ -104,3 +111,18 @@ def test_a_refused_archive_base_url_never_repeats_its_password():
     with pytest.raises(ConfigError) as refused:
         Settings.from_mapping({"ARCHIVE_BASE_URL": "https://admin:hunter2@news.example.org"})
     assert "hunter2" not in str(refused.value) and "ARCHIVE_BASE_URL" in str(refused.value)
+
+
+def test_the_http_side_door_is_off_by_default_and_metrics_are_for_loopback_only():
+    settings = Settings.from_mapping({})
+    assert (settings.http_port, settings.http_host) == (None, "127.0.0.1")
+    assert [str(n) for n in settings.metrics_allowed_networks] == ["127.0.0.0/8", "::1/128"]
+    assert settings.health_max_slot_lag_minutes == 30
+
+
+def test_http_settings_are_read_and_networks_accept_bare_addresses_and_host_bits():
+    settings = Settings.from_mapping({"HTTP_PORT": "9464", "HTTP_HOST": "192.0.2.10",
+                                      "METRICS_ALLOWED_NETWORKS": "10.1.2.3/8, 192.168.1.7,fd00::/8,",
+                                      "HEALTH_MAX_SLOT_LAG_MINUTES": "45"})
+    assert (settings.http_port, settings.http_host, settings.health_max_slot_lag_minutes) == (9464, "192.0.2.10", 45)
+    assert [str(n) for n in settings.metrics_allowed_networks] == ["10.0.0.0/8", "192.168.1.7/32", "fd00::/8"]

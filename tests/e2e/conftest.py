@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -115,6 +116,13 @@ def world(tmp_path_factory: pytest.TempPathFactory, module_database_url: str) ->
         finally:
             bot.stop()
             assert DUMMY_TOKEN not in bot.output()
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on now (for a bot's HTTP_PORT)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def start_bot(fake: FakeDiscord, workdir: Path, database_url: str, **settings: str) -> ClientProcess:

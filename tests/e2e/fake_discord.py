@@ -31,6 +31,8 @@ Behaviour the client depends on, modelled on purpose:
   (50001 Missing Access / 50013 Missing Permissions), unknown channel (10003), closed DMs (50007).
 * Command sync (bulk overwrite) validates names/descriptions/option order like Discord and keeps a
   command's id stable across syncs.
+* Outages: :meth:`FakeDiscord.drop_gateway` closes every websocket and holds each IDENTIFY and RESUME
+  (heartbeats are still answered) until :meth:`FakeDiscord.restore_gateway`, when the client resumes.
 * Sharding: ``GET /gateway/bot`` recommends ``shards``; an IDENTIFY with ``shard: [id, count]``
   gets a READY listing only the guilds with ``(guild_id >> 22) % count == id``, and each guild's
   events go to the latest session of its shard (DMs to shard 0), as on Discord.
@@ -480,6 +482,8 @@ class FakeDiscord:
         self._sessions: dict[str, _Session] = {}
         self._session: _Session | None = None
         self._watched: list[ClientProcess] = []
+        self._gateway_down = False
+        self._held: list[tuple[_Connection, int, dict[str, Any]]] = []  # IDENTIFY/RESUME while down
 
         self.requests: list[RecordedRequest] = []
         self.unknown_routes: list[str] = []
@@ -559,6 +563,8 @@ class FakeDiscord:
         for session in list(self._sessions.values()):
             if session.conn is not None:
                 await session.conn.ws.close(code=1001)
+        for conn, _, _ in self._held:
+            await conn.ws.close(code=1001)
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -900,6 +906,30 @@ class FakeDiscord:
         conn = self._unready_connection()
         if conn is not None:
             self._run(conn.ws.close(code=code), timeout)
+
+    def drop_gateway(self, code: int = 4000, timeout: float = 5.0) -> None:
+        """An outage: close every client websocket with ``code`` and answer no IDENTIFY or RESUME until restored.
+
+        discord.py reconnects at once and sends RESUME (after 4000) on a new websocket; the fake
+        accepts it and answers heartbeats, but holds the RESUME, so no shard is connected again
+        until :meth:`restore_gateway`. Sessions and their events are kept for the resume.
+        """
+        with self._cond:
+            self._gateway_down = True
+            conns = [session.conn for session in self._sessions.values() if session.conn is not None]
+            for session in self._sessions.values():
+                session.ready = False
+        for conn in conns:
+            self._run(conn.ws.close(code=code), timeout)
+
+    def restore_gateway(self, timeout: float = 5.0) -> None:
+        """End the outage of :meth:`drop_gateway`: answer the held IDENTIFYs and RESUMEs, and those to come."""
+        with self._cond:
+            self._gateway_down = False
+            held, self._held = self._held, []
+        for conn, op, data in held:
+            if not conn.ws.closed:
+                self._run(self._identify(conn, data) if op == 2 else self._resume(conn, data), timeout)
 
     def invalidate_session(self, resumable: bool = False, timeout: float = 5.0) -> None:
         """Send INVALID_SESSION (op 9); discord.py then waits 5 s and IDENTIFYs on DEFAULT_GATEWAY."""
@@ -2207,6 +2237,11 @@ class FakeDiscord:
         with self._cond:
             conn.info.ops.append(op)
             self._cond.notify_all()
+        if op in (2, 6):
+            with self._cond:
+                if self._gateway_down:
+                    self._held.append((conn, op, data or {}))
+                    return
         if op == 1:
             await self._send(conn, {"op": 11, "d": None, "s": None, "t": None})
         elif op == 2:
