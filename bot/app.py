@@ -20,10 +20,10 @@ from collections.abc import AsyncIterator
 import aiohttp
 import discord
 
+from bot.archive_web import add_archive_routes
 from bot.client import BriefbotClient
 from bot.endpoints import configure_endpoints
 from bot.metrics import BotMetrics
-from bot.archive_web import add_archive_routes
 from bot.web import build_web_app, start_web_server
 from digests.services import Services
 

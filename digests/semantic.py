@@ -263,7 +263,8 @@ class SemanticTagger:
 
 
 def _fingerprint(examples: Sequence[Example], classes: int) -> str:
-    digest = hashlib.sha256(repr((sorted(MODEL_FILES.items()), 'logistic', INVERSE_PENALTY, _TOLERANCE, classes)).encode())
+    settings = (sorted(MODEL_FILES.items()), "logistic", INVERSE_PENALTY, _TOLERANCE, classes)
+    digest = hashlib.sha256(repr(settings).encode())
     for example in examples:
         digest.update(f"{example.label}\x1f{example.weight}\x1f{example.text}\x1e".encode())
     return digest.hexdigest()[:32]

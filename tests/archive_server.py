@@ -6,11 +6,9 @@ the same way, so they exercise the very routes the bot serves.
 
 from __future__ import annotations
 
-import asyncio
 import socket
-import threading
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa

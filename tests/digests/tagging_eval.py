@@ -107,7 +107,8 @@ def measure(taxonomy: Taxonomy, rows: list[Labelled]) -> Quality:
         untagged=sum(not got for _, got in labelled) / len(labelled),
         topics_per_story=sum(len(got) for _, got in labelled) / len(labelled),
         coarse_recall={name: mean(name in got for want, got in classes if name in want) for name in names},
-        coarse_precision={name: mean([name in want for want, got in classes if name in got] or [0.0]) for name in names},
+        coarse_precision={name: mean([name in want for want, got in classes if name in got] or [0.0])
+                          for name in names},
         coarse_mis_tagged=mean(bool(got) and not want & got for want, got in classes),
         coarse_untagged=mean(not got for _, got in classes),
         classes_per_story=mean(len(got) for _, got in classes),
@@ -125,7 +126,8 @@ def report(name: str, quality: Quality) -> str:
         f"{name} ({quality.stories} stories): macro recall {quality.macro_recall:.2f}, macro precision "
         f"{quality.macro_precision:.2f}, mis-tagged {quality.mis_tagged:.1%}, untagged {quality.untagged:.1%}, "
         f"{quality.topics_per_story:.2f} topics/story, untopical left untagged {quality.untopical_kept_untagged:.0%}",
-        f"  coarse classes: macro recall {quality.coarse_macro_recall:.2f}, mis-tagged {quality.coarse_mis_tagged:.1%}, "
+        f"  coarse classes: macro recall {quality.coarse_macro_recall:.2f}, "
+        f"mis-tagged {quality.coarse_mis_tagged:.1%}, "
         f"untagged {quality.coarse_untagged:.1%}, {quality.classes_per_story:.2f} classes/story; precision / recall: "
         + ", ".join(f"{k} {quality.coarse_precision[k]:.2f} / {v:.2f}" for k, v in quality.coarse_recall.items()),
         "  topic            precision  recall",
