@@ -15,6 +15,7 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from digests.errors import ConfigError
+from digests.logs import LOG_FORMATS
 from digests.timeutil import parse_timezone
 from digests.topics import TAGGERS
 
@@ -30,7 +31,7 @@ class Secret(str):
 
 @dataclass(frozen=True)
 class Settings:
-    """Every setting of SPEC section 2, validated."""
+    """Every setting (docs/settings.md lists them), validated."""
 
     discord_token: Secret | None = None
     database_url: str = DEFAULT_DATABASE_URL
@@ -52,15 +53,14 @@ class Settings:
     log_level: str = "INFO"
     guild_daily_story_quota: int = 2_000  # digests.store.GUILD_DAILY_STORY_QUOTA
     members_intent: bool = False
+    log_format: str = "text"
+    http_port: int | None = None  # the HTTP side door (health, metrics) is off while unset
+    http_host: str = "127.0.0.1"
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
         """Merge `env_file` (if it exists) with `environ` (default: os.environ, which wins)."""
-        values: dict[str, str] = {}
-        if env_file is not None and Path(env_file).is_file():
-            values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-        values.update(os.environ if environ is None else environ)
-        return cls.from_mapping(values)
+        return cls.from_mapping(raw_values(environ, env_file))
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> Settings:
@@ -85,6 +85,9 @@ class Settings:
         shard_count = _int("SHARD_COUNT", get("SHARD_COUNT"), minimum=1)
         shard_ids = _shard_ids(get("SHARD_IDS"), shard_count)
         quota = _int("GUILD_DAILY_STORY_QUOTA", get("GUILD_DAILY_STORY_QUOTA"), minimum=0)
+        http_port = _int("HTTP_PORT", get("HTTP_PORT"), minimum=1)
+        if http_port is not None and http_port > 65_535:
+            raise ConfigError(f"HTTP_PORT must be a TCP port, 1 to 65535; got {http_port}")
         return cls(
             discord_token=Secret(token) if token else None,
             database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
@@ -106,7 +109,19 @@ class Settings:
             log_level=log_level,
             guild_daily_story_quota=2_000 if quota is None else quota,
             members_intent=_bool("DISCORD_MEMBERS_INTENT", get("DISCORD_MEMBERS_INTENT")),
+            log_format=_choice("LOG_FORMAT", get("LOG_FORMAT"), LOG_FORMATS) or "text",
+            http_port=http_port,
+            http_host=get("HTTP_HOST") or "127.0.0.1",
         )
+
+
+def raw_values(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> dict[str, str]:
+    """The variables `Settings.load` reads, unvalidated: `env_file` (if it exists) merged with `environ`."""
+    values: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    return values
 
 
 def _choice(name: str, value: str | None, choices: tuple[str, ...]) -> str | None:
