@@ -71,7 +71,7 @@ def test_a_stored_webhook_url_in_a_traceback_is_masked(log_format):
     error = raised(f"cannot post to https://discord.com/api/webhooks/42/{WEBHOOK_TOKEN} as {BOT_TOKEN}")
     line = formatted("delivery failed", exc=error, log_format=log_format)
     traceback = json.loads(line)["exception"] if log_format == "json" else line
-    assert f"ValueError: cannot post to https://discord.com/api/webhooks/42/******** as ********" in traceback
+    assert "ValueError: cannot post to https://discord.com/api/webhooks/42/******** as ********" in traceback
     assert "Traceback (most recent call last)" in traceback
     assert WEBHOOK_TOKEN not in line and BOT_TOKEN not in line
 
