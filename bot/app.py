@@ -52,7 +52,8 @@ def refuse_to_start(services: Services) -> int | None:
     port not yet released), so a supervisor restarting the bot is right to; 2 when the configuration
     must be fixed first.
     """
-    report = Report(tuple(check_setup(services.settings, services.taxonomy, now=datetime.now(UTC))))
+    report = Report(tuple(check_setup(services.settings, services.taxonomy, now=datetime.now(UTC),
+                                      renderer=services.renderer)))
     for check in report.warnings:
         log.warning("%s: %s (%s)", check.name, check.detail, check.advice)
     if report.can_start:

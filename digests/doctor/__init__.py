@@ -34,6 +34,7 @@ from digests.doctor.report import Check, Report, Status, failure, ok
 from digests.doctor.settings_check import check_settings, setting_names
 from digests.doctor.template_check import check_templates
 from digests.doctor.token_check import check_token
+from digests.rendering import Renderer
 from digests.settings import Settings
 from digests.timeutil import timezone_names
 from digests.topics import Taxonomy, load_taxonomy
@@ -53,10 +54,11 @@ def diagnose(values: Mapping[str, str], *, now: datetime) -> Report:
 
 
 def check_setup(settings: Settings, taxonomy: Taxonomy, *, now: datetime, check_database_url: bool = True,
-                topics: list[Check] | None = None) -> list[Check]:
+                topics: list[Check] | None = None, renderer: Renderer | None = None) -> list[Check]:
     """The checks of valid settings and a loaded taxonomy (what `briefbot run` has when it starts).
 
-    `topics` replaces the check of the taxonomy when the caller loaded it (or failed to).
+    `topics` replaces the check of the taxonomy when the caller loaded it (or failed to); `renderer`
+    is the bot's own, whose templates are then compiled once for the check and the bot.
     """
     checks = [check_token(settings.discord_token, custom_api=bool(settings.discord_api_base)),
               check_discord_urls(settings.discord_api_base, settings.discord_gateway_url)]
@@ -65,7 +67,7 @@ def check_setup(settings: Settings, taxonomy: Taxonomy, *, now: datetime, check_
     checks.append(_check_default_timezone(settings.default_timezone))
     where = str(settings.topics_file) if settings.topics_file else "the built-in taxonomy"
     checks += topics if topics is not None else [check_tagger(taxonomy, where, settings.topic_tagger)]
-    checks += check_templates(settings.templates_dir, taxonomy, now)
+    checks += check_templates(settings.templates_dir, taxonomy, now, renderer)
     checks.append(check_feeds_file(settings.feeds_file))
     port = check_http_port(settings.http_host, settings.http_port)
     if port is not None:

@@ -25,10 +25,15 @@ NAME = "templates"
 _MACRO_FILES = ("replies.md.j2", "_macros.md.j2")
 
 
-def check_templates(templates_dir: Path | None, taxonomy: Taxonomy, now: datetime) -> list[Check]:
-    """The template checks: compile everything, then render every message kind; one line per problem."""
+def check_templates(templates_dir: Path | None, taxonomy: Taxonomy, now: datetime,
+                    renderer: Renderer | None = None) -> list[Check]:
+    """The template checks: compile everything, then render every message kind; one line per problem.
+
+    Given the bot's own `renderer` (built from `templates_dir`), the templates it compiles here are
+    the ones the bot then uses, so checking at start costs nothing later.
+    """
     try:
-        renderer = Renderer(templates_dir)
+        renderer = renderer or Renderer(templates_dir)
     except ConfigError as error:
         return [failure(NAME, str(error), "point TEMPLATES_DIR at a directory of template overrides, or unset it")]
     builtin = set(_j2_files(Path(str(resources.files("templates")))))
