@@ -1,4 +1,5 @@
-"""`briefbot run`: check the token, point discord.py at the configured endpoints, run until a signal.
+"""`briefbot run`: check the set-up as `briefbot doctor` does, point discord.py at the configured endpoints,
+run until a signal.
 
 Shared resources (settings, store, taxonomy, templates) come in as `Services`, built by the CLI;
 SIGTERM and SIGINT close the client cleanly and the store is released by the CLI afterwards. The
@@ -16,6 +17,7 @@ import logging
 import signal
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import aiohttp
 import discord
@@ -25,28 +27,47 @@ from bot.client import BriefbotClient
 from bot.endpoints import configure_endpoints
 from bot.metrics import BotMetrics
 from bot.web import build_web_app, start_web_server
+from digests.doctor import Report, check_setup
 from digests.services import Services
 
 log = logging.getLogger(__name__)
 
 
 def run_bot(services: Services) -> int:
-    """Run the bot; returns the exit status (2: no token, 1: Discord refused the token)."""
+    """Run the bot; returns the exit status (2: no token or a failed check, 1: the database unreachable or
+    Discord refused the token)."""
     settings = services.settings
     if not settings.discord_token:
         print("briefbot: error: DISCORD_TOKEN is not set. Put it in .env or the environment "
               "(see .env.example); `briefbot demo` works without one.", file=sys.stderr)
         return 2
-    try:
-        configure_endpoints(api_base=settings.discord_api_base, gateway_url=settings.discord_gateway_url)
-    except ValueError as exc:
-        print(f"briefbot: error: {exc}", file=sys.stderr)
-        return 2
-    services.engine  # noqa: B018 - open the store (and apply migrations) before connecting
     # Load the topic model now (from its cache, or fit it): a damaged model file stops the start with
     # a clear error, and the first feed poll does not wait for it.
     services.taxonomy.semantic_tagger  # noqa: B018
+    refusal = refuse_to_start(services)
+    if refusal is not None:
+        return refusal
+    configure_endpoints(api_base=settings.discord_api_base, gateway_url=settings.discord_gateway_url)
+    services.engine  # noqa: B018 - open the store (and apply migrations) before connecting
     return asyncio.run(_serve(services, str(settings.discord_token)))
+
+
+def refuse_to_start(services: Services) -> int | None:
+    """Run the checks of `briefbot doctor`; log its warnings, and on any failure print why and return the status.
+
+    The status is 1 when every failure may clear by itself (the database still starting, the HTTP
+    port not yet released), so a supervisor restarting the bot is right to; 2 when the configuration
+    must be fixed first.
+    """
+    report = Report(tuple(check_setup(services.settings, services.taxonomy, now=datetime.now(UTC),
+                                      renderer=services.renderer)))
+    for check in report.warnings:
+        log.warning("%s: %s (%s)", check.name, check.detail, check.advice)
+    if report.can_start:
+        return None
+    print("\n".join(report.lines(report.failures)), file=sys.stderr)
+    print(f"briefbot: error: {report.summary()} Run `briefbot doctor` to see every check.", file=sys.stderr)
+    return 1 if report.only_transient_failures else 2
 
 
 async def _serve(services: Services, token: str) -> int:

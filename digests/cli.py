@@ -1,4 +1,4 @@
-"""The `briefbot` command's domain subcommands: demo, ingest, preview, topics, retag, db upgrade.
+"""The `briefbot` command's domain subcommands: demo, ingest, preview, topics, retag, feeds, doctor, db upgrade.
 
 `bot.cli` adds `run` on top of this parser, so this module never imports the Discord transport.
 Bad input ends with a one-line error and a non-zero status, never a traceback: 2 for a bad
@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from tqdm import tqdm
 
+from digests.doctor import diagnose
 from digests.errors import BriefbotError, ConfigError, InputError, SourceError
 from digests.feed_poller import FeedPoller, read_feeds_file, sync_deployment_feeds
 from digests.feed_registry import add_feed, remove_feed
@@ -31,7 +32,7 @@ from digests.logs import configure_logging
 from digests.models import Feed
 from digests.selection import find_stories, select_digest, topic_counts
 from digests.services import Services
-from digests.settings import Settings
+from digests.settings import Settings, raw_values
 from digests.store import AddResult, add_stories, count_stories, record_ingest_run, retag, session_scope
 from digests.timeutil import parse_timezone
 
@@ -88,6 +89,10 @@ def build_parser(*extensions: AddCommands) -> argparse.ArgumentParser:
     feeds_poll = feed_commands.add_parser("poll", help="poll every enabled feed now (FEEDS_FILE synced first)")
     feeds_poll.set_defaults(handler=cmd_feeds_poll)
 
+    doctor = commands.add_parser("doctor", help="check the configuration: token, database, templates, topics, "
+                                                "feeds file, timezones, HTTP port; exits 1 when the bot cannot start")
+    doctor.set_defaults(handler=cmd_doctor, standalone=True)
+
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     upgrade = db_commands.add_parser("upgrade", help="apply the Alembic migrations the database lacks")
@@ -100,9 +105,11 @@ def build_parser(*extensions: AddCommands) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | None = None) -> int:
     """Run one subcommand; returns the exit status."""
     args = (parser or build_parser()).parse_args(argv)
+    if getattr(args, "standalone", False):  # reads the settings itself, whatever is wrong with them
+        return args.handler(args)
     try:
         settings = Settings.load()
-        configure_logging(settings.log_level, secrets=[settings.discord_token or ""])
+        configure_logging(settings.log_level, secrets=[settings.discord_token or ""], log_format=settings.log_format)
         check_database_url(settings.database_url)
         services = Services.from_settings(settings)
     except BriefbotError as exc:
@@ -156,6 +163,22 @@ def _first_line(exc: BaseException) -> str:
     """The driver's own message when SQLAlchemy wraps one (its own adds the SQL and a link)."""
     text = str(getattr(exc, "orig", None) or exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Run every check of the configuration and print them; 0 when the bot can start, 1 otherwise."""
+    values = raw_values()
+    debug = values.get("LOG_LEVEL", "").strip().upper() == "DEBUG"
+    log_format = "json" if values.get("LOG_FORMAT", "").strip().lower() == "json" else "text"
+    # Loading the taxonomy or templates may log; the report says it all, so only errors are shown.
+    configure_logging("DEBUG" if debug else "ERROR", secrets=[values.get("DISCORD_TOKEN", "").strip()],
+                      log_format=log_format)
+    report = diagnose(values, now=utc_now())
+    for line in report.lines():
+        print(line)
+    print()
+    print(report.summary())
+    return 0 if report.can_start else 1
 
 
 def cmd_ingest(args: argparse.Namespace, services: Services) -> int:

@@ -17,6 +17,7 @@ from dotenv import dotenv_values
 
 from digests.archive_urls import base_url
 from digests.errors import ConfigError
+from digests.logs import LOG_FORMATS
 from digests.timeutil import parse_timezone
 from digests.topics import TAGGERS
 
@@ -40,7 +41,7 @@ class Secret(str):
 
 @dataclass(frozen=True)
 class Settings:
-    """Every setting of SPEC section 2, validated."""
+    """Every setting (docs/settings.md lists them), validated."""
 
     discord_token: Secret | None = None
     database_url: str = DEFAULT_DATABASE_URL
@@ -67,15 +68,12 @@ class Settings:
     http_host: str = DEFAULT_HTTP_HOST
     metrics_allowed_networks: tuple[IPNetwork, ...] = LOOPBACK_NETWORKS
     health_max_slot_lag_minutes: int = DEFAULT_HEALTH_MAX_SLOT_LAG_MINUTES
+    log_format: str = "text"
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
         """Merge `env_file` (if it exists) with `environ` (default: os.environ, which wins)."""
-        values: dict[str, str] = {}
-        if env_file is not None and Path(env_file).is_file():
-            values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-        values.update(os.environ if environ is None else environ)
-        return cls.from_mapping(values)
+        return cls.from_mapping(raw_values(environ, env_file))
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> Settings:
@@ -130,7 +128,17 @@ class Settings:
             http_host=get("HTTP_HOST") or DEFAULT_HTTP_HOST,
             metrics_allowed_networks=_networks("METRICS_ALLOWED_NETWORKS", get("METRICS_ALLOWED_NETWORKS")),
             health_max_slot_lag_minutes=slot_lag or DEFAULT_HEALTH_MAX_SLOT_LAG_MINUTES,
+            log_format=_choice("LOG_FORMAT", get("LOG_FORMAT"), LOG_FORMATS) or "text",
         )
+
+
+def raw_values(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> dict[str, str]:
+    """The variables `Settings.load` reads, unvalidated: `env_file` (if it exists) merged with `environ`."""
+    values: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    return values
 
 
 def _choice(name: str, value: str | None, choices: tuple[str, ...]) -> str | None:

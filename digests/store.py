@@ -112,6 +112,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 MIGRATION_LOCK_KEY = 0x62726965_66626F74  # "briefbot"
 
 
+def alembic_config() -> Config:
+    """Alembic's configuration: the migrations shipped in digests/migrations."""
+    config = Config()
+    config.set_main_option("script_location", str(Path(str(resources.files("digests") / "migrations"))))
+    return config
+
+
 def upgrade_database(engine: sa.Engine, revision: str = "head") -> None:
     """Apply every Alembic migration the database lacks (up to `revision`).
 
@@ -120,8 +127,7 @@ def upgrade_database(engine: sa.Engine, revision: str = "head") -> None:
     with BEGIN IMMEDIATE, which holds the write lock before the schema version is read. A database
     already at the head is only read, so a start never waits for another process's writes.
     """
-    config = Config()
-    config.set_main_option("script_location", str(Path(str(resources.files("digests") / "migrations"))))
+    config = alembic_config()
     if revision == "head":
         with engine.connect() as connection:
             current = MigrationContext.configure(connection).get_current_revision()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -188,3 +189,62 @@ def test_feed_urls_httpx_refuses_are_one_line_not_a_traceback(tmp_path, cli):
     assert ingest.returncode == 1 and one_clear_error(ingest)
     add = cli("feeds", "add", "http://feeds\tinternal.example/rss")  # httpx would refuse it when polled
     assert add.returncode == 1 and one_clear_error(add) and "control character" in add.stderr
+
+
+DOCTOR_TOKEN = "MTExMjIyMzMzNDQ0NTU1NjY2.GhIjKl.bot-token-secret-part-0123456789abc"
+
+
+def test_doctor_on_the_readme_setup_is_all_ok(tmp_path):
+    """The quick start: `briefbot demo`, then DISCORD_TOKEN in .env."""
+    assert briefbot("demo", cwd=tmp_path).returncode == 0
+    (tmp_path / ".env").write_text(f"DISCORD_TOKEN={DOCTOR_TOKEN}\n", encoding="utf-8")
+    result = briefbot("doctor", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    checks = [line for line in result.stdout.splitlines() if line and not line.startswith(" ")][:-1]
+    assert len(checks) >= 8 and all(line.startswith("✓ ") for line in checks), result.stdout
+    assert "✓ database" in result.stdout and "latest revision" in result.stdout
+    assert result.stdout.rstrip().endswith("The bot can start.")
+    assert DOCTOR_TOKEN[:12] not in result.stdout + result.stderr
+
+
+def test_doctor_and_run_on_a_broken_configuration(tmp_path):
+    overrides = tmp_path / "overrides"  # not "templates": `python -m` would import it as the templates package
+    overrides.mkdir()
+    (overrides / "topics.md.j2").write_text("{% for topic, count in counts %}{{ topic.label }\n", encoding="utf-8")
+    env = {"DISCORD_TOKEN": DOCTOR_TOKEN[:-4], "TEMPLATES_DIR": str(overrides), "DEFAULT_TIMEZONE": "Utopia/Capital",
+           "FEEDS_FILE": str(tmp_path / "missing-feeds.txt")}
+    doctor = briefbot("doctor", cwd=tmp_path, env=env)
+    assert doctor.returncode == 1
+    failed = [line for line in doctor.stdout.splitlines() if line.startswith("✗ ")]
+    assert [line.split()[1] for line in failed] == ["DEFAULT_TIMEZONE", "templates", "FEEDS_FILE"]
+    assert "topics.md.j2, line 1" in doctor.stdout and "Utopia/Capital" in doctor.stdout
+    assert "Traceback" not in doctor.stderr
+    # A bad setting stops `run` before anything else, as before (exit 2, one line).
+    run = briefbot("run", cwd=tmp_path, env=env)
+    assert run.returncode == 2 and "Utopia/Capital" in run.stderr and "Traceback" not in run.stderr
+    del env["DEFAULT_TIMEZONE"]
+    run = briefbot("run", cwd=tmp_path, env=env)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert re.search(rf"^✗ templates +{re.escape(str(overrides / 'topics.md.j2'))}, line 1: unexpected '}}'$",
+                     run.stderr, flags=re.MULTILINE), run.stderr
+    assert re.search(r"^✗ FEEDS_FILE +cannot read FEEDS_FILE .*missing-feeds.txt", run.stderr, flags=re.MULTILINE)
+    assert run.stderr.rstrip().endswith("The bot cannot start: 2 problems to fix. "
+                                        "Run `briefbot doctor` to see every check.")
+    assert DOCTOR_TOKEN[:12] not in doctor.stdout + doctor.stderr + run.stderr
+
+
+def test_run_waits_for_nobody_when_postgresql_is_down(tmp_path):
+    """An unreachable database may come back: `run` exits 1 (a supervisor restarts it), not 2."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {"DISCORD_TOKEN": DOCTOR_TOKEN, "DATABASE_URL": f"postgresql+psycopg://postgres:hunter2@127.0.0.1:{port}/x"}
+    run = briefbot("run", cwd=tmp_path, env=env)
+    assert run.returncode == 1, run.stderr
+    assert f"✗ database  cannot connect to postgresql+psycopg://postgres:***@127.0.0.1:{port}/x" in run.stderr
+    assert "hunter2" not in run.stderr and "Traceback" not in run.stderr
+
+
+def test_run_without_a_token_still_exits_2(tmp_path):
+    run = briefbot("run", cwd=tmp_path)
+    assert run.returncode == 2 and "DISCORD_TOKEN is not set" in run.stderr

@@ -60,7 +60,7 @@ _PREFIXES = ("", "", "", "", "", "", "", "", "Analysis: ", "Explainer: ", "Live:
 
 @dataclass(frozen=True, slots=True)
 class GeneratedStory:
-    """One generated story, in the terms of the JSON Lines format (SPEC section 3)."""
+    """One generated story, in the terms of the JSON Lines format (docs/sources.md)."""
 
     title: str
     url: str

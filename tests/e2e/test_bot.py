@@ -1,4 +1,4 @@
-"""Every slash command of SPEC section 5, end to end: the real bot process against the fake Discord."""
+"""Every slash command of docs/commands.md, end to end: the real bot process against the fake Discord."""
 
 from __future__ import annotations
 
