@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from digests.story_items import StoryItem
+from digests.story_items import DEFAULT_HORIZON, StoryItem
 from digests.text import normalise_title
 
 _STOP_WORDS = frozenset((
@@ -47,8 +47,9 @@ def _same_event(a: frozenset[str], b: frozenset[str]) -> bool:
     return shared >= needed and shared / shorter >= CLUSTER_OVERLAP
 
 
-def cluster(items: list[StoryItem], now: datetime) -> list[StoryItem]:
-    """One item per event: its best story at `now`, with the other outlets and every copy's topics."""
+def cluster(items: list[StoryItem], now: datetime, horizon: timedelta = DEFAULT_HORIZON) -> list[StoryItem]:
+    """One item per event: its best story at `now` (see `StoryItem.score`), with the other outlets and every
+    copy's topics."""
     words = [_words(item.title) for item in items]
     parent = list(range(len(items)))
 
@@ -75,7 +76,7 @@ def cluster(items: list[StoryItem], now: datetime) -> list[StoryItem]:
         clusters[root(i)].append(item)
     merged = []
     for copies in clusters.values():
-        best = max(copies, key=lambda item: item.score(now))
+        best = max(copies, key=lambda item: item.score(now, horizon))
         others = tuple(dict.fromkeys(c.source for c in copies if c.source != best.source))
         topics = tuple(dict.fromkeys(slug for c in copies for slug in c.topics))
         merged.append(replace(best, also=others, topics=topics))

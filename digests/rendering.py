@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
 
 from digests.errors import ConfigError
-from digests.selection import Digest, StoryList
+from digests.selection import Coverage, Digest, StoryList
 from digests.text import LINK_MAX, cut_at_word, markdown_url
 from digests.timeutil import as_utc, humanize_age
 from digests.topics import Topic
@@ -141,6 +141,7 @@ class Renderer:
         self.env.filters.update(md=escape_markdown, link=link_target, url=shown_url, age=humanize_age,
                                 clip=cut_at_word)
         self.env.filters["local"] = _local_time
+        self.env.filters["span"] = describe_span
         self.env.globals["utc"] = ZoneInfo("UTC")
         self.env.globals["digest_body"] = self._digest_body
         self._bodies: OrderedDict[int, tuple[Digest, str]] = OrderedDict()
@@ -157,13 +158,17 @@ class Renderer:
         """`render` split into Discord-sized messages."""
         return split_message(self.render(template, **context))
 
-    def briefing(self, digest: Digest, *, tz: ZoneInfo, mention_role_id: int | None = None) -> list[str]:
-        """A channel briefing, as messages."""
-        return self.render_parts("briefing.md.j2", digest=digest, now=digest.now, tz=tz, mention=mention_role_id)
+    def briefing(self, digest: Digest, *, tz: ZoneInfo, mention_role_id: int | None = None,
+                 covered: Coverage | None = None) -> list[str]:
+        """A channel briefing, as messages; `covered` (what it covers) names its period and a pause it skips."""
+        return self.render_parts("briefing.md.j2", digest=digest, now=digest.now, tz=tz, mention=mention_role_id,
+                                 covered=covered)
 
-    def personal_digest(self, digest: Digest, *, tz: ZoneInfo, topics: list[Topic]) -> list[str]:
-        """A user's personal digest, as messages."""
-        return self.render_parts("personal_digest.md.j2", digest=digest, now=digest.now, tz=tz, topics=topics)
+    def personal_digest(self, digest: Digest, *, tz: ZoneInfo, topics: list[Topic],
+                        covered: Coverage | None = None) -> list[str]:
+        """A user's personal digest, as messages (`covered` as for `briefing`)."""
+        return self.render_parts("personal_digest.md.j2", digest=digest, now=digest.now, tz=tz, topics=topics,
+                                 covered=covered)
 
     def _digest_body(self, digest: Digest) -> str:
         """The `digest_body` macro of `_macros.md.j2`, rendered once per digest object.
@@ -202,6 +207,12 @@ class Renderer:
             return split_message(str(macro(**context)).strip())
         except (TemplateError, AttributeError) as exc:
             raise ConfigError(f"reply {name} of replies.md.j2 failed: {exc}") from None
+
+
+def describe_span(span: timedelta) -> str:
+    """A period's length as people say it: “24 h”, “3 days” (a DST hour either way is ignored)."""
+    hours = round(span.total_seconds() / 3600)
+    return f"{hours} h" if hours <= 36 else f"{round(hours / 24)} days"
 
 
 def _local_time(moment: datetime, tz: ZoneInfo, fmt: str = "%a %d %b %H:%M") -> str:

@@ -13,7 +13,8 @@ from bot.interactions import ManagerGroup, client_of, reply, send_parts, timezon
 from digests.delivery import last_delivery
 from digests.models import ChannelBriefing, Delivery
 from digests.scheduling import describe_days, next_slot
-from digests.targets import briefings_of, pick_briefing, remove_briefing, set_paused, setup_briefing
+from digests.selection import Coverage
+from digests.targets import briefings_of, next_coverage, pick_briefing, remove_briefing, set_paused, setup_briefing
 from digests.topics import Taxonomy, Topic
 
 
@@ -26,6 +27,7 @@ class BriefingRow:
     days: str
     next_at: datetime
     last: Delivery | None
+    covered: Coverage
 
 
 def _row(session: Session, taxonomy: Taxonomy, briefing: ChannelBriefing, now: datetime) -> BriefingRow:
@@ -35,6 +37,7 @@ def _row(session: Session, taxonomy: Taxonomy, briefing: ChannelBriefing, now: d
         days=describe_days(briefing.days),
         next_at=next_slot(time_of_day=briefing.time_of_day, timezone=briefing.timezone, days=briefing.days, after=now),
         last=last_delivery(session=session, target=briefing),
+        covered=next_coverage(briefing, now),
     )
 
 
