@@ -145,6 +145,8 @@ class Renderer:
         self.env.globals["utc"] = ZoneInfo("UTC")
         self.env.globals["digest_body"] = self._digest_body
         self._bodies: OrderedDict[int, tuple[Digest, str]] = OrderedDict()
+        # An entry keeps its digest alive, so no other digest can be given its `id` meanwhile.
+        self._messages: OrderedDict[tuple, tuple[Digest, tuple[str, ...]]] = OrderedDict()
         self._bodies_lock = threading.Lock()
 
     def render(self, template: str, **context: object) -> str:
@@ -161,14 +163,32 @@ class Renderer:
     def briefing(self, digest: Digest, *, tz: ZoneInfo, mention_role_id: int | None = None,
                  covered: Coverage | None = None) -> list[str]:
         """A channel briefing, as messages; `covered` (what it covers) names its period and a pause it skips."""
-        return self.render_parts("briefing.md.j2", digest=digest, now=digest.now, tz=tz, mention=mention_role_id,
-                                 covered=covered)
+        return self._digest_parts("briefing.md.j2", digest, (tz.key, mention_role_id, covered),
+                                  tz=tz, mention=mention_role_id, covered=covered)
 
     def personal_digest(self, digest: Digest, *, tz: ZoneInfo, topics: list[Topic],
                         covered: Coverage | None = None) -> list[str]:
         """A user's personal digest, as messages (`covered` as for `briefing`)."""
-        return self.render_parts("personal_digest.md.j2", digest=digest, now=digest.now, tz=tz, topics=topics,
-                                 covered=covered)
+        return self._digest_parts("personal_digest.md.j2", digest, (tz.key, tuple(t.slug for t in topics), covered),
+                                  tz=tz, topics=topics, covered=covered)
+
+    def _digest_parts(self, template: str, digest: Digest, key: tuple, **context: object) -> list[str]:
+        """`template`'s messages for `digest`, rendered once per digest and `key` (all else the context holds).
+
+        Thousands of targets of a slot share a digest (see `_digest_body`) and many also a timezone,
+        topics and coverage: they get the same messages, rendered once.
+        """
+        full_key = (template, id(digest), *key)
+        with self._bodies_lock:
+            kept = self._messages.get(full_key)
+        if kept is not None:
+            return list(kept[1])
+        parts = self.render_parts(template, digest=digest, now=digest.now, **context)
+        with self._bodies_lock:
+            self._messages[full_key] = (digest, tuple(parts))
+            while len(self._messages) > _BODIES_KEPT:
+                self._messages.popitem(last=False)
+        return parts
 
     def _digest_body(self, digest: Digest) -> str:
         """The `digest_body` macro of `_macros.md.j2`, rendered once per digest object.

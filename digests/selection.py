@@ -43,7 +43,7 @@ MULTI_DAY = timedelta(hours=36)
 MULTI_DAY_MAX_ITEMS = 25
 MULTI_DAY_HIGHLIGHTS = 4
 MULTI_DAY_PER_TOPIC = 4
-# A guard for a flood: a pool keeps the newest stories of its window up to this many.
+# A guard for a flood: a pool keeps the newest stories of its window up to this many per day of its period.
 POOL_MAX_STORIES = 25_000
 
 
@@ -173,7 +173,8 @@ class StoryPool:
         """The pool of the stories `covered` that `guild_ids` sees."""
         statement = window(covered.oldest, covered.end, guild_ids).where(
             arrived(None if covered.first else covered.start, covered.end, guild_ids))
-        statement = statement.order_by(col(Story.effective_at).desc()).limit(POOL_MAX_STORIES)
+        days = max(1, round(covered.period / DAILY))
+        statement = statement.order_by(col(Story.effective_at).desc()).limit(POOL_MAX_STORIES * days)
         return cls(cluster(load_items(session, statement), covered.end, covered.end - covered.oldest), covered)
 
     def digest(self, taxonomy: Taxonomy, topics: Sequence[str] | None) -> Digest:
@@ -196,20 +197,36 @@ class StoryPool:
             return Digest(top=None, sections=(), more=0, now=self.now, start=self.start)
         limits = self.limits
         best = [self.ranked[rank] for rank in ranks[:1 + limits.highlights]]
-        headlines: list[StoryItem] = []
-        per_topic: dict[str | None, int] = {}
-        for rank in ranks[len(best):]:
-            if len(best) + len(headlines) >= limits.items:
-                break
-            item = self.ranked[rank]
-            home = _home(item, topics)
-            if limits.per_topic is not None and per_topic.get(home, 0) >= limits.per_topic:
-                continue
-            per_topic[home] = per_topic.get(home, 0) + 1
-            headlines.append(item)
+        room = limits.items - len(best)
+        if limits.per_topic is None:
+            headlines = [self.ranked[rank] for rank in ranks[len(best):len(best) + room]]
+        else:
+            headlines = self._capped(ranks[len(best):], topics, room, limits.per_topic)
         shown = len(best) + len(headlines)
         return Digest(top=best[0], highlights=tuple(best[1:]), sections=_sections(headlines, taxonomy, topics),
                       more=len(ranks) - shown, now=self.now, start=self.start)
+
+    def _capped(self, ranks: list[int], topics: tuple[str, ...], room: int, cap: int) -> list[StoryItem]:
+        """The best items of `ranks`, at most `cap` under each section, `room` in all.
+
+        It stops once every section it could fill is full: a weekly digest of two topics need not
+        walk the week's thousands of other stories of those topics.
+        """
+        sections = len(topics) if topics else len(self._ranks_by_topic) + 1  # + 1: stories of no topic
+        chosen: list[StoryItem] = []
+        counts: dict[str | None, int] = {}
+        full = 0
+        for rank in ranks:
+            if len(chosen) >= room or full >= sections:
+                break
+            item = self.ranked[rank]
+            home = _home(item, topics)
+            count = counts.get(home, 0)
+            if count < cap:
+                counts[home] = count + 1
+                full += count + 1 == cap
+                chosen.append(item)
+        return chosen
 
 
 Scope = frozenset[int] | None  # the guilds whose own stories a pool holds; None: every story (the operator)
