@@ -62,21 +62,25 @@ def cluster(items: list[StoryItem], now: datetime, horizon: timedelta = DEFAULT_
             i = parent[i]
         return i
 
-    # Each word's stories of the last CLUSTER_WINDOW before the current one, newest first (left).
+    # Each word's stories of the CLUSTER_WINDOW after the current one (they come first), oldest last.
     postings: dict[str, deque[int]] = defaultdict(deque)
-    for i, item in enumerate(items):
-        too_new = item.effective_at + CLUSTER_WINDOW
-        for word in words[i]:
+    times = [item.effective_at.timestamp() for item in items]
+    window = CLUSTER_WINDOW.total_seconds()
+    for i, mine in enumerate(words):
+        too_new = times[i] + window
+        informative = []
+        for word in mine:
             found = postings[word]
-            while found and items[found[0]].effective_at > too_new:  # later stories are older still
+            while found and times[found[0]] > too_new:  # the stories still to come are older
                 found.popleft()
+            if len(found) <= _COMMON_WORD_POSTINGS:
+                informative.append(found)
         # Only headlines sharing two informative words can share the four an event needs.
-        shared = Counter(chain.from_iterable(found for word in words[i]
-                                             if len(found := postings[word]) <= _COMMON_WORD_POSTINGS))
-        for j, count in shared.items():
-            if count >= 2 and root(i) != root(j) and _same_event(words[i], words[j]):
-                parent[root(i)] = root(j)
-        for word in words[i]:
+        if len(informative) >= 2:
+            for j, count in Counter(chain.from_iterable(informative)).items():
+                if count >= 2 and root(i) != root(j) and _same_event(mine, words[j]):
+                    parent[root(i)] = root(j)
+        for word in mine:
             postings[word].append(i)
     clusters: dict[int, list[StoryItem]] = defaultdict(list)
     for i, item in enumerate(items):

@@ -20,6 +20,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined,
 
 from digests.errors import ConfigError
 from digests.selection import Coverage, Digest, StoryList
+from digests.story_items import StoryItem
 from digests.text import LINK_MAX, cut_at_word, markdown_url
 from digests.timeutil import as_utc, humanize_age
 from digests.topics import Topic
@@ -34,6 +35,8 @@ _WORD_RE = re.compile(r"\S+")
 _MASKED_LINK_RE = re.compile(r"\[(?:\\.|[^\\\]\n])*+\]\(<[^>\n]*+>\)")
 # Rendered digest bodies kept: more than the distinct digests of one busy slot.
 _BODIES_KEPT = 4_096
+# Rendered story lines kept: those of a slot's pools.
+_LINES_KEPT = 20_000
 
 
 def escape_markdown(text: str) -> str:
@@ -144,10 +147,12 @@ class Renderer:
         self.env.filters["span"] = describe_span
         self.env.globals["utc"] = ZoneInfo("UTC")
         self.env.globals["digest_body"] = self._digest_body
+        self.env.globals["shared_line"] = self._story_line
         self._bodies: OrderedDict[int, tuple[Digest, str]] = OrderedDict()
         # An entry keeps its digest alive, so no other digest can be given its `id` meanwhile.
         self._messages: OrderedDict[tuple, tuple[Digest, tuple[str, ...]]] = OrderedDict()
         self._bodies_lock = threading.Lock()
+        self._lines: OrderedDict[tuple[StoryItem, datetime], str] = OrderedDict()
 
     def render(self, template: str, **context: object) -> str:
         """The text of `template` with `context`; a broken user template is a ConfigError."""
@@ -211,6 +216,23 @@ class Renderer:
             while len(self._bodies) > _BODIES_KEPT:
                 self._bodies.popitem(last=False)
         return body
+
+    def _story_line(self, item: StoryItem, now: datetime) -> str:
+        """The `story_line` macro of `_macros.md.j2` for `item` at `now`, rendered once.
+
+        The digests of a slot's different topic sets list many of the same stories.
+        """
+        key = (item, now)
+        with self._bodies_lock:
+            kept = self._lines.get(key)
+        if kept is not None:
+            return kept
+        line = str(self.env.get_template("_macros.md.j2").module.story_line(item, now))
+        with self._bodies_lock:
+            self._lines[key] = line
+            while len(self._lines) > _LINES_KEPT:
+                self._lines.popitem(last=False)
+        return line
 
     def story_list(self, stories: StoryList, *, tz: ZoneInfo, now: datetime) -> list[str]:
         """The answer to `/stories`, as messages."""
