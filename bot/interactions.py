@@ -62,9 +62,13 @@ def installed_guild(interaction: discord.Interaction) -> int | None:
     """The guild the command was used in, if that guild installed the bot; else None.
 
     In DMs, group DMs and a server that only the user installed the app for (user install),
-    there is no guild of the bot's: its feeds and stories are that guild's, not the user's.
+    there is no guild of the bot's: its feeds and stories are that guild's, not the user's. An
+    interaction without `authorizing_integration_owners` (older payloads) counts as the guild's.
     """
-    return interaction.guild_id if interaction.is_guild_integration() else None
+    if interaction.guild_id is None:
+        return None
+    user_install_only = interaction.is_user_integration() and not interaction.is_guild_integration()
+    return None if user_install_only else interaction.guild_id
 
 
 def audience(interaction: discord.Interaction) -> list[int]:
