@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from digests.errors import InputError, NotFoundError
 from digests.models import ChannelBriefing, MemberGuild, PersonalDigest, Subscription, WebhookDigest
 from digests.scheduling import next_slot, parse_days, period_at
-from digests.selection import Coverage, coverage
+from digests.selection import DAILY, Coverage, coverage
 from digests.store import member_guilds
 from digests.timeutil import parse_time_of_day, parse_timezone
 from digests.topics import Taxonomy, Topic
@@ -253,9 +253,15 @@ def days_of(target: Target) -> str:
 
 
 def period_of(target: Target, at: datetime) -> timedelta:
-    """The target's period at `at` (see `digests.scheduling.period_at`); a webhook's is `UNSCHEDULED_PERIOD`."""
+    """The target's period at `at` (see `digests.scheduling.period_at`).
+
+    A webhook digest has no schedule: its period is the time since its last post (a day before the
+    first), at most `UNSCHEDULED_PERIOD`, so a cron job that posts weekly gets a weekly digest.
+    """
     if isinstance(target, WebhookDigest):
-        return UNSCHEDULED_PERIOD
+        if target.last_delivered_at is None:
+            return DAILY
+        return min(max(at - target.last_delivered_at, timedelta(0)), UNSCHEDULED_PERIOD)
     return period_at(time_of_day=target.time_of_day, timezone=target.timezone, days=days_of(target), at=at)
 
 

@@ -17,14 +17,17 @@ from digests.targets import (
     SlotReaders,
     coverage_of,
     next_coverage,
+    period_of,
     readers_of,
     schedule_digest,
     set_paused,
     setup_briefing,
     subscribe,
+    upsert_webhook_digest,
 )
 
 MONDAY = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # a Monday slot at 08:00 UTC
+WEBHOOK_URL = "https://discord.com/api/webhooks/123456789012345678/" + "t" * 68
 
 
 def event(day: int) -> str:
@@ -187,3 +190,19 @@ def test_a_personal_digest_through_shared_pools_and_readers_is_the_one_read_alon
         shared = render_target(session=session, taxonomy=taxonomy, renderer=renderer, target=target, now=MONDAY,
                                pools=StoryPools(), readers=SlotReaders())
     assert alone == shared and event(0) in alone[0] and event(1) not in alone[0]
+
+
+def test_a_webhook_digest_covers_the_time_since_its_last_post_at_most_a_week(engine, taxonomy, renderer, week):
+    with session_scope(engine) as session:
+        hook = upsert_webhook_digest(session=session, taxonomy=taxonomy, url=WEBHOOK_URL, topics=None, timezone="UTC",
+                                     now=MONDAY - timedelta(days=60))
+        session.expunge(hook)
+    assert coverage_of(hook, MONDAY).first and period_of(hook, MONDAY) == timedelta(days=1)
+    hook.last_delivered_at = MONDAY - timedelta(days=7)  # a weekly cron job
+    text = rendered(engine, taxonomy, renderer, hook)
+    assert text.startswith("## 📰 Weekly briefing") and event(6) in text
+    hook.last_delivered_at = MONDAY - timedelta(days=1)
+    assert rendered(engine, taxonomy, renderer, hook).startswith("## 📰 Daily briefing")
+    hook.last_delivered_at = MONDAY - timedelta(days=40)
+    covered = coverage_of(hook, MONDAY)
+    assert covered.span == timedelta(days=7) and covered.cut_from == MONDAY - timedelta(days=40)
