@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from bot.commands import COMMAND_MODULES
 from bot.health import DatabaseProbe, HealthMonitor, Shards
-from bot.interactions import NotManager, send_parts
+from bot.interactions import ANY_INSTALL, EVERYWHERE, NotManager, installed_guild, send_parts
 from bot.metrics import BotMetrics
 from bot.pacing import Pacer
 from bot.posting import NO_MENTIONS, DiscordPublisher
@@ -52,15 +52,62 @@ def utc_now() -> datetime:
 
 
 class BriefbotTree(app_commands.CommandTree):
-    """The command tree, with the bot's one error path."""
+    """The command tree, with the bot's one error path.
+
+    Commands default to every context (servers, DMs with the bot, other DMs and group DMs) and both
+    installs (server and user); manager groups narrow that to servers (see `ManagerGroup`).
+    """
+
+    def __init__(self, client: discord.Client) -> None:
+        super().__init__(client, allowed_contexts=EVERYWHERE, allowed_installs=ANY_INSTALL)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        """Start the command's clock; remember where each user uses the bot (their digest gets that guild's stories)."""
+        """Start the command's clock; remember where each user uses the bot: their digest then includes that
+        guild's own stories.
+
+        Only a guild that installed the bot counts: a user-installed command in another server
+        says nothing about the guilds whose feeds the bot reads.
+        """
         interaction.extras[STARTED] = time.perf_counter()
-        if interaction.guild_id is not None:
+        guild_id = installed_guild(interaction)
+        if guild_id is not None:
             client: BriefbotClient = interaction.client  # type: ignore[assignment]
-            await client.remember_member(interaction.user.id, interaction.guild_id)
+            await client.remember_member(interaction.user.id, guild_id)
         return True
+
+    async def sync(self, *, guild: discord.abc.Snowflake | None = None) -> list[app_commands.AppCommand]:
+        """Bulk-overwrite the commands (global, or `guild`'s) with `command_payload`s.
+
+        As `CommandTree.sync`, whose payloads also carry `dm_permission`, which Discord deprecated for
+        `contexts`: sending both could only disagree.
+        """
+        if self.client.application_id is None:
+            raise app_commands.MissingApplicationID
+        commands = self._get_all_commands(guild=guild)
+        payload = [await self.command_payload(command, scoped=guild is not None) for command in commands]
+        try:
+            if guild is None:
+                data = await self._http.bulk_upsert_global_commands(self.client.application_id, payload=payload)
+            else:
+                data = await self._http.bulk_upsert_guild_commands(self.client.application_id, guild.id,
+                                                                   payload=payload)
+        except discord.HTTPException as error:
+            if error.status == 400 and error.code == 50035:
+                raise app_commands.CommandSyncFailure(error, commands) from None
+            raise
+        return [app_commands.AppCommand(data=entry, state=self._state) for entry in data]
+
+    async def command_payload(self, command: app_commands.Command | app_commands.Group | app_commands.ContextMenu,
+                              *, scoped: bool) -> dict:
+        """A command as Discord's current API takes it: no `dm_permission`; `contexts` and `integration_types`
+        only on global commands (a guild's commands live in that guild only)."""
+        translator = self.translator
+        payload = await command.get_translated_payload(self, translator) if translator else command.to_dict(self)
+        payload.pop("dm_permission", None)
+        if scoped:
+            payload.pop("contexts", None)
+            payload.pop("integration_types", None)
+        return payload
 
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         """Turn any error of a command into an ephemeral reply.

@@ -26,13 +26,31 @@ def client_of(interaction: discord.Interaction) -> BriefbotClient:
     return interaction.client  # type: ignore[return-value]
 
 
+# Where an interaction's deferred response was filled in (`Interaction.extras`), so it is filled only once.
+_ORIGINAL_SENT = "briefbot_original_sent"
+
+
 async def send_parts(interaction: discord.Interaction, parts: list[str], *, ephemeral: bool = True) -> None:
-    """Answer with each part as a message: the first as the response (or the deferred one), the rest as followups."""
+    """Answer with each part as a message: the first as the response, the rest as followups.
+
+    After a defer, the first part edits the deferred ("thinking") response in place (PATCH
+    `@original`), as Discord documents, rather than relying on a first followup to replace it; its
+    visibility was fixed by the defer.
+    """
     for index, content in enumerate(parts or ["…"]):
         if index == 0 and not interaction.response.is_done():
             await interaction.response.send_message(content, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS)
+        elif index == 0 and _awaits_original(interaction):
+            await interaction.edit_original_response(content=content, allowed_mentions=NO_MENTIONS)
+            interaction.extras[_ORIGINAL_SENT] = True
         else:
             await interaction.followup.send(content, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS)
+
+
+def _awaits_original(interaction: discord.Interaction) -> bool:
+    """Whether the response was deferred and its message is still the "thinking" placeholder."""
+    deferred = interaction.response.type == discord.InteractionResponseType.deferred_channel_message
+    return deferred and not interaction.extras.get(_ORIGINAL_SENT, False)
 
 
 async def reply(interaction: discord.Interaction, name: str, **context: object) -> None:
@@ -40,30 +58,53 @@ async def reply(interaction: discord.Interaction, name: str, **context: object) 
     await send_parts(interaction, client_of(interaction).services.renderer.reply(name, **context))
 
 
+def installed_guild(interaction: discord.Interaction) -> int | None:
+    """The guild the command was used in, if that guild installed the bot; else None.
+
+    In DMs, group DMs and a server that only the user installed the app for (user install),
+    there is no guild of the bot's: its feeds and stories are that guild's, not the user's. An
+    interaction without `authorizing_integration_owners` (older payloads) counts as the guild's.
+    """
+    if interaction.guild_id is None:
+        return None
+    user_install_only = interaction.is_user_integration() and not interaction.is_guild_integration()
+    return None if user_install_only else interaction.guild_id
+
+
 def audience(interaction: discord.Interaction) -> list[int]:
-    """The guilds whose own stories this answer may show: the current guild, none in DMs."""
-    return [interaction.guild_id] if interaction.guild_id is not None else []
+    """The guilds whose own stories this answer may show: the current guild when it installed the bot, else none."""
+    guild_id = installed_guild(interaction)
+    return [] if guild_id is None else [guild_id]
 
 
 def require_manager(interaction: discord.Interaction) -> bool:
     """Check Manage Server in code: `default_member_permissions` is only a hint Discord's clients apply."""
-    if interaction.guild_id is None:
+    if installed_guild(interaction) is None:
         raise app_commands.NoPrivateMessage()
     if not interaction.permissions.manage_guild:
         raise NotManager()
     return True
 
 
+# Personal commands: in servers, in DMs with the bot and, for users who installed the app, anywhere.
+EVERYWHERE = app_commands.AppCommandContext(guild=True, dm_channel=True, private_channel=True)
+ANY_INSTALL = app_commands.AppInstallationType(guild=True, user=True)
+# Manager commands: in the servers that installed the bot, only.
+SERVERS = app_commands.AppCommandContext(guild=True, dm_channel=False, private_channel=False)
+SERVER_INSTALL = app_commands.AppInstallationType(guild=True, user=False)
+
+
 class ManagerGroup(app_commands.Group):
     """A server-only group for members with Manage Server.
 
-    Discord hides it from others (`default_member_permissions`), but that is only a hint its
-    clients apply, so `interaction_check` enforces it for every subcommand.
+    Server-only through `contexts` (guild) and `integration_types` (guild install), not the
+    deprecated `dm_permission`. Discord hides it from others (`default_member_permissions`), but
+    that is only a hint its clients apply, so `interaction_check` enforces it for every subcommand.
     """
 
     def __init__(self, *, name: str, description: str) -> None:
-        super().__init__(name=name, description=description, guild_only=True,
-                         default_permissions=discord.Permissions(manage_guild=True))
+        super().__init__(name=name, description=description, allowed_contexts=SERVERS,
+                         allowed_installs=SERVER_INSTALL, default_permissions=discord.Permissions(manage_guild=True))
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return require_manager(interaction)

@@ -277,8 +277,9 @@ def cmd_preview(args: argparse.Namespace, services: Services) -> int:
         slugs.append(topic.slug)
     now = utc_now()
     with session_scope(services.engine) as session:
+        window = timedelta(hours=args.hours)
         digest = select_digest(session=session, taxonomy=services.taxonomy, topics=slugs, since=None, now=now,
-                               first_window=timedelta(hours=args.hours))
+                               period=window, first_window=window)
     if digest.is_empty:
         print(f"No stories in the last {args.hours} h for these topics: nothing would be posted.")
         return 0

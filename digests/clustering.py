@@ -2,19 +2,21 @@
 
 Their headlines, as sets of words without stop words, share at least four words (three for very
 short ones) that make up 60 % of the shorter one, and they are at most a day apart. Candidates are
-found through an index of the words: only headlines sharing two words that are not too common to
-tell events apart are compared, never all pairs. A cluster shows its best-scoring story, with the
-other outlets that carried it as `also` and the topics of every copy.
+found through an index of the words of the day around each story (walked in time order, so a
+week's window clusters as a day's does): only headlines sharing two words that are not too common
+that day to tell events apart are compared, never all pairs. A cluster shows its best-scoring
+story, with the other outlets that carried it as `also` and the topics of every copy.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import lru_cache
+from itertools import chain
 
-from digests.story_items import StoryItem
+from digests.story_items import DEFAULT_HORIZON, StoryItem
 from digests.text import normalise_title
 
 _STOP_WORDS = frozenset((
@@ -47,8 +49,10 @@ def _same_event(a: frozenset[str], b: frozenset[str]) -> bool:
     return shared >= needed and shared / shorter >= CLUSTER_OVERLAP
 
 
-def cluster(items: list[StoryItem], now: datetime) -> list[StoryItem]:
-    """One item per event: its best story at `now`, with the other outlets and every copy's topics."""
+def cluster(items: list[StoryItem], now: datetime, horizon: timedelta = DEFAULT_HORIZON) -> list[StoryItem]:
+    """One item per event: its best story at `now` (see `StoryItem.score`), with the other outlets and every
+    copy's topics."""
+    items = sorted(items, key=lambda item: item.effective_at, reverse=True)  # usually sorted already
     words = [_words(item.title) for item in items]
     parent = list(range(len(items)))
 
@@ -58,24 +62,35 @@ def cluster(items: list[StoryItem], now: datetime) -> list[StoryItem]:
             i = parent[i]
         return i
 
-    postings: dict[str, list[int]] = defaultdict(list)
-    for i, item in enumerate(items):
+    # Each word's stories of the CLUSTER_WINDOW after the current one (they come first), oldest last.
+    postings: dict[str, deque[int]] = defaultdict(deque)
+    times = [item.effective_at.timestamp() for item in items]
+    window = CLUSTER_WINDOW.total_seconds()
+    for i, mine in enumerate(words):
+        too_new = times[i] + window
+        informative = []
+        for word in mine:
+            found = postings[word]
+            while found and times[found[0]] > too_new:  # the stories still to come are older
+                found.popleft()
+            if len(found) <= _COMMON_WORD_POSTINGS:
+                informative.append(found)
         # Only headlines sharing two informative words can share the four an event needs.
-        shared = Counter(j for word in words[i] if len(postings[word]) <= _COMMON_WORD_POSTINGS
-                         for j in postings[word])
-        candidates = [j for j, count in shared.items() if count >= 2]
-        for j in candidates:
-            close = abs(item.effective_at - items[j].effective_at) <= CLUSTER_WINDOW
-            if close and root(i) != root(j) and _same_event(words[i], words[j]):
-                parent[root(i)] = root(j)
-        for word in words[i]:
+        if len(informative) >= 2:
+            for j, count in Counter(chain.from_iterable(informative)).items():
+                if count >= 2 and root(i) != root(j) and _same_event(mine, words[j]):
+                    parent[root(i)] = root(j)
+        for word in mine:
             postings[word].append(i)
     clusters: dict[int, list[StoryItem]] = defaultdict(list)
     for i, item in enumerate(items):
         clusters[root(i)].append(item)
     merged = []
     for copies in clusters.values():
-        best = max(copies, key=lambda item: item.score(now))
+        if len(copies) == 1:  # most stories: nothing to merge
+            merged.append(copies[0])
+            continue
+        best = max(copies, key=lambda item: item.score(now, horizon))
         others = tuple(dict.fromkeys(c.source for c in copies if c.source != best.source))
         topics = tuple(dict.fromkeys(slug for c in copies for slug in c.topics))
         merged.append(replace(best, also=others, topics=topics))

@@ -29,18 +29,17 @@ from sqlmodel import Session, col, select
 
 from digests import archive
 from digests.errors import DeliveryError
-from digests.models import ChannelBriefing, Delivery, DeliveryPart, PersonalDigest, WebhookDigest
+from digests.models import ChannelBriefing, Delivery, DeliveryPart, WebhookDigest
 from digests.rendering import Renderer
 from digests.selection import Digest, StoryPools, select_digest
-from digests.store import member_guilds, session_scope
-from digests.targets import set_paused, subscribed_topics
+from digests.store import session_scope
+from digests.targets import SlotReaders, Target, coverage_of, readers_of, set_paused
 from digests.telemetry import NO_TELEMETRY, DeliveryOutcome, Telemetry
 from digests.timeutil import parse_timezone
 from digests.topics import Taxonomy
 
 log = logging.getLogger(__name__)
 
-Target = ChannelBriefing | PersonalDigest | WebhookDigest
 FINISHED = frozenset({"done", "failed", "empty"})
 # How long a process holds an unfinished delivery without renewing it (it renews with every part).
 LEASE = timedelta(minutes=2)
@@ -87,40 +86,47 @@ class Composed:
 
 def compose(
     *, session: Session, taxonomy: Taxonomy, renderer: Renderer, target: Target, now: datetime,
-    pools: StoryPools | None = None,
+    pools: StoryPools | None = None, readers: SlotReaders | None = None,
 ) -> Composed:
     """The target's digest if it were delivered at `now`, and its messages ([] when there is nothing to post).
 
-    A channel sees public stories and its guild's; a user those of the guilds they were seen in; a
-    webhook, public stories only. `pools` shares the selection with the other targets of a slot.
+    It covers what arrived since the target's last delivery, at most its schedule's period (see
+    `digests.targets.coverage_of`). A channel sees public stories and its guild's; a user those of
+    the guilds they were seen in; a webhook, public stories only. `pools` shares the selection, and
+    `readers` the users' topics and guilds, with the other targets of a slot (`now` is then the slot).
     """
     tz = parse_timezone(target.timezone)
+    covered = coverage_of(target, now)
     if isinstance(target, ChannelBriefing):
-        digest = select_digest(session=session, taxonomy=taxonomy, topics=target.topic_slugs,
-                               since=target.last_delivered_at, now=now, guild_ids=[target.guild_id], pools=pools)
+        digest = select_digest(session=session, taxonomy=taxonomy, topics=target.topic_slugs, since=None, now=now,
+                               covered=covered, guild_ids=[target.guild_id], pools=pools)
         if digest.is_empty:
-            quiet = renderer.render_parts("quiet_day.md.j2", now=now, tz=tz) if target.quiet_day_notice else []
+            quiet = renderer.render_parts("quiet_day.md.j2", now=now, tz=tz, covered=covered) \
+                if target.quiet_day_notice else []
             return Composed(digest, quiet)
-        return Composed(digest, renderer.briefing(digest, tz=tz, mention_role_id=target.mention_role_id))
+        return Composed(digest, renderer.briefing(digest, tz=tz, mention_role_id=target.mention_role_id,
+                                                  covered=covered))
     if isinstance(target, WebhookDigest):
-        digest = select_digest(session=session, taxonomy=taxonomy, topics=target.topic_slugs,
-                               since=target.last_delivered_at, now=now, guild_ids=[], pools=pools)
-        return Composed(digest, [] if digest.is_empty else renderer.briefing(digest, tz=tz))
-    topics = subscribed_topics(session=session, taxonomy=taxonomy, user_id=target.user_id)
-    if not topics:
+        digest = select_digest(session=session, taxonomy=taxonomy, topics=target.topic_slugs, since=None, now=now,
+                               covered=covered, guild_ids=[], pools=pools)
+        return Composed(digest, [] if digest.is_empty else renderer.briefing(digest, tz=tz, covered=covered))
+    found = readers.get(session=session, taxonomy=taxonomy, user_id=target.user_id, slot_at=now) if readers \
+        else readers_of(session=session, taxonomy=taxonomy, user_id=target.user_id)
+    if not found.topics:
         return Composed(None, [])
-    digest = select_digest(session=session, taxonomy=taxonomy, topics=[t.slug for t in topics],
-                           since=target.last_delivered_at, now=now,
-                           guild_ids=member_guilds(session=session, user_id=target.user_id), pools=pools)
-    return Composed(digest, [] if digest.is_empty else renderer.personal_digest(digest, tz=tz, topics=topics))
+    digest = select_digest(session=session, taxonomy=taxonomy, topics=[t.slug for t in found.topics], since=None,
+                           now=now, covered=covered, guild_ids=found.guild_ids, pools=pools)
+    return Composed(digest, [] if digest.is_empty else renderer.personal_digest(digest, tz=tz, topics=found.topics,
+                                                                                covered=covered))
 
 
 def render_target(
     *, session: Session, taxonomy: Taxonomy, renderer: Renderer, target: Target, now: datetime,
-    pools: StoryPools | None = None,
+    pools: StoryPools | None = None, readers: SlotReaders | None = None,
 ) -> list[str]:
     """The messages of the target's digest if it were delivered at `now` ([] when there is nothing)."""
-    return compose(session=session, taxonomy=taxonomy, renderer=renderer, target=target, now=now, pools=pools).parts
+    return compose(session=session, taxonomy=taxonomy, renderer=renderer, target=target, now=now, pools=pools,
+                   readers=readers).parts
 
 
 @dataclass
@@ -149,6 +155,7 @@ def claim(
     owner: str = "",
     lease: timedelta = LEASE,
     pools: StoryPools | None = None,
+    readers: SlotReaders | None = None,
 ) -> Claim:
     """Claim (target, slot) for `owner`, rendering its digest; or take over an unfinished one to resume it.
 
@@ -168,7 +175,7 @@ def claim(
         set_committed_value(target, "last_delivered_at", _stored_watermark(session, target))
         passed = target.last_delivered_at is not None and target.last_delivered_at >= slot_at
         composed = Composed(None, []) if passed else compose(session=session, taxonomy=taxonomy, renderer=renderer,
-                                                             target=target, now=slot_at, pools=pools)
+                                                             target=target, now=slot_at, pools=pools, readers=readers)
         parts = composed.parts
         delivery = Delivery(target_kind=destination.kind, target_id=destination.id, slot_at=slot_at,
                             status="sending" if parts else "empty", parts=json.dumps(parts), claimed_at=now,
@@ -269,6 +276,7 @@ class Deliverer:
         self.telemetry = telemetry
         self.lease = lease
         self.pools = StoryPools()
+        self.readers = SlotReaders()
         self.engine = engine
         self.taxonomy = taxonomy
         self.renderer = renderer
@@ -335,7 +343,8 @@ class Deliverer:
         with session_scope(self.engine) as session:
             session.add(target)
             return claim(session=session, taxonomy=self.taxonomy, renderer=self.renderer, target=target,
-                         slot_at=slot_at, now=self.clock(), owner=self.owner, lease=self.lease, pools=self.pools)
+                         slot_at=slot_at, now=self.clock(), owner=self.owner, lease=self.lease, pools=self.pools,
+                         readers=self.readers)
 
     def _record_part(self, delivery_id: int, index: int, message_id: int) -> None:
         """Record an accepted part and renew the lease for the next one."""

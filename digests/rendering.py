@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
 
 from digests.errors import ConfigError
-from digests.selection import Digest, StoryList
+from digests.selection import Coverage, Digest, StoryList
+from digests.story_items import StoryItem
 from digests.text import LINK_MAX, cut_at_word, markdown_url
 from digests.timeutil import as_utc, humanize_age
 from digests.topics import Topic
@@ -34,6 +35,8 @@ _WORD_RE = re.compile(r"\S+")
 _MASKED_LINK_RE = re.compile(r"\[(?:\\.|[^\\\]\n])*+\]\(<[^>\n]*+>\)")
 # Rendered digest bodies kept: more than the distinct digests of one busy slot.
 _BODIES_KEPT = 4_096
+# Rendered story lines kept: those of a slot's pools.
+_LINES_KEPT = 20_000
 
 
 def escape_markdown(text: str) -> str:
@@ -145,10 +148,15 @@ class Renderer:
         self.env.filters.update(md=escape_markdown, link=link_target, url=shown_url, age=humanize_age,
                                 clip=cut_at_word)
         self.env.filters["local"] = local_time
+        self.env.filters["span"] = describe_span
         self.env.globals["utc"] = ZoneInfo("UTC")
         self.env.globals["digest_body"] = self._digest_body
+        self.env.globals["shared_line"] = self._story_line
         self._bodies: OrderedDict[int, tuple[Digest, str]] = OrderedDict()
+        # An entry keeps its digest alive, so no other digest can be given its `id` meanwhile.
+        self._messages: OrderedDict[tuple, tuple[Digest, tuple[str, ...]]] = OrderedDict()
         self._bodies_lock = threading.Lock()
+        self._lines: OrderedDict[tuple[StoryItem, datetime], str] = OrderedDict()
 
     def render(self, template: str, **context: object) -> str:
         """The text of `template` with `context`; a broken user template is a ConfigError."""
@@ -161,13 +169,35 @@ class Renderer:
         """`render` split into Discord-sized messages."""
         return split_message(self.render(template, **context))
 
-    def briefing(self, digest: Digest, *, tz: ZoneInfo, mention_role_id: int | None = None) -> list[str]:
-        """A channel briefing, as messages."""
-        return self.render_parts("briefing.md.j2", digest=digest, now=digest.now, tz=tz, mention=mention_role_id)
+    def briefing(self, digest: Digest, *, tz: ZoneInfo, mention_role_id: int | None = None,
+                 covered: Coverage | None = None) -> list[str]:
+        """A channel briefing, as messages; `covered` (what it covers) names its period and a pause it skips."""
+        return self._digest_parts("briefing.md.j2", digest, (tz.key, mention_role_id, covered),
+                                  tz=tz, mention=mention_role_id, covered=covered)
 
-    def personal_digest(self, digest: Digest, *, tz: ZoneInfo, topics: list[Topic]) -> list[str]:
-        """A user's personal digest, as messages."""
-        return self.render_parts("personal_digest.md.j2", digest=digest, now=digest.now, tz=tz, topics=topics)
+    def personal_digest(self, digest: Digest, *, tz: ZoneInfo, topics: list[Topic],
+                        covered: Coverage | None = None) -> list[str]:
+        """A user's personal digest, as messages (`covered` as for `briefing`)."""
+        return self._digest_parts("personal_digest.md.j2", digest, (tz.key, tuple(t.slug for t in topics), covered),
+                                  tz=tz, topics=topics, covered=covered)
+
+    def _digest_parts(self, template: str, digest: Digest, key: tuple, **context: object) -> list[str]:
+        """`template`'s messages for `digest`, rendered once per digest and `key` (all else the context holds).
+
+        Thousands of targets of a slot share a digest (see `_digest_body`) and many also a timezone,
+        topics and coverage: they get the same messages, rendered once.
+        """
+        full_key = (template, id(digest), *key)
+        with self._bodies_lock:
+            kept = self._messages.get(full_key)
+        if kept is not None:
+            return list(kept[1])
+        parts = self.render_parts(template, digest=digest, now=digest.now, **context)
+        with self._bodies_lock:
+            self._messages[full_key] = (digest, tuple(parts))
+            while len(self._messages) > _BODIES_KEPT:
+                self._messages.popitem(last=False)
+        return parts
 
     def _digest_body(self, digest: Digest) -> str:
         """The `digest_body` macro of `_macros.md.j2`, rendered once per digest object.
@@ -191,6 +221,23 @@ class Renderer:
                 self._bodies.popitem(last=False)
         return body
 
+    def _story_line(self, item: StoryItem, now: datetime) -> str:
+        """The `story_line` macro of `_macros.md.j2` for `item` at `now`, rendered once.
+
+        The digests of a slot's different topic sets list many of the same stories.
+        """
+        key = (item, now)
+        with self._bodies_lock:
+            kept = self._lines.get(key)
+        if kept is not None:
+            return kept
+        line = str(self.env.get_template("_macros.md.j2").module.story_line(item, now))
+        with self._bodies_lock:
+            self._lines[key] = line
+            while len(self._lines) > _LINES_KEPT:
+                self._lines.popitem(last=False)
+        return line
+
     def story_list(self, stories: StoryList, *, tz: ZoneInfo, now: datetime) -> list[str]:
         """The answer to `/stories`, as messages."""
         return self.render_parts("story_list.md.j2", result=stories, now=now, tz=tz)
@@ -206,6 +253,12 @@ class Renderer:
             return split_message(str(macro(**context)).strip())
         except (TemplateError, AttributeError) as exc:
             raise ConfigError(f"reply {name} of replies.md.j2 failed: {exc}") from None
+
+
+def describe_span(span: timedelta) -> str:
+    """A period's length as people say it: “24 h”, “3 days” (a DST hour either way is ignored)."""
+    hours = round(span.total_seconds() / 3600)
+    return f"{hours} h" if hours <= 36 else f"{round(hours / 24)} days"
 
 
 def local_time(moment: datetime, tz: ZoneInfo, fmt: str = "%a %d %b %H:%M") -> str:

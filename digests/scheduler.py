@@ -33,6 +33,7 @@ from digests.errors import DeliveryError
 from digests.models import ChannelBriefing, Delivery, PersonalDigest, Subscription
 from digests.scheduling import cron_trigger
 from digests.store import session_scope
+from digests.targets import days_of
 
 log = logging.getLogger(__name__)
 
@@ -99,13 +100,9 @@ def load_target(session: Session, kind: Kind, key: int) -> Target | None:
     return session.get(ChannelBriefing if kind == "channel" else PersonalDigest, key)
 
 
-def _days(target: Target) -> str:
-    return target.days if isinstance(target, ChannelBriefing) else "daily"
-
-
 def latest_slot(target: Target, now: datetime) -> datetime | None:
     """The target's most recent slot at or before `now`."""
-    return _latest_slot(target.time_of_day, target.timezone, _days(target), now)
+    return _latest_slot(target.time_of_day, target.timezone, days_of(target), now)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -195,7 +192,7 @@ class DeliveryScheduler:
     def _add_job(self, target: Target, now: datetime) -> None:
         """Add or replace the target's cron job; its first run is computed here, memoised (see `_next_slot`)."""
         kind, key = identity(target)
-        schedule = (target.time_of_day, target.timezone, _days(target))
+        schedule = (target.time_of_day, target.timezone, days_of(target))
         trigger = cron_trigger(time_of_day=schedule[0], timezone=schedule[1], days=schedule[2])
         self.scheduler.add_job(self._on_slot, trigger, args=(kind, key), id=f"{kind}:{key}", replace_existing=True,
                                next_run_time=_next_slot(*schedule, now))

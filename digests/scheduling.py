@@ -1,11 +1,16 @@
 """When targets are due: cron triggers in each target's IANA timezone (APScheduler 3.x, DST-correct).
 
 `days` accepts `daily`, `weekdays`, `weekends` or a list of day names such as `mon,wed,fri`.
+
+A schedule's **period** at a slot is the span back to its previous slot: a day for a daily digest
+(23 or 25 h across a DST change), a week for a Monday-only briefing, three days for a weekday
+briefing's Monday slot (back to Friday). A digest covers at most its slot's period (see
+`digests.selection.Coverage`). Between slots, the period is that of the next slot.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from apscheduler.triggers.cron import CronTrigger
@@ -19,6 +24,7 @@ _DAY_ALIASES = {
     "thurs": "thu", "friday": "fri", "saturday": "sat", "sunday": "sun",
 }
 _ONE_SECOND = timedelta(seconds=1)
+_WEEK_AND_A_DAY = timedelta(days=8)
 _DAY_PRESETS = {"daily": _DAY_NAMES, "weekdays": _DAY_NAMES[:5], "weekends": _DAY_NAMES[5:]}
 
 
@@ -56,6 +62,39 @@ def next_slot(*, time_of_day: str, timezone: str, days: str, after: datetime) ->
     if fire is not None and fire <= after:
         fire = trigger.get_next_fire_time(fire, fire.replace(microsecond=0) + _ONE_SECOND)
     if fire is None:  # a cron with at least one weekday always fires again
+        raise InputError("this schedule never fires")
+    return fire
+
+
+def previous_slot(*, time_of_day: str, timezone: str, days: str, before: datetime) -> datetime:
+    """The last slot strictly before `before` (aware), in the target's timezone."""
+    return _previous_slot(time_of_day, timezone, days, before)
+
+
+@lru_cache(maxsize=4096)
+def _previous_slot(time_of_day: str, timezone: str, days: str, before: datetime) -> datetime:
+    """Memoised: the thousands of targets of one slot share a few hundred schedules."""
+    trigger = cron_trigger(time_of_day=time_of_day, timezone=timezone, days=days)
+    # A slot comes at least once a week; 8 days back covers a DST change, too.
+    latest, fire = None, trigger.get_next_fire_time(None, before - _WEEK_AND_A_DAY)
+    while fire is not None and fire < before:
+        latest, fire = fire, trigger.get_next_fire_time(fire, fire.replace(microsecond=0) + _ONE_SECOND)
+    if latest is None:  # a cron with at least one weekday fires within any 8 days
+        raise InputError("this schedule never fires")
+    return latest
+
+
+def period_at(*, time_of_day: str, timezone: str, days: str, at: datetime) -> timedelta:
+    """The schedule's period at `at`: from the slot at or after `at` back to the slot before it."""
+    slot = _slot_at_or_after(time_of_day, timezone, days, at)
+    # In UTC: aware datetimes of one zone subtract as wall-clock times, which would hide a DST change.
+    return slot.astimezone(UTC) - _previous_slot(time_of_day, timezone, days, slot).astimezone(UTC)
+
+
+@lru_cache(maxsize=4096)
+def _slot_at_or_after(time_of_day: str, timezone: str, days: str, at: datetime) -> datetime:
+    fire = cron_trigger(time_of_day=time_of_day, timezone=timezone, days=days).get_next_fire_time(None, at)
+    if fire is None:
         raise InputError("this schedule never fires")
     return fire
 

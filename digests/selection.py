@@ -2,12 +2,16 @@
 
 Nothing here reads the clock: every function takes `now`, so digests are testable on any day.
 
-A digest is chosen from a pool: the stories of its window (dated at most 36 h before `now`,
-that reached the target after its last delivery and by `now`: see `arrived`), clustered into events (see
-`digests.clustering`) and ranked by `StoryItem.score`. A target takes the best events on its topics
-(an event is on a topic when any outlet's story of it is). The pool depends only on the window and
-on which guild-only stories the target may see, so the thousands of targets of one slot share a few
-pools (`StoryPools`) and each distinct topic set is chosen once.
+A digest covers what reached its target since its last delivery, bounded by the schedule's period
+(see `Coverage` and `digests.scheduling.period_at`): a daily digest a day, a Monday-only briefing the
+week, a first digest the 24 h before its slot, a target back from a long pause one period (and it
+says so). It is chosen from a pool: the stories of its window (that reached the target in the
+coverage, see `arrived`, and dated at most `LATE_ARRIVAL` before the period), clustered into events
+(see `digests.clustering`) and ranked by `StoryItem.score` over the window. A target takes the best
+events on its topics (an event is on a topic when any outlet's story of it is), within `DigestLimits`.
+The pool depends only on the window and on which guild-only stories the target may see, so the
+thousands of targets of one slot share a few pools (`StoryPools`) and each distinct topic set is
+chosen once.
 """
 
 from __future__ import annotations
@@ -26,13 +30,87 @@ from digests.clustering import cluster
 from digests.errors import InputError
 from digests.models import Story, StoryGuild, StoryTopic
 from digests.store import full_text_condition, visible_to
-from digests.story_items import MAX_AGE, StoryItem, listing, load_items, window
+from digests.story_items import StoryItem, listing, load_items, window
 from digests.topics import Taxonomy, Topic
 
 DIGEST_MAX_ITEMS = 15
 FIRST_DIGEST_WINDOW = timedelta(hours=24)
-# A guard for a flood: a pool keeps the newest stories of its window up to this many.
+DAILY = timedelta(hours=24)
+# A feed may carry a story this long after the story's own date: it still counts as news of the period.
+LATE_ARRIVAL = timedelta(hours=12)
+# A period longer than this (a weekday briefing's Monday, a weekly one) gets the multi-day limits.
+MULTI_DAY = timedelta(hours=36)
+MULTI_DAY_MAX_ITEMS = 25
+MULTI_DAY_HIGHLIGHTS = 4
+MULTI_DAY_PER_TOPIC = 4
+# A guard for a flood: a pool keeps the newest stories of its window up to this many per day of its period.
 POOL_MAX_STORIES = 25_000
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What a digest at `end` covers: the stories that reached its target after `start` and by `end`.
+
+    `start` is the last delivery, or the start of the schedule's period if that is later (a target
+    back from a pause gets one period, and `cut_from` is then its last delivery, for the digest to
+    say what it left out); a first digest starts `FIRST_DIGEST_WINDOW` (or its period, if shorter)
+    before `end`. Stories dated before `oldest` are left out, however late they arrived.
+    """
+
+    start: datetime
+    end: datetime
+    oldest: datetime
+    period: timedelta = DAILY
+    first: bool = False
+    cut_from: datetime | None = None
+
+    @property
+    def span(self) -> timedelta:
+        """How long a time the digest covers."""
+        return self.end - self.start
+
+    @property
+    def window(self) -> tuple[datetime, datetime, datetime]:
+        """What its pool depends on: targets of one slot with equal windows share a pool."""
+        return self.end, self.start, self.oldest
+
+
+def coverage(*, since: datetime | None, now: datetime, period: timedelta = DAILY,
+             first_window: timedelta = FIRST_DIGEST_WINDOW) -> Coverage:
+    """The coverage of a digest at `now` for a target last delivered at `since` (never: None).
+
+    `period` is the schedule's period at `now` (see `digests.scheduling.period_at`).
+    """
+    if since is None:
+        start = now - min(first_window, period)
+        return Coverage(start=start, end=now, oldest=start, period=period, first=True)
+    period_start = now - period
+    oldest = period_start - LATE_ARRIVAL
+    if since >= period_start:  # the previous slot, or a `post-now` since
+        return Coverage(start=since, end=now, oldest=oldest, period=period)
+    return Coverage(start=period_start, end=now, oldest=oldest, period=period, cut_from=since)
+
+
+@dataclass(frozen=True)
+class DigestLimits:
+    """How many items a digest shows: in all, as highlights after the top story, and per topic section.
+
+    A day's digest is its best 15 events by topic. A longer period has more news than a reader
+    takes in at once, so it shows a little more, opens with the period's best events across topics
+    (`highlights`) and caps each topic, so one busy topic cannot fill it.
+    """
+
+    items: int
+    highlights: int = 0
+    per_topic: int | None = None
+
+    @classmethod
+    def for_span(cls, span: timedelta) -> DigestLimits:
+        """The limits of a digest covering `span`."""
+        if span <= MULTI_DAY:
+            return cls(items=DIGEST_MAX_ITEMS)
+        return cls(items=MULTI_DAY_MAX_ITEMS, highlights=MULTI_DAY_HIGHLIGHTS, per_topic=MULTI_DAY_PER_TOPIC)
+
 
 
 @dataclass(frozen=True)
@@ -45,12 +123,20 @@ class DigestSection:
 
 @dataclass(frozen=True)
 class Digest:
-    """A top story and headlines grouped by topic, plus how many more matched."""
+    """A top story, the period's other best events (multi-day digests), headlines grouped by topic, and
+    how many more matched. `start` is when the stories it covers began to arrive."""
 
     top: StoryItem | None
     sections: tuple[DigestSection, ...]
     more: int
     now: datetime
+    start: datetime | None = None
+    highlights: tuple[StoryItem, ...] = ()
+
+    @property
+    def span(self) -> timedelta | None:
+        """How long a time it covers (None: not known, e.g. a preview over hours)."""
+        return None if self.start is None else self.now - self.start
 
     @property
     def is_empty(self) -> bool:
@@ -60,15 +146,21 @@ class Digest:
     @property
     def size(self) -> int:
         """How many items the digest shows."""
-        return (self.top is not None) + sum(len(section.items) for section in self.sections)
+        return (self.top is not None) + len(self.highlights) + sum(len(section.items) for section in self.sections)
 
 
 class StoryPool:
-    """The ranked events of one window, and the digest of each topic set chosen from them (memoised)."""
+    """The ranked events of one window, and the digest of each topic set chosen from them (memoised).
 
-    def __init__(self, events: list[StoryItem], now: datetime) -> None:
-        self.now = now
-        self.ranked = sorted(events, key=lambda item: item.score(now), reverse=True)
+    Freshness counts down over the whole window, so a weekly digest ranks the week's stories.
+    """
+
+    def __init__(self, events: list[StoryItem], covered: Coverage) -> None:
+        self.now = covered.end
+        self.start = covered.start
+        self.limits = DigestLimits.for_span(covered.span)
+        horizon = covered.end - covered.oldest
+        self.ranked = sorted(events, key=lambda item: item.score(self.now, horizon), reverse=True)
         self._ranks_by_topic: dict[str, list[int]] = {}
         for rank, item in enumerate(self.ranked):
             for slug in item.topics:
@@ -77,13 +169,13 @@ class StoryPool:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, session: Session, *, now: datetime, since: datetime | None, guild_ids: Sequence[int] | None,
-             first_window: timedelta = FIRST_DIGEST_WINDOW) -> StoryPool:
-        """The pool of a target last delivered at `since` (never: None) that `guild_ids` sees, at `now`."""
-        oldest = now - (MAX_AGE if since is not None else first_window)
-        statement = window(oldest, now, guild_ids).where(arrived(since, now, guild_ids))
-        statement = statement.order_by(col(Story.effective_at).desc()).limit(POOL_MAX_STORIES)
-        return cls(cluster(load_items(session, statement), now), now)
+    def load(cls, session: Session, *, covered: Coverage, guild_ids: Sequence[int] | None) -> StoryPool:
+        """The pool of the stories `covered` that `guild_ids` sees."""
+        statement = window(covered.oldest, covered.end, guild_ids).where(
+            arrived(None if covered.first else covered.start, covered.end, guild_ids))
+        days = max(1, round(covered.period / DAILY))
+        statement = statement.order_by(col(Story.effective_at).desc()).limit(POOL_MAX_STORIES * days)
+        return cls(cluster(load_items(session, statement), covered.end, covered.end - covered.oldest), covered)
 
     def digest(self, taxonomy: Taxonomy, topics: Sequence[str] | None) -> Digest:
         """The digest for these topics (None or empty: all)."""
@@ -101,11 +193,40 @@ class StoryPool:
             ranks = sorted(set().union(*(self._ranks_by_topic.get(slug, ()) for slug in topics)))
         else:
             ranks = list(range(len(self.ranked)))
-        shown = [self.ranked[rank] for rank in ranks[:DIGEST_MAX_ITEMS]]
-        if not shown:
-            return Digest(top=None, sections=(), more=0, now=self.now)
-        return Digest(top=shown[0], sections=_sections(shown[1:], taxonomy, topics),
-                      more=len(ranks) - len(shown), now=self.now)
+        if not ranks:
+            return Digest(top=None, sections=(), more=0, now=self.now, start=self.start)
+        limits = self.limits
+        best = [self.ranked[rank] for rank in ranks[:1 + limits.highlights]]
+        room = limits.items - len(best)
+        if limits.per_topic is None:
+            headlines = [self.ranked[rank] for rank in ranks[len(best):len(best) + room]]
+        else:
+            headlines = self._capped(ranks[len(best):], topics, room, limits.per_topic)
+        shown = len(best) + len(headlines)
+        return Digest(top=best[0], highlights=tuple(best[1:]), sections=_sections(headlines, taxonomy, topics),
+                      more=len(ranks) - shown, now=self.now, start=self.start)
+
+    def _capped(self, ranks: list[int], topics: tuple[str, ...], room: int, cap: int) -> list[StoryItem]:
+        """The best items of `ranks`, at most `cap` under each section, `room` in all.
+
+        It stops once every section it could fill is full: a weekly digest of two topics need not
+        walk the week's thousands of other stories of those topics.
+        """
+        sections = len(topics) if topics else len(self._ranks_by_topic) + 1  # + 1: stories of no topic
+        chosen: list[StoryItem] = []
+        counts: dict[str | None, int] = {}
+        full = 0
+        for rank in ranks:
+            if len(chosen) >= room or full >= sections:
+                break
+            item = self.ranked[rank]
+            home = _home(item, topics)
+            count = counts.get(home, 0)
+            if count < cap:
+                counts[home] = count + 1
+                full += count + 1 == cap
+                chosen.append(item)
+        return chosen
 
 
 Scope = frozenset[int] | None  # the guilds whose own stories a pool holds; None: every story (the operator)
@@ -113,7 +234,7 @@ Scope = frozenset[int] | None  # the guilds whose own stories a pool holds; None
 
 @dataclass
 class _Window:
-    """The pools of one (now, since) window, by scope; each pool is built by the first worker to need it."""
+    """The pools of one window (see `Coverage.window`), by scope; each pool is built by the first worker to need it."""
 
     lock: threading.Lock = field(default_factory=threading.Lock)
     private_guilds: frozenset[int] | None = None
@@ -132,19 +253,17 @@ class StoryPools:
     """
 
     def __init__(self, windows: int = 8, private_scopes: int = 16) -> None:
-        self._windows: OrderedDict[tuple[datetime, datetime | None, timedelta], _Window] = OrderedDict()
+        self._windows: OrderedDict[tuple[datetime, datetime, datetime], _Window] = OrderedDict()
         self._size = windows
         self._private_scopes = private_scopes
         self._lock = threading.Lock()
 
-    def get(self, session: Session, *, now: datetime, since: datetime | None, guild_ids: Sequence[int] | None,
-            first_window: timedelta = FIRST_DIGEST_WINDOW) -> StoryPool:
+    def get(self, session: Session, *, covered: Coverage, guild_ids: Sequence[int] | None) -> StoryPool:
         """The pool `StoryPool.load` would build, built at most once per window and scope."""
-        found = self._window((now, since, first_window))
+        found = self._window(covered.window)
         with found.lock:
             if found.private_guilds is None:
-                oldest = now - (MAX_AGE if since is not None else first_window)
-                found.private_guilds = _guilds_with_own_stories(session, oldest, now)
+                found.private_guilds = _guilds_with_own_stories(session, covered.oldest, covered.end)
             scope = None if guild_ids is None else frozenset(guild_ids) & found.private_guilds
             building = found.pools.get(scope)
             if building is None:
@@ -156,7 +275,7 @@ class StoryPools:
                 mine = False
         if mine:  # built outside the lock: workers needing other scopes go on meanwhile
             try:
-                building.set_result(StoryPool.load(session, now=now, since=since, first_window=first_window,
+                building.set_result(StoryPool.load(session, covered=covered,
                                                    guild_ids=None if scope is None else sorted(scope)))
             except BaseException as error:
                 with found.lock:
@@ -164,7 +283,7 @@ class StoryPools:
                 building.set_exception(error)
         return building.result()
 
-    def _window(self, key: tuple[datetime, datetime | None, timedelta]) -> _Window:
+    def _window(self, key: tuple[datetime, datetime, datetime]) -> _Window:
         with self._lock:
             found = self._windows.get(key) or _Window()
             self._windows[key] = found
@@ -187,22 +306,27 @@ def select_digest(
     topics: Sequence[str] | None,
     since: datetime | None,
     now: datetime,
+    period: timedelta = DAILY,
     first_window: timedelta = FIRST_DIGEST_WINDOW,
     guild_ids: Sequence[int] | None = None,
     pools: StoryPools | None = None,
+    covered: Coverage | None = None,
 ) -> Digest:
     """The digest at `now` for a target with these topics (None or empty: all) last delivered at `since`.
 
-    It holds the stories that reached it (see `arrived`) after `since` and by `now` that are at most
-    36 h old; a target
-    never delivered (`since` None) gets the stories of the `first_window` (24 h) before `now`.
-    `guild_ids` limits it to what those guilds may see (see `digests.store.visible_to`). With
-    `pools`, the window's pool is shared with the other targets of the same slot.
+    It holds the stories that reached it (see `arrived`) in its `coverage`: after `since`, at most
+    one `period` back, by `now`; a target never delivered (`since` None) gets the `first_window`
+    (24 h) before `now`, or its period if that is shorter. `covered`, when given, is that coverage
+    already worked out. `guild_ids` limits it to what those guilds may see (see
+    `digests.store.visible_to`). With `pools`, the window's pool is shared with the other targets of
+    the same slot.
     """
+    if covered is None:
+        covered = coverage(since=since, now=now, period=period, first_window=first_window)
     if pools is None:
-        pool = StoryPool.load(session, now=now, since=since, guild_ids=guild_ids, first_window=first_window)
+        pool = StoryPool.load(session, covered=covered, guild_ids=guild_ids)
     else:
-        pool = pools.get(session, now=now, since=since, guild_ids=guild_ids, first_window=first_window)
+        pool = pools.get(session, covered=covered, guild_ids=guild_ids)
     return pool.digest(taxonomy, topics)
 
 
@@ -317,15 +441,18 @@ def topic_counts(
     return [(topic, counts.get(topic.slug, 0)) for topic in taxonomy]
 
 
+def _home(item: StoryItem, wanted: Sequence[str]) -> str | None:
+    """The section an item goes under: the first of its topics the target follows (None: no topic)."""
+    return next((slug for slug in item.topics if not wanted or slug in wanted), None)
+
+
 def _sections(
-    items: Sequence[StoryItem], taxonomy: Taxonomy, wanted: Sequence[str] | None
+    items: Sequence[StoryItem], taxonomy: Taxonomy, wanted: Sequence[str]
 ) -> tuple[DigestSection, ...]:
     """Items under the first of their topics the target follows, sections in taxonomy order."""
-    wanted_set = set(wanted or ())
     by_topic: dict[str | None, list[StoryItem]] = {}
     for item in items:
-        home = next((slug for slug in item.topics if not wanted_set or slug in wanted_set), None)
-        by_topic.setdefault(home, []).append(item)
+        by_topic.setdefault(_home(item, wanted), []).append(item)
     sections = [
         DigestSection(topic=topic, items=tuple(by_topic[topic.slug])) for topic in taxonomy if topic.slug in by_topic
     ]

@@ -12,8 +12,8 @@ from sqlmodel import Session, col
 from digests.models import Story
 from digests.store import topic_links, visible_to
 
-# A digest shows stories up to this old; freshness counts down to zero over it.
-MAX_AGE = timedelta(hours=36)
+# Freshness counts down to zero over this when no window is given (a day's digest: 24 h + 12 h late arrival).
+DEFAULT_HORIZON = timedelta(hours=36)
 
 
 @dataclass(frozen=True)
@@ -33,9 +33,12 @@ class StoryItem:
     has_body: bool
     also: tuple[str, ...] = ()
 
-    def score(self, now: datetime) -> float:
-        """Rank in a digest: 2 × (outlets − 1) + 0.5 with a body + freshness (1 when new, 0 at MAX_AGE)."""
-        freshness = max(0.0, 1.0 - (now - self.effective_at) / MAX_AGE)
+    def score(self, now: datetime, horizon: timedelta = DEFAULT_HORIZON) -> float:
+        """Rank in a digest: 2 × (outlets − 1) + 0.5 with a body + freshness (1 when new, 0 at `horizon`).
+
+        `horizon` is the digest's window, so a weekly digest ranks a Monday story by its outlets too.
+        """
+        freshness = max(0.0, 1.0 - (now - self.effective_at) / horizon)
         return 2.0 * len(self.also) + (0.5 if self.has_body else 0.0) + freshness
 
 

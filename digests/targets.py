@@ -7,19 +7,29 @@ that can be shown as it is.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from digests.archive import set_archive
 from digests.errors import InputError, NotFoundError
-from digests.models import ChannelBriefing, PersonalDigest, Subscription, WebhookDigest
-from digests.scheduling import parse_days
+from digests.models import ChannelBriefing, MemberGuild, PersonalDigest, Subscription, WebhookDigest
+from digests.scheduling import next_slot, parse_days, period_at
+from digests.selection import DAILY, Coverage, coverage
+from digests.store import member_guilds
 from digests.timeutil import parse_time_of_day, parse_timezone
 from digests.topics import Taxonomy, Topic
 
+Target = ChannelBriefing | PersonalDigest | WebhookDigest
 DEFAULT_DIGEST_TIME = "08:00"
+# A webhook digest has no schedule (`briefbot post` runs when cron says): it covers at most a week.
+UNSCHEDULED_PERIOD = timedelta(days=7)
 ALL = "all"
 NO_WEBHOOK = "none"
 _WEBHOOK_URL_RE = re.compile(
@@ -155,7 +165,7 @@ def personal_digest_of(*, session: Session, user_id: int) -> PersonalDigest | No
 def subscribed_topics(*, session: Session, taxonomy: Taxonomy, user_id: int) -> list[Topic]:
     """The user's topics, in taxonomy order."""
     slugs = set(session.exec(select(Subscription.topic_slug).where(col(Subscription.user_id) == user_id)))
-    return [topic for topic in taxonomy if topic.slug in slugs]
+    return _in_taxonomy_order(taxonomy, slugs)
 
 
 def subscribe(
@@ -242,9 +252,119 @@ def upsert_webhook_digest(
     return digest
 
 
-def set_paused(
-    target: ChannelBriefing | PersonalDigest | WebhookDigest, *, paused: bool, reason: str | None = None
-) -> None:
+def days_of(target: Target) -> str:
+    """The days a target is sent on: a briefing's own, every day for a personal digest."""
+    return target.days if isinstance(target, ChannelBriefing) else "daily"
+
+
+def period_of(target: Target, at: datetime) -> timedelta:
+    """The target's period at `at` (see `digests.scheduling.period_at`).
+
+    A webhook digest has no schedule: its period is the time since its last post (a day before the
+    first), at most `UNSCHEDULED_PERIOD`, so a cron job that posts weekly gets a weekly digest.
+    """
+    if isinstance(target, WebhookDigest):
+        if target.last_delivered_at is None:
+            return DAILY
+        return min(max(at - target.last_delivered_at, timedelta(0)), UNSCHEDULED_PERIOD)
+    return period_at(time_of_day=target.time_of_day, timezone=target.timezone, days=days_of(target), at=at)
+
+
+def coverage_of(target: Target, at: datetime) -> Coverage:
+    """What the target's digest at `at` covers, from its watermark and its schedule's period."""
+    return coverage(since=target.last_delivered_at, now=at, period=period_of(target, at))
+
+
+def next_coverage(target: ChannelBriefing | PersonalDigest, now: datetime) -> Coverage:
+    """What the target's next scheduled digest will cover, as things stand at `now`."""
+    slot = next_slot(time_of_day=target.time_of_day, timezone=target.timezone, days=days_of(target), after=now)
+    return coverage_of(target, slot)
+
+
+@dataclass(frozen=True)
+class Readers:
+    """Who reads a personal digest: its user's topics (taxonomy order) and the guilds whose stories they see."""
+
+    topics: list[Topic]
+    guild_ids: list[int]
+
+
+def readers_of(*, session: Session, taxonomy: Taxonomy, user_id: int) -> Readers:
+    """The user's topics and guilds, read now."""
+    return Readers(subscribed_topics(session=session, taxonomy=taxonomy, user_id=user_id),
+                   member_guilds(session=session, user_id=user_id))
+
+
+class SlotReaders:
+    """The topics and guilds of every personal digest due at a slot, read once for the slot's deliveries.
+
+    Like the story pools (`digests.selection.StoryPools`), this is a snapshot: taken when the first
+    delivery of the slot asks, it serves the slot's thousands of digests with three queries instead
+    of two each. A change a user makes after their slot began counts from their next slot. A user
+    the snapshot does not know (their schedule changed since) is read on its own. The latest
+    `slots` slots are kept (thread-safe: the deliverer's workers share it).
+    """
+
+    def __init__(self, slots: int = 4) -> None:
+        self._slots: OrderedDict[datetime, Future[dict[int, Readers]]] = OrderedDict()
+        self._size = slots
+        self._lock = threading.Lock()
+
+    def get(self, *, session: Session, taxonomy: Taxonomy, user_id: int, slot_at: datetime) -> Readers:
+        """The readers of the user's digest at `slot_at`."""
+        with self._lock:
+            building = self._slots.get(slot_at)
+            mine = building is None
+            if building is None:
+                building = self._slots[slot_at] = Future()
+                while len(self._slots) > self._size:
+                    self._slots.popitem(last=False)
+        if mine:
+            try:
+                building.set_result(_readers_due_at(session, taxonomy, slot_at))
+            except BaseException as error:
+                with self._lock:
+                    self._slots.pop(slot_at, None)
+                building.set_exception(error)
+        found = building.result().get(user_id)
+        return found if found is not None else readers_of(session=session, taxonomy=taxonomy, user_id=user_id)
+
+
+def _readers_due_at(session: Session, taxonomy: Taxonomy, slot_at: datetime) -> dict[int, Readers]:
+    """The readers of every unpaused personal digest with a slot at `slot_at`."""
+    schedules = session.execute(sa.select(PersonalDigest.time_of_day, PersonalDigest.timezone).distinct()
+                                .where(col(PersonalDigest.paused).is_(False))).all()
+    due = [(time_of_day, zone) for time_of_day, zone in schedules if _fires_at(time_of_day, zone, slot_at)]
+    if not due:
+        return {}
+    users = sa.select(PersonalDigest.user_id).where(
+        col(PersonalDigest.paused).is_(False),
+        sa.tuple_(col(PersonalDigest.time_of_day), col(PersonalDigest.timezone)).in_(due))
+    slugs: dict[int, set[str]] = {user_id: set() for user_id in session.execute(users).scalars()}
+    for user_id, slug in session.execute(sa.select(Subscription.user_id, Subscription.topic_slug)
+                                         .where(col(Subscription.user_id).in_(users))):
+        slugs[user_id].add(slug)
+    guilds: dict[int, list[int]] = {}
+    for user_id, guild_id in session.execute(sa.select(MemberGuild.user_id, MemberGuild.guild_id)
+                                             .where(col(MemberGuild.user_id).in_(users))):
+        guilds.setdefault(user_id, []).append(guild_id)
+    return {user_id: Readers(_in_taxonomy_order(taxonomy, followed), guilds.get(user_id, []))
+            for user_id, followed in slugs.items()}
+
+
+def _fires_at(time_of_day: str, zone: str, slot_at: datetime) -> bool:
+    try:
+        return next_slot(time_of_day=time_of_day, timezone=zone, days="daily",
+                         after=slot_at - timedelta(seconds=1)) == slot_at
+    except InputError:  # a zone this machine's tz database no longer knows: such a digest is read alone
+        return False
+
+
+def _in_taxonomy_order(taxonomy: Taxonomy, slugs: Sequence[str] | set[str]) -> list[Topic]:
+    return [topic for topic in taxonomy if topic.slug in slugs]
+
+
+def set_paused(target: Target, *, paused: bool, reason: str | None = None) -> None:
     """Pause (with the reason shown to users) or resume a briefing or a digest."""
     target.paused = paused
     target.pause_reason = reason[:300] if paused and reason else None

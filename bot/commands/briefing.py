@@ -14,8 +14,9 @@ from digests.archive import archive_link, archive_path
 from digests.delivery import last_delivery
 from digests.models import ChannelBriefing, Delivery
 from digests.scheduling import describe_days, next_slot
+from digests.selection import Coverage
 from digests.services import Services
-from digests.targets import briefings_of, pick_briefing, remove_briefing, set_paused, setup_briefing
+from digests.targets import briefings_of, next_coverage, pick_briefing, remove_briefing, set_paused, setup_briefing
 from digests.topics import Topic
 
 
@@ -30,6 +31,7 @@ class BriefingRow:
     last: Delivery | None
     archive_url: str | None  # while the archive is on and the bot has a public address
     archive_path: str | None  # while the archive is on
+    covered: Coverage
 
 
 def _row(session: Session, services: Services, briefing: ChannelBriefing, now: datetime) -> BriefingRow:
@@ -41,6 +43,7 @@ def _row(session: Session, services: Services, briefing: ChannelBriefing, now: d
         last=last_delivery(session=session, target=briefing),
         archive_url=archive_link(briefing, services.settings.archive_base_url),
         archive_path=archive_path(briefing),
+        covered=next_coverage(briefing, now),
     )
 
 

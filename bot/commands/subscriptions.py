@@ -19,6 +19,7 @@ from digests.models import PersonalDigest
 from digests.scheduling import next_slot
 from digests.targets import (
     ALL,
+    next_coverage,
     require_personal_digest,
     schedule_digest,
     set_paused,
@@ -89,7 +90,8 @@ async def subscriptions_command(interaction: discord.Interaction) -> None:
 
     topics, digest, last = await client.db(work)
     await reply(interaction, "subscriptions", digest=digest, topics=topics,
-                next_at=_next_at(digest, now) if digest else None, last=last)
+                next_at=_next_at(digest, now) if digest else None, last=last,
+                covered=next_coverage(digest, now) if digest else None)
 
 
 digest_group = app_commands.Group(name="digest", description="Your personal digest, sent by DM")

@@ -1,13 +1,16 @@
-"""P3: digest selection and rendering for many targets with mixed topic subscriptions.
+"""P3: digest selection and rendering for the targets of one slot, daily and weekly, with mixed topics.
 
 Each target is rendered as a delivery claims it: its own session, `digests.delivery.render_target`
-(subscriptions and guilds read, `select_digest`, the personal-digest or briefing template, split
-into parts), all of one slot, sharing one `StoryPools` as a `Deliverer`'s workers do. The store
-holds `p3_stories` stories over 48 h (a busy deployment's two days); most targets were last
-delivered at the previous day's slot, a tenth never. If rendering every target would take longer than
-`p3_budget_seconds`, the rest is not run and the total is extrapolated from those that were
-(the table says so). With `--store postgresql` the store is built in SQLite the same way, copied into
-a PostgreSQL schema of its own (see `pgstore.py`), rendered from there, and the schema dropped.
+(its users' topics and guilds, `select_digest`, the personal-digest or briefing template, split into
+parts), all of one slot, sharing one `StoryPools` and one `SlotReaders` as a `Deliverer`'s workers
+do. The store holds `p3_stories` stories every 48 h (a busy deployment's rate) for eight days, so a
+weekly digest has a whole week to choose from. Every target is due at the slot (its time of day is
+the slot's in its zone); `WEEKLY_SHARE` of them are weekly channel briefings, the rest daily (personal
+digests and briefings); each was last delivered at its previous slot, a tenth never. If rendering
+every target would take longer than `p3_budget_seconds`, the rest is not run and the total is
+extrapolated from those that were (the table says so). With `--store postgresql` the store is built in
+SQLite the same way, copied into a PostgreSQL schema of its own (see `pgstore.py`), rendered from
+there, and the schema dropped.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from digests.selection import StoryPools
 from digests.services import Services
 from digests.settings import Settings
 from digests.store import session_scope
+from digests.targets import SlotReaders
 from tests.benchmarks import pgstore, rawstore
 from tests.benchmarks.context import Context
 from tests.benchmarks.datasets import build_story_store
@@ -32,6 +36,8 @@ from tests.benchmarks.report import Figure, percentile
 from tests.benchmarks.targets import seed_targets
 
 TARGET_SECONDS = 5.0
+WEEKLY_SHARE = 0.1
+STORE_DAYS = 8
 
 
 def distinct_selections(path: Path) -> int:
@@ -64,10 +70,12 @@ def run_p3(context: Context) -> list[Figure]:
     scratch = context.scratch("p3")
     path = scratch / "digests.db"
     now = datetime.now(UTC).replace(second=0, microsecond=0)
-    context.log(f"P3: a store of {sizes.p3_stories:,} stories and {sizes.p3_targets:,} targets")
-    build_story_store(path, sizes.p3_stories, anchor=now, seed=context.seed + 3)
+    stories = sizes.p3_stories * STORE_DAYS // 2
+    context.log(f"P3: a store of {stories:,} stories over {STORE_DAYS} days and {sizes.p3_targets:,} targets "
+                f"({WEEKLY_SHARE:.0%} weekly)")
+    build_story_store(path, stories, anchor=now, seed=context.seed + 3, hours=STORE_DAYS * 24)
     seed_targets(path, count=sizes.p3_targets, seed=context.seed, created_at=now - timedelta(days=30),
-                 last_delivered_at=now - timedelta(days=1))
+                 last_delivered_at=now - timedelta(days=1), slot=now, weekly_share=WEEKLY_SHARE)
     with database(context, path) as url:
         return [render_all(context, url, now, distinct_selections(path))]
 
@@ -84,14 +92,14 @@ def render_all(context: Context, url: str, now: datetime, selections: int) -> Fi
                 f"(budget {sizes.p3_budget_seconds:.0f} s)")
     samples: list[float] = []
     parts = empty = 0
-    pools = StoryPools()
+    pools, readers = StoryPools(), SlotReaders()
     started = time.perf_counter()
     for target in targets:
         began = time.perf_counter()
         with session_scope(services.engine) as session:
             session.add(target)
             rendered = render_target(session=session, taxonomy=services.taxonomy, renderer=services.renderer,
-                                     target=target, now=now, pools=pools)
+                                     target=target, now=now, pools=pools, readers=readers)
         samples.append(time.perf_counter() - began)
         parts += len(rendered)
         empty += not rendered
@@ -106,7 +114,9 @@ def render_all(context: Context, url: str, now: datetime, selections: int) -> Fi
     details = {"targets": len(targets), "rendered": done, "extrapolated": done < len(targets),
                "measured_seconds": round(elapsed, 2), "per_target_ms_mean": round(elapsed / done * 1000, 2),
                "per_target_ms_p95": round(percentile(samples, 0.95) * 1000, 2), "parts": parts,
-               "empty_digests": empty, "stories": sizes.p3_stories, "distinct_selections": selections,
+               "empty_digests": empty, "stories": sizes.p3_stories * STORE_DAYS // 2, "store_days": STORE_DAYS,
+               "weekly_share": WEEKLY_SHARE, "distinct_selections": selections,
                "store": context.store}
-    return Figure("P3", f"select + render digests for {len(targets):,} targets (mixed topics) on {context.store_name}",
+    return Figure("P3", f"select + render digests for {len(targets):,} targets of one slot (daily and weekly) on "
+                  f"{context.store_name}",
                   text, f"≤ {TARGET_SECONDS:g} s total", total <= TARGET_SECONDS, total, "s", details)

@@ -3,7 +3,9 @@
 Rows go in raw (ten thousand targets through `digests.targets` would take longer than what is
 measured). Users follow one to four topics, the popular topics more often; a few percent of targets
 are channel briefings, half of them for all topics. Delivery times and zones are spread the way a
-deployment's users would spread them.
+deployment's users would spread them, or, with `slot`, every target is due at that one moment (its
+time of day is the slot's in its zone) and was last delivered at its schedule's previous slot; a
+`weekly_share` of them are then weekly channel briefings (on the slot's weekday in their zone).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from digests.scheduling import previous_slot
 from tests.benchmarks import rawstore
 from tests.benchmarks.vocabulary import TOPIC_WEIGHTS
 
@@ -45,8 +49,11 @@ def seed_targets(
     last_delivered_at: datetime | None,
     first_digest_share: float = 0.1,
     channel_share: float = 0.05,
+    slot: datetime | None = None,
+    weekly_share: float = 0.0,
 ) -> SeededTargets:
-    """Insert `count` targets; `first_digest_share` of them were never delivered, the rest at `last_delivered_at`."""
+    """Insert `count` targets; `first_digest_share` of them were never delivered, the rest at `last_delivered_at`
+    (with `slot`: at their previous slot before it)."""
     rng = random.Random(seed)
     weighted_topics = [slug for slug, weight in TOPIC_WEIGHTS.items() for _ in range(weight)]
     created = rawstore.sql_time(created_at)
@@ -54,13 +61,20 @@ def seed_targets(
     users: list[int] = []
     channels: list[tuple[int, int]] = []
     for index in range(count):
-        delivered = None if last_delivered_at is None or rng.random() < first_digest_share \
-            else rawstore.sql_time(last_delivered_at)
+        never = last_delivered_at is None or rng.random() < first_digest_share
+        delivered = None if never else rawstore.sql_time(last_delivered_at)
         time_of_day, zone = rng.choice(TIMES), rng.choice(TIMEZONES)
-        if rng.random() < channel_share:
+        weekly = slot is not None and rng.random() < weekly_share
+        days = rng.choice(DAYS)
+        if slot is not None:
+            local = slot.astimezone(ZoneInfo(zone))
+            time_of_day, days = local.strftime("%H:%M"), local.strftime("%a").lower() if weekly else "daily"
+            delivered = None if never else rawstore.sql_time(
+                previous_slot(time_of_day=time_of_day, timezone=zone, days=days, before=slot))
+        if weekly or rng.random() < channel_share:
             guild_id, channel_id = GUILD_ID_BASE + index // 4, CHANNEL_ID_BASE + index
             topics = "" if rng.random() < 0.5 else ",".join(_topics(rng, weighted_topics, rng.randint(2, 5)))
-            briefings.append((guild_id, channel_id, time_of_day, zone, topics, rng.choice(DAYS), None, 0, 0, None,
+            briefings.append((guild_id, channel_id, time_of_day, zone, topics, days, None, 0, 0, None,
                               created, delivered))
             channels.append((guild_id, channel_id))
             continue

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from digests.errors import ConfigError
-from digests.models import PersonalDigest
+from digests.models import ChannelBriefing, PersonalDigest
 from digests.rendering import DISCORD_MESSAGE_MAX, Renderer, escape_markdown, link_target, split_message
-from digests.selection import Digest, DigestSection, StoryList
+from digests.selection import Digest, DigestSection, StoryList, coverage
 from digests.story_items import StoryItem
+from digests.targets import next_coverage
 
 NOW = datetime(2026, 11, 28, 22, 30, tzinfo=UTC)
 UTC_ZONE = ZoneInfo("UTC")
@@ -226,3 +228,31 @@ def test_a_long_line_is_never_cut_inside_a_masked_link():
     parts = split_message(line)
     assert all(len(part) <= DISCORD_MESSAGE_MAX for part in parts)
     assert any(part.startswith(link) for part in parts)
+
+
+def test_subscriptions_and_briefing_show_say_what_the_next_digest_covers(renderer, taxonomy):
+    brussels = ZoneInfo("Europe/Brussels")
+    digest = PersonalDigest(user_id=1, time_of_day="08:00", timezone="Europe/Brussels", created_at=NOW,
+                            last_delivered_at=datetime(2026, 11, 28, 7, tzinfo=UTC))
+    next_at = datetime(2026, 11, 29, 8, tzinfo=brussels)
+    lines = renderer.reply("subscriptions", digest=digest, topics=[taxonomy.get("trade")], next_at=next_at,
+                           last=None, covered=next_coverage(digest, NOW))[0].split("\n")
+    assert lines[3] == "Next digest covers: stories since Sat 28 Nov 08:00 (24 h)."
+    digest.last_delivered_at = None
+    first = renderer.reply("subscriptions", digest=digest, topics=[taxonomy.get("trade")], next_at=next_at,
+                           last=None, covered=next_coverage(digest, NOW))[0]
+    assert "Next digest covers: the 24 h before it (its first)." in first
+    weekly = ChannelBriefing(guild_id=1, channel_id=2, time_of_day="08:00", timezone="Europe/Brussels", days="mon",
+                             created_at=NOW, last_delivered_at=datetime(2026, 10, 1, 6, tzinfo=UTC))
+    row = SimpleNamespace(briefing=weekly, topics=[], days="on Mon", next_at=datetime(2026, 11, 30, 8, tzinfo=brussels),
+                          last=None, covered=next_coverage(weekly, NOW))
+    shown = renderer.reply("briefing_list", rows=[row])[0]
+    assert ("Next digest covers: only the last 7 days, since Mon 23 Nov 08:00: the last digest was Thu 01 Oct, "
+            "and a digest covers at most one period.") in shown
+
+
+def test_a_quiet_week_is_called_so(renderer):
+    weekly = coverage(since=NOW - timedelta(days=7), now=NOW, period=timedelta(days=7))
+    text = renderer.render("quiet_day.md.j2", now=NOW, tz=ZoneInfo("UTC"), covered=weekly)
+    assert text.startswith("## 📰 Weekly briefing") and "A quiet week" in text
+    assert "Daily briefing" in renderer.render("quiet_day.md.j2", now=NOW, tz=ZoneInfo("UTC"), covered=None)

@@ -9,7 +9,7 @@ import pytest
 
 from digests.errors import InputError
 from digests.ingest.draft import StoryDraft
-from digests.selection import DIGEST_MAX_ITEMS, StoryPools, find_stories, select_digest, topic_counts
+from digests.selection import DIGEST_MAX_ITEMS, StoryPools, coverage, find_stories, select_digest, topic_counts
 from digests.store import add_stories, session_scope
 
 
@@ -217,10 +217,11 @@ def test_targets_of_one_slot_share_a_pool_unless_they_see_other_guild_stories(en
     pools = StoryPools()
     since = now - timedelta(days=1)
     with session_scope(engine) as session:
-        public, guild_8, webhook = (pools.get(session, now=now, since=since, guild_ids=ids) for ids in ([], [8], []))
-        guild_7 = pools.get(session, now=now, since=since, guild_ids=[7, 8])
-        first_digest = pools.get(session, now=now, since=None, guild_ids=[])
-        next_slot = pools.get(session, now=now + timedelta(days=1), since=now, guild_ids=[])
+        covered = coverage(since=since, now=now)
+        public, guild_8, webhook = (pools.get(session, covered=covered, guild_ids=ids) for ids in ([], [8], []))
+        guild_7 = pools.get(session, covered=coverage(since=since, now=now), guild_ids=[7, 8])
+        first_digest = pools.get(session, covered=coverage(since=None, now=now), guild_ids=[])
+        next_slot = pools.get(session, covered=coverage(since=now, now=now + timedelta(days=1)), guild_ids=[])
     assert public is guild_8 is webhook  # guild 8 has no stories of its own
     assert guild_7 is not public and first_digest is not public and next_slot is not public
     assert sorted(all_titles(guild_7.digest(taxonomy, ["trade"]))) == ["Tariffs on local wine", "Tariffs on steel"]
@@ -251,7 +252,7 @@ def test_pools_keep_the_latest_windows_and_scopes_only(engine, taxonomy, now):
     pools = StoryPools(windows=2, private_scopes=2)
     with session_scope(engine) as session:
         def pool(ids, at=now):
-            return pools.get(session, now=at, since=None, guild_ids=ids)
+            return pools.get(session, covered=coverage(since=None, now=at), guild_ids=ids)
 
         first = pool([1])
         assert pool([1]) is first
@@ -274,7 +275,7 @@ def test_workers_asking_at_once_share_one_pool(engine, taxonomy, now):
 
     def ask(_: int):
         with session_scope(engine) as session:
-            return pools.get(session, now=now, since=None, guild_ids=[])
+            return pools.get(session, covered=coverage(since=None, now=now), guild_ids=[])
 
     with ThreadPoolExecutor(max_workers=8) as workers:
         answers = list(workers.map(ask, range(16)))

@@ -30,7 +30,17 @@ Behaviour the client depends on, modelled on purpose:
   ``enforce_nonce`` de-duplication per channel for 5 minutes, the bot's channel permissions
   (50001 Missing Access / 50013 Missing Permissions), unknown channel (10003), closed DMs (50007).
 * Command sync (bulk overwrite) validates names/descriptions/option order like Discord and keeps a
-  command's id stable across syncs.
+  command's id stable across syncs. ``contexts`` (0 guild, 1 bot DM, 2 private channel) and
+  ``integration_types`` (0 guild install, 1 user install) are checked as Discord's OpenAPI
+  description types them (``ApplicationCommandUpdateRequest``: a non-empty array of unique enum
+  values, or null) and enforced on invocation; the deprecated ``dm_permission`` is recorded (see
+  ``deprecated_fields``) and still honoured when no ``contexts`` are given.
+* Interactions carry ``context`` and ``authorizing_integration_owners`` as Discord sends them: in a
+  guild that installed the app ``{"0": guild_id}``, in the bot's DM ``{"0": "0"}``, and for a user
+  install ``{"1": user_id}`` (see ``invoke(context=..., user_install=...)``). A deferred response
+  is completed by ``PATCH /webhooks/{app_id}/{token}/messages/@original``; the deprecated path,
+  a first followup that replaces the "thinking" message, still works and is recorded
+  (``InteractionResult.completed_by``).
 * Outages: :meth:`FakeDiscord.drop_gateway` closes every websocket and holds each IDENTIFY and RESUME
   (heartbeats are still answered) until :meth:`FakeDiscord.restore_gateway`, when the client resumes.
 * Sharding: ``GET /gateway/bot`` recommends ``shards``; an IDENTIFY with ``shard: [id, count]``
@@ -108,6 +118,9 @@ DM_APP_PERMISSIONS = (
 )
 
 EPHEMERAL = 1 << 6
+# Discord's OpenAPI enums: InteractionContextType (guild, bot DM, private channel), ApplicationIntegrationType.
+INTERACTION_CONTEXTS = frozenset({0, 1, 2})
+INTEGRATION_TYPES = frozenset({0, 1})
 LOADING = 1 << 7
 NONCE_WINDOW_SECONDS = 300.0
 MAX_CONTENT_LENGTH = 2000
@@ -330,6 +343,7 @@ class InteractionResult:
     followups: list[dict[str, Any]]  # raw followup (POST /webhooks/{app}/{token}) bodies
     edits: list[dict[str, Any]]  # raw PATCH bodies for @original or followup messages
     errors: list[dict[str, Any]]  # {"method", "path", "status", "body"} of failed requests
+    completed_by: str | None = None  # how a deferred response was filled: "edit" (PATCH @original) or "followup"
 
     @property
     def ephemeral(self) -> bool:
@@ -345,7 +359,7 @@ class InteractionResult:
     def texts(self) -> list[str]:
         """Content of the original response followed by every separate followup message."""
         out = [self.content] if self.content else []
-        followups = self.followups[1:] if self.deferred else self.followups
+        followups = self.followups[1:] if self.completed_by == "followup" else self.followups
         return out + [f["content"] for f in followups if f.get("content")]
 
 
@@ -387,6 +401,7 @@ class _Interaction:
     loading: bool = False
     choices: list[dict[str, Any]] | None = None
     messages: dict[int, dict[str, Any]] = field(default_factory=dict)
+    completed_by: str | None = None
 
     @property
     def response_type(self) -> int | None:
@@ -487,6 +502,7 @@ class FakeDiscord:
 
         self.requests: list[RecordedRequest] = []
         self.unknown_routes: list[str] = []
+        self.deprecated_fields: list[str] = []  # deprecated fields a command sync sent, e.g. "stories.dm_permission"
         self.gateway_connections: list[GatewayConnection] = []
         self.presence_updates: list[dict[str, Any]] = []
 
@@ -957,6 +973,8 @@ class FakeDiscord:
         locale: str = "en-US",
         timeout: float = 10.0,
         settle: float = 0.2,
+        context: int | None = None,
+        user_install: bool = False,
     ) -> InteractionResult:
         """Run a slash command as a user and return what the client answered.
 
@@ -968,12 +986,20 @@ class FakeDiscord:
         user = guild owner (or a fresh user in DMs), channel = first text channel, member
         permissions computed from roles and overwrites unless ``permissions`` is given.
 
+        ``context`` is where the command is used (0 guild, 1 the bot's DM, 2 a DM or group DM between
+        users, where only a user install reaches): by default 0 with a guild, else 1. With
+        ``user_install`` the user's install of the app authorizes it (``authorizing_integration_owners``
+        ``{"1": user}``); in a guild it then stands alone, as in a server that did not install the
+        app. Context 2 always is a user install. A command whose synced ``contexts`` or
+        ``integration_types`` exclude the invocation raises, as Discord's client would not offer it.
+
         Waits until the initial response arrived (or was rejected, e.g. 10062 after the deadline:
         then ``type`` is None and ``errors`` says why) and, after a defer, until the deferred
         message was completed (edit or followup), then until nothing happened for ``settle`` s.
         """
         interaction = self._create_interaction(
-            2, command, options or {}, None, user_id, guild_id, channel_id, permissions, locale
+            2, command, options or {}, None, user_id, guild_id, channel_id, permissions, locale,
+            context=context, user_install=user_install,
         )
         self._run(self._dispatch("INTERACTION_CREATE", interaction.payload), timeout)
 
@@ -1048,6 +1074,7 @@ class FakeDiscord:
                 followups=data["followups"],
                 edits=data["edits"],
                 errors=data["errors"],
+                completed_by=interaction.completed_by,
             )
 
     def _create_interaction(
@@ -1061,11 +1088,18 @@ class FakeDiscord:
         channel_id: int | None,
         permissions: int | None,
         locale: str,
+        *,
+        context: int | None = None,
+        user_install: bool = False,
     ) -> _Interaction:
         with self._cond:
             guild = self._guilds.get(guild_id) if guild_id is not None else None
             if guild_id is not None and guild is None:
                 raise KeyError(f"unknown guild {guild_id}")
+            context = (0 if guild is not None else 1) if context is None else context
+            if (context == 0) != (guild is not None):
+                raise ValueError(f"context {context} needs {'a' if context == 0 else 'no'} guild")
+            user_install = user_install or context == 2
             if guild is not None:
                 uid = user_id or guild.owner_id
                 if uid not in self._users:
@@ -1082,12 +1116,13 @@ class FakeDiscord:
                 uid = user_id or self.add_user(username="dm-user")
                 if uid not in self._users:
                     self.add_user(uid)
-                channel = self._open_dm(uid)
+                channel = self._open_dm(uid) if context == 1 else self._private_channel(uid)
                 channel_id = int(channel["id"])
                 perms = DM_APP_PERMISSIONS if permissions is None else permissions
+            owners = {"1": str(uid)} if user_install else {"0": str(guild.id) if guild is not None else "0"}
 
             top, *path = command.split()
-            definition, scope = self._find_command(top, guild)
+            definition, scope = self._find_command(top, guild, context=context, owners=owners)
             data: dict[str, Any] = {"id": definition["id"], "name": top, "type": 1}
             if scope is not None:
                 data["guild_id"] = str(scope)
@@ -1141,15 +1176,15 @@ class FakeDiscord:
                     "member": member,
                     "app_permissions": str(self._permissions(guild, channel, self.bot_user_id)),
                     "context": 0,
-                    "authorizing_integration_owners": {"0": str(guild.id)},
+                    "authorizing_integration_owners": owners,
                 }
             else:
                 payload |= {
                     "channel": dict(channel),
                     "user": dict(self._users[uid]),
                     "app_permissions": str(DM_APP_PERMISSIONS),
-                    "context": 1,
-                    "authorizing_integration_owners": {"0": "0"},
+                    "context": context,
+                    "authorizing_integration_owners": owners,
                 }
             now = time.monotonic()
             interaction = _Interaction(id=iid, token=token, payload=payload, created=now, last_activity=now)
@@ -1157,12 +1192,16 @@ class FakeDiscord:
             self._interactions_by_token[token] = interaction
             return interaction
 
-    def _find_command(self, name: str, guild: _Guild | None) -> tuple[dict[str, Any], int | None]:
-        scopes: list[int | None] = [guild.id, None] if guild is not None else [None]
+    def _find_command(
+        self, name: str, guild: _Guild | None, *, context: int, owners: Mapping[str, str]
+    ) -> tuple[dict[str, Any], int | None]:
+        # A guild's own commands exist only where that guild installed the app.
+        scopes: list[int | None] = [guild.id, None] if guild is not None and "0" in owners else [None]
         for scope in scopes:
             for cmd in self._commands.get(scope, []):
                 if cmd["name"] == name and cmd.get("type", 1) == 1:
-                    self._check_context(cmd, guild)
+                    if scope is None:
+                        self._check_context(cmd, context, owners)
                     return cmd, scope
         synced = {scope: [c["name"] for c in cmds] for scope, cmds in self._commands.items()}
         raise KeyError(
@@ -1170,13 +1209,16 @@ class FakeDiscord:
         )
 
     @staticmethod
-    def _check_context(cmd: dict[str, Any], guild: _Guild | None) -> None:
-        context = 0 if guild is not None else 1
+    def _check_context(cmd: dict[str, Any], context: int, owners: Mapping[str, str]) -> None:
+        """Refuse an invocation Discord's client would not offer: a context or install the command excludes."""
         contexts = cmd.get("contexts")
         if contexts is not None and context not in contexts:
             raise ValueError(f"/{cmd['name']} is not available in context {context} (contexts={contexts})")
-        if guild is None and cmd.get("dm_permission") is False:
+        if contexts is None and context != 0 and cmd.get("dm_permission") is False:
             raise ValueError(f"/{cmd['name']} has dm_permission=false")
+        installs = cmd.get("integration_types") or [0]
+        if not any(int(kind) in installs for kind in owners):
+            raise ValueError(f"/{cmd['name']} is not installed for {sorted(owners)} (integration_types={installs})")
 
     def _build_options(
         self,
@@ -1726,6 +1768,12 @@ class FakeDiscord:
 
     # ---------------------------------------------------------------- REST handlers: commands
 
+    def _private_channel(self, uid: int) -> dict[str, Any]:
+        """A group DM of the user with another user: the bot is no recipient and cannot post there."""
+        other = self.add_user(username="friend")
+        return {"id": str(self._snowflake()), "type": 3, "name": None, "owner_id": str(uid), "last_message_id": None,
+                "recipients": [dict(self._users[uid]), dict(self._users[other])], "icon": None}
+
     def _scope(self, req: _Req) -> int | None:
         if int(req.groups[0]) != self.application_id:
             raise _ApiError(403, 50001)
@@ -1788,8 +1836,9 @@ class FakeDiscord:
             "name_localizations": cmd.get("name_localizations"),
             "description": cmd.get("description", ""),
             "description_localizations": cmd.get("description_localizations"),
-            "contexts": cmd.get("contexts"),
-            "integration_types": cmd.get("integration_types") or [0],
+            # Global only: Discord documents both as "only for globally-scoped commands".
+            "contexts": cmd.get("contexts") if scope is None else None,
+            "integration_types": (cmd.get("integration_types") or [0]) if scope is None else [0],
             "nsfw": bool(cmd.get("nsfw", False)),
         }
         if scope is None:
@@ -1814,7 +1863,28 @@ class FakeDiscord:
             raise _form_error(
                 (*path, "description"), "APPLICATION_COMMAND_INVALID_DESCRIPTION", "Must be empty."
             )
+        for key, allowed in (("contexts", INTERACTION_CONTEXTS), ("integration_types", INTEGRATION_TYPES)):
+            self._validate_enum_array(cmd.get(key), allowed, (*path, key))
+        if "dm_permission" in cmd:
+            if cmd["dm_permission"] is not None and not isinstance(cmd["dm_permission"], bool):
+                raise _form_error((*path, "dm_permission"), "BASE_TYPE_BAD_TYPE", "Must be a boolean.")
+            self.deprecated_fields.append(f"{cmd['name']}.dm_permission")
         self._validate_options(cmd.get("options") or [], (*path, "options"), depth=0)
+
+    @staticmethod
+    def _validate_enum_array(value: Any, allowed: frozenset[int], path: tuple[str | int, ...]) -> None:
+        """``contexts`` / ``integration_types``: null, or a non-empty array of unique values of the enum."""
+        if value is None:
+            return
+        if not isinstance(value, list):
+            raise _form_error(path, "BASE_TYPE_BAD_TYPE", "Must be an array.")
+        if not value:
+            raise _form_error(path, "BASE_TYPE_BAD_LENGTH", "Must be 1 or more in length.")
+        for index, item in enumerate(value):
+            if isinstance(item, bool) or not isinstance(item, int) or item not in allowed:
+                raise _form_error((*path, index), "ENUM_TYPE_COERCE", f"Value \"{item}\" is not a valid enum value.")
+        if len(set(value)) != len(value):
+            raise _form_error(path, "BASE_TYPE_DUPLICATE", "Items must be unique.")
 
     def _validate_name(self, name: Any, path: tuple[str | int, ...], *, lowercase: bool) -> None:
         if (
@@ -2101,6 +2171,7 @@ class FakeDiscord:
             message["flags"] &= ~LOADING
             message["edited_timestamp"] = None
             interaction.loading = False
+            interaction.completed_by = "followup"
             interaction.original_allowed_mentions = body.get("allowed_mentions")
         else:
             channel_id = int(interaction.payload["channel_id"])
@@ -2136,6 +2207,8 @@ class FakeDiscord:
         self._apply_edit(message, body)
         if message is interaction.original:
             message["flags"] &= ~LOADING
+            if interaction.loading:
+                interaction.completed_by = "edit"
             interaction.loading = False
             if "allowed_mentions" in body:
                 interaction.original_allowed_mentions = body["allowed_mentions"]

@@ -141,6 +141,38 @@ def test_rest_errors_and_injected_rate_limit_have_discord_shape() -> None:
     assert [r.status for r in fake.requests] == [404, 429, 200, 401]
 
 
+def test_command_sync_checks_contexts_and_integration_types_as_discords_openapi_types_them() -> None:
+    """ApplicationCommandUpdateRequest: `contexts` / `integration_types` are null or non-empty arrays of unique
+    InteractionContextType (0-2) / ApplicationIntegrationType (0-1) values; `dm_permission` is boolean or null."""
+
+    def command(**fields: Any) -> dict[str, Any]:
+        return {"name": "ping", "description": "Ping", "type": 1, **fields}
+
+    async def put(fake: FakeDiscord, body: list[dict[str, Any]], scope: str = "") -> tuple[int, Any]:
+        url = f"{fake.api_base}/applications/{fake.application_id}{scope}/commands"
+        async with aiohttp.ClientSession() as session, session.put(
+                url, json=body, headers={"Authorization": "Bot x"}) as resp:
+            return resp.status, await resp.json()
+
+    with FakeDiscord() as fake:
+        guild = fake.add_guild(name="G", channels=["general"])
+        bad_fields = (({"contexts": [3]}, "contexts"), ({"contexts": []}, "contexts"), ({"contexts": "0"}, "contexts"),
+                      ({"integration_types": [0, 0]}, "integration_types"),
+                      ({"integration_types": [True]}, "integration_types"), ({"dm_permission": "no"}, "dm_permission"))
+        for bad, key in bad_fields:
+            status, body = asyncio.run(put(fake, [command(**bad)]))
+            assert status == 400 and body["code"] == 50035 and key in body["errors"]["0"], bad
+        assert fake.commands() == []
+        status, body = asyncio.run(put(fake, [command(contexts=[0, 1, 2], integration_types=[0, 1])]))
+        assert status == 200 and (body[0]["contexts"], body[0]["integration_types"]) == ([0, 1, 2], [0, 1])
+        assert fake.deprecated_fields == []
+        status, body = asyncio.run(put(fake, [command(dm_permission=False)]))
+        assert status == 200 and fake.deprecated_fields == ["ping.dm_permission"]
+        # Both are "only for globally-scoped commands": a guild's command is used in that guild only.
+        status, body = asyncio.run(put(fake, [command(contexts=[1], integration_types=[1])], f"/guilds/{guild.id}"))
+        assert status == 200 and (body[0]["contexts"], body[0]["integration_types"]) == (None, [0])
+
+
 # ------------------------------------------------------------------ gateway + command sync
 
 
