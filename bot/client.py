@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 # How often due feeds are looked for; each feed has its own interval (15 min by default).
 FEED_POLL_TICK_SECONDS = 60
+# discord.py waits out a 429 by itself up to this long; a longer one (a channel's hourly crosspost
+# allowance) comes back as RateLimited, so the publisher postpones that work instead of blocking.
+LONGEST_RATE_LIMIT_WAIT_SECONDS = 60.0
 
 
 def utc_now() -> datetime:
@@ -108,7 +111,7 @@ class BriefbotClient(discord.AutoShardedClient):
         super().__init__(intents=intents, allowed_mentions=NO_MENTIONS,
                          shard_count=settings.shard_count,
                          shard_ids=list(settings.shard_ids) if settings.shard_ids else None,
-                         http_trace=pacer.trace_config())
+                         http_trace=pacer.trace_config(), max_ratelimit_timeout=LONGEST_RATE_LIMIT_WAIT_SECONDS)
         self.services = services
         self.clock = clock
         self.tree = BriefbotTree(self)

@@ -1,7 +1,8 @@
 """`briefbot post --webhook URL`: one digest through a Discord webhook, no bot and no gateway.
 
 The webhook keeps a watermark in the store (a `WebhookDigest`), so a daily cron job posts each
-story once; rendering, size limits, pacing and error handling are the bot's own.
+story once; rendering, size limits, pacing and error handling are the bot's own. It can post under
+another name and avatar, into a thread, or (a forum's webhook) start a new post per digest.
 """
 
 from __future__ import annotations
@@ -21,16 +22,18 @@ from digests.models import WebhookDigest
 from digests.services import Services
 from digests.store import session_scope
 from digests.targets import upsert_webhook_digest
+from digests.webhook_identity import WebhookIdentity
 
 
-def post_digest(services: Services, *, url: str, topics: str | None, timezone: str | None) -> int:
-    """Post the webhook's digest now; returns the exit status (1 when Discord refused it)."""
+def post_digest(services: Services, *, url: str, topics: str | None, timezone: str | None,
+                identity: WebhookIdentity | None = None) -> int:
+    """Post the webhook's digest now (under `identity`'s name, avatar and thread); returns the exit status."""
     settings = services.settings
     configure_endpoints(api_base=settings.discord_api_base, gateway_url=None)
     now = datetime.now(UTC)
     with session_scope(services.engine) as session:
         target = upsert_webhook_digest(session=session, taxonomy=services.taxonomy, url=url, topics=topics,
-                                       timezone=timezone or settings.default_timezone, now=now)
+                                       timezone=timezone or settings.default_timezone, now=now, identity=identity)
     try:
         report = asyncio.run(_deliver(services, target, now))
     except DeliveryError as error:
