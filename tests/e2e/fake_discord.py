@@ -234,7 +234,8 @@ def _rate_limit_response(retry_after: float, *, is_global: bool, body: Any = Non
             "X-RateLimit-Bucket": "f4ked1sc0rdbucket",
         }
     if body is None:
-        body = {"message": "You are being rate limited.", "retry_after": retry_after, "global": is_global}
+        # `code` 0: Discord's OpenAPI description requires it in RatelimitedResponse.
+        body = {"message": "You are being rate limited.", "retry_after": retry_after, "global": is_global, "code": 0}
     return _json_response(body, 429, headers)
 
 
@@ -275,6 +276,7 @@ class RecordedRequest:
     files: tuple[str, ...] = ()  # file names of a multipart body
     status: int = 0  # status the fake answered with (0 while in flight)
     injected: bool = False  # answered by an injected fault or the enforced global rate limit
+    response_json: Any = None  # the fake's JSON answer (None for an empty one)
 
 
 @dataclass
@@ -1625,6 +1627,8 @@ class FakeDiscord:
             record.injected = True
         with self._cond:
             record.status = response.status
+            if isinstance(response.body, bytes) and response.content_type == "application/json":
+                record.response_json = json.loads(response.body)
             if response.status >= 400:
                 self._note_interaction_error(record, response)
             self._cond.notify_all()
@@ -2043,8 +2047,8 @@ class FakeDiscord:
         message = self._message_object(mid, cid, body, flags=int(body.get("flags") or 0))
         record = {"id": mid, "channel_id": cid, **json.loads(json.dumps(body)), "attachments": list(files)}
         if webhook_id is not None:
-            hook = {"id": str(webhook_id), "username": body.get("username") or "Captain Hook", "avatar": None,
-                    "discriminator": "0000", "bot": True}
+            hook = self._make_user(webhook_id, body.get("username") or "Captain Hook", bot=True) | {
+                "discriminator": "0000", "global_name": None}
             message |= {"webhook_id": str(webhook_id), "author": hook}
             record["webhook_id"] = webhook_id
         self._messages.setdefault(cid, []).append(_StoredMessage(record, message))

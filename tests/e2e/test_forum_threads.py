@@ -19,6 +19,7 @@ from digests.models import ChannelBriefing, Delivery
 from digests.store import open_store, session_scope
 from digests.topics import load_taxonomy
 from tests.e2e.conftest import start_bot, stop_bot
+from tests.e2e.discord_shapes import check_exchanges
 from tests.e2e.fake_discord import FakeDiscord
 from tests.e2e.seeding import seed, target_states
 
@@ -93,6 +94,7 @@ def test_a_forum_post_made_before_a_crash_is_found_and_finished_once(fake, tmp_p
     output = bot.output()
     stop_bot(fake, bot)
 
+    assert check_exchanges(fake.requests) == 2  # the post, the look-up; requests and answers as Discord documents
     posts = fake.threads(forum)
     assert len(posts) == 1 and len(fake.requests_matching("POST", rf"^/channels/{forum}/threads$")) == 1
     post = posts[0]
@@ -121,6 +123,7 @@ def test_a_text_channel_briefing_opens_one_discussion_thread_across_a_crash(fake
     fake.wait_for(lambda: target_states(database_url)["channel"][0][3] is not None, timeout=30, what="the watermark")
     stop_bot(fake, bot)
 
+    assert check_exchanges(fake.requests) == 2
     messages = fake.channel_messages(channel)
     assert_each_part_once(messages)
     [thread] = fake.threads(channel)
@@ -143,6 +146,7 @@ def test_an_announcement_briefing_crossposts_each_part_once_across_a_crash(fake,
     fake.wait_for(lambda: target_states(database_url)["channel"][0][3] is not None, timeout=60, what="the watermark")
     stop_bot(fake, bot)
 
+    assert check_exchanges(fake.requests) == SAMPLE_PARTS + 1  # one crosspost was repeated after the crash
     messages = fake.channel_messages(channel)
     assert_each_part_once(messages)
     assert all(m.get("crossposted") for m in messages)
@@ -160,6 +164,7 @@ def test_crossposts_over_the_hourly_limit_are_postponed_without_holding_the_part
                   what="the postponement")
     stop_bot(fake, bot)
 
+    assert check_exchanges(fake.requests) == 2
     messages = fake.channel_messages(channel)
     assert_each_part_once(messages)
     assert [bool(m.get("crossposted")) for m in messages] == [True, False]
