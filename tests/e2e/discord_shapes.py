@@ -107,9 +107,10 @@ EXECUTE_WEBHOOK = {  # IncomingWebhookRequestPartial
                    "thread_name": {"type": ["string", "null"], "minLength": 0, "maxLength": 100},
                    "applied_tags": {"type": ["array", "null"], "items": SNOWFLAKE, "maxItems": 5}},
 }
-WEBHOOK_QUERY = {  # execute_webhook's query parameters (wait: boolean, thread_id: SnowflakeType)
+BOOLEAN_QUERY = {"enum": ["true", "false", "True", "False", "1", "0"]}
+WEBHOOK_QUERY = {  # execute_webhook's query parameters (wait, with_components: boolean; thread_id: SnowflakeType)
     "type": "object",
-    "properties": {"wait": {"enum": ["true", "false", "True", "False", "1", "0"]}, "thread_id": SNOWFLAKE},
+    "properties": {"wait": BOOLEAN_QUERY, "with_components": BOOLEAN_QUERY, "thread_id": SNOWFLAKE},
     "additionalProperties": False,
 }
 
