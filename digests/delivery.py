@@ -466,3 +466,13 @@ def last_delivery(*, session: Session, target: Target) -> Delivery | None:
     return session.exec(select(Delivery).where(
         col(Delivery.target_kind) == destination.kind, col(Delivery.target_id) == destination.id,
     ).order_by(col(Delivery.slot_at).desc())).first()
+
+
+def unfinished_slot(*, session: Session, target: Target, now: datetime, horizon: timedelta = timedelta(days=1)
+                    ) -> datetime | None:
+    """The slot of the target's latest delivery still `sending` within `horizon`: a run cut short, to resume."""
+    destination = destination_of(target)
+    return session.exec(select(Delivery.slot_at).where(
+        col(Delivery.target_kind) == destination.kind, col(Delivery.target_id) == destination.id,
+        col(Delivery.status) == "sending", col(Delivery.slot_at) >= now - horizon,
+    ).order_by(col(Delivery.slot_at).desc())).first()

@@ -59,8 +59,11 @@ def deliveries(database_url: str) -> list[Delivery]:
     return rows
 
 
-def kill_during(fake: FakeDiscord, tmp_path, database_url: str, method: str, path_regex: str) -> None:
-    """Start the bot, let `path_regex` reach the fake (which answers it 3 s later), and kill -9 the bot meanwhile."""
+def kill_during(fake: FakeDiscord, tmp_path, database_url: str, method: str, path_regex: str) -> str:
+    """Start the bot, let `path_regex` reach the fake (which answers it 3 s later), kill -9 the bot meanwhile.
+
+    Returns what the bot printed.
+    """
     fake.set_request_delay(3.0, method=method, path_regex=path_regex)
     bot = start_bot(fake, tmp_path, database_url)
     fake.wait_for(lambda: fake.requests_matching(method, path_regex), timeout=60, what=f"{method} {path_regex}")
@@ -68,6 +71,7 @@ def kill_during(fake: FakeDiscord, tmp_path, database_url: str, method: str, pat
     fake.wait_for(lambda: all(r.status for r in fake.requests_matching(method, path_regex)), timeout=10,
                   what="the fake to finish the request the bot died waiting for")
     fake.set_request_delay(0)
+    return bot.output()
 
 
 def assert_each_part_once(messages: list[dict]) -> None:
@@ -86,15 +90,17 @@ def test_a_forum_post_made_before_a_crash_is_found_and_finished_once(fake, tmp_p
 
     kill_during(fake, tmp_path, database_url, "POST", rf"^/channels/{forum}/threads$")
     assert len(fake.threads(forum)) == 1  # Discord made the post; the bot never heard of it
+    post_id = int(fake.threads(forum)[0]["id"])
+    # Killed again while the post's second part is in flight: the post is known now, the part is not.
+    output = kill_during(fake, tmp_path, database_url, "POST", rf"^/channels/{post_id}/messages$")
 
     bot = start_bot(fake, tmp_path, database_url)
-    post_id = int(fake.threads(forum)[0]["id"])
-    fake.wait_for(lambda: len(fake.channel_messages(post_id)) >= SAMPLE_PARTS, timeout=60, what="every part")
-    fake.wait_for(lambda: target_states(database_url)["channel"][0][3] is not None, timeout=30, what="the watermark")
-    output = bot.output()
+    fake.wait_for(lambda: target_states(database_url)["channel"][0][3] is not None, timeout=60, what="the watermark")
     stop_bot(fake, bot)
 
     assert check_exchanges(fake.requests) == 2  # the post, the look-up; requests and answers as Discord documents
+    second_part = fake.requests_matching("POST", rf"^/channels/{post_id}/messages$")
+    assert len(second_part) == 2 and len({r.json["nonce"] for r in second_part}) == 1  # sent again, kept once
     posts = fake.threads(forum)
     assert len(posts) == 1 and len(fake.requests_matching("POST", rf"^/channels/{forum}/threads$")) == 1
     post = posts[0]

@@ -193,3 +193,31 @@ def test_a_forum_briefing_through_a_webhook_starts_its_tagged_post_through_the_w
     assert posts[0]["owner_id"] == url.split("/")[-2]  # made by the webhook, not the bot
     assert len(messages) >= 2 and all(m.get("webhook_id") and m["username"] == "Desk" for m in messages)
     assert not fake.requests_matching("POST", rf"^/channels/{forum}/threads$")
+
+
+def test_post_webhook_resumes_a_run_cut_short_in_the_post_it_started(tmp_path, database_url):
+    """A forum webhook's run fails after starting its post; the next run sends only the rest, into that post."""
+    with FakeDiscord() as fake:
+        guild = fake.add_guild(name="Cron", channels=[{"name": "forum", "type": 15}])
+        forum = guild.channel("forum")
+        url = fake.add_webhook(forum)
+        seed(database_url, now=datetime.now(UTC), slot=datetime.now(UTC) - timedelta(hours=3))
+        fake.set_request_delay(1.0, method="POST", path_regex=r"^/webhooks/")
+        env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": database_url, "DISCORD_API_BASE": fake.api_base}
+        args = [sys.executable, "-m", "bot", "post", "--webhook", url, "--thread-name", "Wire digest"]
+        with subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) as first:
+            fake.wait_for(lambda: fake.threads(forum), timeout=60, what="the post")
+            down = fake.inject("POST", r"^/webhooks/", 503, times=None)
+            _, first_errors = first.communicate(timeout=60)
+        fake.clear_injections()
+        fake.set_request_delay(0)
+        second = post(fake, tmp_path, database_url, "--webhook", url, "--thread-name", "Wire digest")
+        posts = fake.threads(forum)
+        messages = fake.channel_messages(int(posts[0]["id"]))
+        resumed = [r for r in fake.requests_matching("POST", r"^/webhooks/") if r.status == 200][1:]
+    assert first.returncode == 1 and "run the command again to resume" in first_errors and down.hits == RETRIES
+    assert second.returncode == 0, second.stderr
+    assert len(posts) == 1 and len(messages) >= 2
+    assert len({m["content"] for m in messages}) == len(messages)  # each part once
+    assert all(r.query.get("thread_id") == posts[0]["id"] for r in resumed)
