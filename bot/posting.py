@@ -167,7 +167,15 @@ class DiscordPublisher:
             discord.http.Route("GET", "/channels/{channel_id}/threads/archived/public", channel_id=destination.id),
         ]
         for route in routes:
-            listing = await self._with_retries(destination, lambda _, route=route: self._http().request(route))
+            try:
+                listing = await self._with_retries(destination, lambda _, route=route: self._http().request(route))
+            except DeliveryError as error:
+                # A new post is active unless a moderator archived it at once: without Read Message History
+                # the archived ones cannot be listed, and that must not stop the briefing.
+                if not error.permanent or route.path.endswith("/active"):
+                    raise
+                log.info("could not list the archived posts of channel %s: %s", destination.id, error.reason)
+                return None
             found = [int(thread["id"]) for thread in listing.get("threads", []) if matches(thread)]
             if found:
                 return min(found)

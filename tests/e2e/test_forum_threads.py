@@ -81,7 +81,9 @@ def assert_each_part_once(messages: list[dict]) -> None:
     assert all(m["allowed_mentions"] == {"parse": []} for m in messages)
 
 
-def test_a_forum_post_made_before_a_crash_is_found_and_finished_once(fake, tmp_path, database_url):
+@pytest.mark.parametrize("archived", [False, True], ids=["active", "archived"])
+def test_a_forum_post_made_before_a_crash_is_found_and_finished_once(fake, tmp_path, database_url, archived):
+    """Found among the guild's active threads, or the forum's archived ones (a moderator archived it meanwhile)."""
     guild = fake.add_guild(name="Desk", channels=[{"name": "news", "type": 15, "tags": ["Daily", "Breaking"],
                                                     "require_tag": True}])
     forum = guild.channel("news")
@@ -91,6 +93,8 @@ def test_a_forum_post_made_before_a_crash_is_found_and_finished_once(fake, tmp_p
     kill_during(fake, tmp_path, database_url, "POST", rf"^/channels/{forum}/threads$")
     assert len(fake.threads(forum)) == 1  # Discord made the post; the bot never heard of it
     post_id = int(fake.threads(forum)[0]["id"])
+    if archived:
+        fake.archive_thread(post_id)
     # Killed again while the post's second part is in flight: the post is known now, the part is not.
     output = kill_during(fake, tmp_path, database_url, "POST", rf"^/channels/{post_id}/messages$")
 
@@ -98,7 +102,8 @@ def test_a_forum_post_made_before_a_crash_is_found_and_finished_once(fake, tmp_p
     fake.wait_for(lambda: target_states(database_url)["channel"][0][3] is not None, timeout=60, what="the watermark")
     stop_bot(fake, bot)
 
-    assert check_exchanges(fake.requests) == 2  # the post, the look-up; requests and answers as Discord documents
+    # The post, the look-up(s): the bot's requests and the fake's answers, as Discord documents them.
+    assert check_exchanges(fake.requests) == (3 if archived else 2)
     second_part = fake.requests_matching("POST", rf"^/channels/{post_id}/messages$")
     assert len(second_part) == 2 and len({r.json["nonce"] for r in second_part}) == 1  # sent again, kept once
     posts = fake.threads(forum)
