@@ -350,8 +350,10 @@ class Deliverer:
         delivery, sent = claimed.delivery, claimed.sent
         placement = placement_of(target)
         mention = target.mention_role_id if isinstance(target, ChannelBriefing) else None
-        title = self.renderer.thread_title(slot_at=delivery.slot_at, tz=parse_timezone(target.timezone),
-                                           name=placement.title_name)
+        title = ""  # rendered only for a post or a thread: a fan-out of plain messages skips the template
+        if placement.forum_post or placement.discussion_thread:
+            title = self.renderer.thread_title(slot_at=delivery.slot_at, tz=parse_timezone(target.timezone),
+                                               name=placement.title_name)
         thread_id = delivery.thread_id
         for index, content in enumerate(claimed.parts):
             if index not in sent and index == 0 and placement.forum_post:
