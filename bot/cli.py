@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from digests import cli as domain_cli
 from digests.services import Services
+from digests.webhook_identity import parse_identity
 
 
 def cmd_run(args: argparse.Namespace, services: Services) -> int:
@@ -20,7 +21,9 @@ def cmd_post(args: argparse.Namespace, services: Services) -> int:
     """Post one digest through a webhook."""
     from bot.webhook_post import post_digest
 
-    return post_digest(services, url=args.webhook, topics=args.topics, timezone=args.tz)
+    identity = parse_identity(username=args.username, avatar_url=args.avatar_url, thread_id=args.thread_id,
+                              thread_name=args.thread_name)
+    return post_digest(services, url=args.webhook, topics=args.topics, timezone=args.tz, identity=identity)
 
 
 def add_bot_commands(commands: argparse._SubParsersAction) -> None:
@@ -33,6 +36,11 @@ def add_bot_commands(commands: argparse._SubParsersAction) -> None:
     post.add_argument("--webhook", required=True, metavar="URL", help="https://discord.com/api/webhooks/ID/TOKEN")
     post.add_argument("--topics", default="", help="comma-separated topic slugs (default: all topics)")
     post.add_argument("--tz", help="timezone for dates (default: DEFAULT_TIMEZONE)")
+    post.add_argument("--username", metavar="NAME", help="the name to post under (default: the webhook's own)")
+    post.add_argument("--avatar-url", metavar="URL", help="an http(s) image URL as the avatar (default: its own)")
+    post.add_argument("--thread-id", metavar="ID", help="post into this thread (or forum post) of its channel")
+    post.add_argument("--thread-name", metavar="NAME",
+                      help="a forum's webhook: start a new post per digest, titled NAME and the date")
     post.set_defaults(handler=cmd_post)
 
 

@@ -44,6 +44,9 @@ T = TypeVar("T")
 FEED_POLL_TICK_SECONDS = 60
 # Where an interaction keeps the moment the bot started handling it (`Interaction.extras`), for its timing.
 STARTED = "briefbot_started"
+# discord.py waits out a 429 by itself up to this long; a longer one (a channel's hourly crosspost
+# allowance) comes back as RateLimited, so the publisher postpones that work instead of blocking.
+LONGEST_RATE_LIMIT_WAIT_SECONDS = 60.0
 
 
 def utc_now() -> datetime:
@@ -165,7 +168,8 @@ class BriefbotClient(discord.AutoShardedClient):
         super().__init__(intents=intents, allowed_mentions=NO_MENTIONS,
                          shard_count=settings.shard_count,
                          shard_ids=list(settings.shard_ids) if settings.shard_ids else None,
-                         http_trace=self.metrics.watch_responses(pacer.trace_config()))
+                         http_trace=self.metrics.watch_responses(pacer.trace_config()),
+                         max_ratelimit_timeout=LONGEST_RATE_LIMIT_WAIT_SECONDS)
         self.services = services
         self.clock = clock
         self.tree = BriefbotTree(self)

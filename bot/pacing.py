@@ -24,6 +24,9 @@ import discord.http
 GLOBAL_PER_SECOND = 50
 CHANNEL_MESSAGES = 5
 CHANNEL_WINDOW_SECONDS = 5.0
+# Discord lets a channel crosspost about 10 messages an hour.
+CROSSPOSTS_PER_CHANNEL = 10
+CROSSPOST_WINDOW_SECONDS = 3600.0
 # Requests reach Discord a few milliseconds after they leave the pacer, not all equally late, so
 # the windows are kept a little longer than Discord's; measured in tests/e2e/test_delivery.py.
 JITTER_MARGIN_SECONDS = 0.1
@@ -46,6 +49,14 @@ class SlidingWindow:
     def hold(self, seconds: float) -> None:
         """Let nothing through for `seconds` (Discord said so with a global 429)."""
         self._held_until = max(self._held_until, self.clock() + seconds)
+
+    def delay(self) -> float:
+        """How long an `acquire` now would wait (0: there is room)."""
+        now = self.clock()
+        held = max(0.0, self._held_until - now)
+        recent = [t for t in self._times if now - t < self.window]
+        full = self.window - (now - recent[-self.limit]) if len(recent) >= self.limit else 0.0
+        return max(held, full)
 
     async def acquire(self) -> None:
         """Wait for room in the window, then take it."""
@@ -78,6 +89,7 @@ class Pacer:
     def __init__(self, per_second: int = GLOBAL_PER_SECOND) -> None:
         self.overall = SlidingWindow(per_second, 1.0 + JITTER_MARGIN_SECONDS)
         self._channels: dict[int, SlidingWindow] = {}
+        self._crossposts: dict[int, SlidingWindow] = {}
 
     def trace_config(self) -> aiohttp.TraceConfig:
         """A hook for the HTTP session discord.py sends through (`http_trace=`): every attempt waits for the window.
@@ -109,6 +121,24 @@ class Pacer:
             window = SlidingWindow(CHANNEL_MESSAGES, CHANNEL_WINDOW_SECONDS + JITTER_MARGIN_SECONDS)
             self._channels[channel_id] = window
         await window.acquire()
+
+    def crosspost_delay(self, channel_id: int) -> float:
+        """How long a crosspost in `channel_id` would wait now for the channel's hourly allowance."""
+        return self._crosspost_window(channel_id).delay()
+
+    async def crosspost(self, channel_id: int) -> None:
+        """Before crossposting a message of `channel_id`."""
+        await self._crosspost_window(channel_id).acquire()
+
+    def hold_crossposts(self, channel_id: int, seconds: float) -> None:
+        """Discord answered a crosspost with a 429: none in that channel for `seconds`."""
+        self._crosspost_window(channel_id).hold(seconds)
+
+    def _crosspost_window(self, channel_id: int) -> SlidingWindow:
+        window = self._crossposts.get(channel_id)
+        if window is None:
+            window = self._crossposts[channel_id] = SlidingWindow(CROSSPOSTS_PER_CHANNEL, CROSSPOST_WINDOW_SECONDS)
+        return window
 
 
 def _seconds(retry_after: str | None) -> float:

@@ -7,6 +7,13 @@ delivery starts at the next unsent part (the transport's message nonce covers th
 flight). The target's watermark advances to the slot only when every part is delivered, so no story
 is lost.
 
+Where the parts land is the target's `Placement`. In a forum (or media) channel the first part starts a
+new post titled with the slot's date and the rest go into the post; the request is noted on the
+delivery before it is made (`thread_requested_at`), so a delivery resumed after a crash first looks for
+the post it may have made (`Publisher.find_post`) and reuses it. In a text channel a discussion thread
+can be opened from the first part (Discord makes one thread per message, so opening it again finds
+it). In an announcement channel every part can be crossposted once all are sent, each recorded.
+
 The transport is a `Publisher`; `bot.posting` implements it for Discord, tests with a recorder.
 """
 
@@ -33,7 +40,7 @@ from digests.models import ChannelBriefing, Delivery, DeliveryPart, WebhookDiges
 from digests.rendering import Renderer
 from digests.selection import Digest, StoryPools, select_digest
 from digests.store import session_scope
-from digests.targets import SlotReaders, Target, coverage_of, readers_of, set_paused
+from digests.targets import FORUM_KINDS, SlotReaders, Target, coverage_of, readers_of, set_paused
 from digests.telemetry import NO_TELEMETRY, DeliveryOutcome, Telemetry
 from digests.timeutil import parse_timezone
 from digests.topics import Taxonomy
@@ -57,23 +64,88 @@ class Destination:
     id: int
     webhook_url: str | None = field(default=None, repr=False)
     dm_channel_id: int | None = None
+    guild_id: int | None = None  # a channel's guild: where a post made before a crash is looked for
+    thread_id: int | None = None  # a thread of the channel that every part goes into (a webhook's)
+    username: str | None = None  # a webhook's display name and avatar for these messages
+    avatar_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Placement:
+    """How a digest's parts land: as messages in the channel unless one of these says otherwise.
+
+    `forum_post`: the first part starts a new post, titled with the slot's date (and `title_name`),
+    tagged `tag_id`; the rest go into it. `discussion_thread`: a thread is opened from the first part.
+    `publish`: every part is crossposted to the servers following the announcement channel.
+    """
+
+    forum_post: bool = False
+    discussion_thread: bool = False
+    publish: bool = False
+    tag_id: int | None = None
+    title_name: str | None = None
 
 
 class Publisher(Protocol):
-    """Sends one message; returns its message id or raises DeliveryError."""
+    """Sends messages, starts posts and threads, crossposts; raises DeliveryError when Discord will not."""
 
-    async def send(self, destination: Destination, content: str, *, nonce: str, mention_role_id: int | None) -> int:
-        """Post `content`; the same `nonce` twice must not post twice."""
+    async def send(self, destination: Destination, content: str, *, nonce: str, mention_role_id: int | None,
+                   thread_id: int | None = None) -> int:
+        """Post `content` (into `thread_id`, a thread of the destination, if given); returns the message id.
+
+        The same `nonce` twice must not post twice.
+        """
+        ...
+
+    async def start_post(self, destination: Destination, *, title: str, content: str, tag_id: int | None,
+                         mention_role_id: int | None) -> int:
+        """Start a forum post with `content` as its first message; returns the post's (thread's) id.
+
+        A forum post's first message has the post's id.
+        """
+        ...
+
+    async def find_post(self, destination: Destination, *, title: str, since: datetime) -> int | None:
+        """The id of a post titled `title` that this bot started in the destination at or after `since`, if any."""
+        ...
+
+    async def open_thread(self, destination: Destination, *, message_id: int, title: str) -> int:
+        """Open a thread from a message (or find the one it has); returns the thread's id."""
+        ...
+
+    async def crosspost(self, destination: Destination, *, message_id: int) -> None:
+        """Crosspost a message of an announcement channel (one already crossposted is fine)."""
         ...
 
 
 def destination_of(target: Target) -> Destination:
     """Where a target's digest goes."""
     if isinstance(target, ChannelBriefing):
-        return Destination("channel", target.channel_id, target.webhook_url)
+        if target.webhook_url is None:
+            return Destination("channel", target.channel_id, guild_id=target.guild_id)
+        return Destination("channel", target.channel_id, target.webhook_url, guild_id=target.guild_id,
+                           thread_id=target.webhook_thread_id, username=target.webhook_username,
+                           avatar_url=target.webhook_avatar_url)
     if isinstance(target, WebhookDigest):
-        return Destination("webhook", target.webhook_id, target.webhook_url)
+        return Destination("webhook", target.webhook_id, target.webhook_url, thread_id=target.thread_id,
+                           username=target.username, avatar_url=target.avatar_url)
     return Destination("user", target.user_id, dm_channel_id=target.dm_channel_id)
+
+
+def placement_of(target: Target) -> Placement:
+    """Where a target's parts land (see `Placement`); a webhook bound to one thread always posts there."""
+    if isinstance(target, ChannelBriefing):
+        in_thread = target.webhook_url is not None and target.webhook_thread_id is not None
+        forum = target.channel_kind in FORUM_KINDS
+        return Placement(forum_post=forum and not in_thread,
+                         discussion_thread=target.open_thread and not forum and not in_thread,
+                         publish=target.publish and target.channel_kind == "announcement" and not in_thread,
+                         tag_id=target.forum_tag_id if forum else None)
+    if isinstance(target, WebhookDigest):
+        return Placement(forum_post=target.thread_name is not None and target.thread_id is None,
+                         title_name=target.thread_name)
+    return Placement()
+
 
 
 @dataclass(frozen=True)
@@ -139,9 +211,10 @@ class Claim:
 
     delivery: Delivery
     parts: list[str]
-    sent: set[int]
+    sent: dict[int, int]  # part index -> message id
     owned: bool = True
     created: bool = False  # this claim made the row (it was not another worker's or process's)
+    published: set[int] = field(default_factory=set)
 
 
 def claim(
@@ -191,10 +264,11 @@ def claim(
             elif isinstance(target, ChannelBriefing) and target.archive and composed.digest is not None:
                 # In the claim's transaction: the delivery and its archive entry are written together.
                 archive.record(session=session, briefing=target, delivery=delivery, digest=composed.digest)
-            return Claim(delivery, parts, set(), created=True)
+            return Claim(delivery, parts, {}, created=True)
     owned = existing.status in FINISHED or _take_lease(session, existing, owner=owner, now=now, lease=lease)
-    sent = set(session.exec(select(DeliveryPart.part_index).where(col(DeliveryPart.delivery_id) == existing.id)))
-    return Claim(existing, json.loads(existing.parts), sent, owned)
+    rows = session.exec(select(DeliveryPart).where(col(DeliveryPart.delivery_id) == existing.id)).all()
+    return Claim(existing, json.loads(existing.parts), {row.part_index: row.message_id for row in rows}, owned,
+                 published={row.part_index for row in rows if row.published})
 
 
 def process_name() -> str:
@@ -306,28 +380,71 @@ class Deliverer:
             outcome: DeliveryOutcome | None = "empty" if claimed.created and delivery.status == "empty" else None
             return await asyncio.to_thread(self._report, delivery.id), outcome
         destination = destination_of(target)
-        mention = target.mention_role_id if isinstance(target, ChannelBriefing) else None
-        for index, content in enumerate(claimed.parts):
-            if index in claimed.sent:
-                continue
-            try:
-                message_id = await self.publisher.send(
-                    destination, content, nonce=f"bb{delivery.id}p{index}", mention_role_id=mention
-                )
-            except DeliveryError as error:
-                if not error.permanent:
-                    raise
-                await asyncio.to_thread(self._fail, delivery.id, target, error.reason)
-                log.warning("delivery %s to %s %s failed: %s", delivery.id, destination.kind, destination.id,
-                            error.reason)
-                return await asyncio.to_thread(self._report, delivery.id), "failed"
-            await asyncio.to_thread(self._record_part, delivery.id, index, message_id)
-            self.telemetry.part_sent(destination.kind)
+        try:
+            await self._send_parts(target, claimed, destination)
+            if placement_of(target).publish:
+                await self._publish_parts(claimed, destination)
+        except DeliveryError as error:
+            if not error.permanent:
+                raise
+            await asyncio.to_thread(self._fail, delivery.id, target, error.reason)
+            log.warning("delivery %s to %s %s failed: %s", delivery.id, destination.kind, destination.id,
+                        error.reason)
+            return await asyncio.to_thread(self._report, delivery.id), "failed"
         await asyncio.to_thread(self._finish, delivery.id, target)
         report = await asyncio.to_thread(self._report, delivery.id)
         log.info("delivered %s to %s %s for slot %s: %d part(s)", delivery.id, destination.kind, destination.id,
                  slot_at.isoformat(), report.parts_sent)
         return report, "done"
+
+    async def _send_parts(self, target: Target, claimed: Claim, destination: Destination) -> None:
+        """Send the parts not sent yet, starting the post or opening the thread the placement asks for."""
+        delivery, sent = claimed.delivery, claimed.sent
+        placement = placement_of(target)
+        mention = target.mention_role_id if isinstance(target, ChannelBriefing) else None
+        title = ""  # rendered only for a post or a thread: a fan-out of plain messages skips the template
+        if placement.forum_post or placement.discussion_thread:
+            title = self.renderer.thread_title(slot_at=delivery.slot_at, tz=parse_timezone(target.timezone),
+                                               name=placement.title_name)
+        thread_id = delivery.thread_id
+        for index, content in enumerate(claimed.parts):
+            if index not in sent and index == 0 and placement.forum_post:
+                thread_id = sent[0] = await self._start_post(delivery, destination, placement, title, content, mention)
+                self.telemetry.part_sent(destination.kind)
+            elif index not in sent:
+                into = thread_id if placement.forum_post else destination.thread_id
+                where = {"thread_id": into} if into else {}  # a publisher that never posts in threads needs no such arg
+                sent[index] = await self.publisher.send(destination, content, nonce=f"bb{delivery.id}p{index}",
+                                                        mention_role_id=mention, **where)
+                await asyncio.to_thread(self._record_part, delivery.id, index, sent[index])
+                self.telemetry.part_sent(destination.kind)
+            if index == 0 and placement.discussion_thread and thread_id is None:
+                thread_id = await self.publisher.open_thread(destination, message_id=sent[0], title=title)
+                await asyncio.to_thread(self._record_thread, delivery.id, thread_id)
+
+    async def _start_post(self, delivery: Delivery, destination: Destination, placement: Placement, title: str,
+                          content: str, mention: int | None) -> int:
+        """Start the delivery's forum post with its first part, or find the one a crashed run started."""
+        thread_id = None
+        if delivery.thread_requested_at is not None:
+            thread_id = await self.publisher.find_post(destination, title=title, since=delivery.thread_requested_at)
+            if thread_id is not None:
+                log.info("delivery %s resumes in post %s, started before a restart", delivery.id, thread_id)
+        if thread_id is None:
+            delivery.thread_requested_at = self.clock()
+            await asyncio.to_thread(self._note_thread_request, delivery.id, delivery.thread_requested_at)
+            thread_id = await self.publisher.start_post(destination, title=title, content=content,
+                                                        tag_id=placement.tag_id, mention_role_id=mention)
+        await asyncio.to_thread(self._record_part, delivery.id, 0, thread_id, thread_id=thread_id)
+        return thread_id
+
+    async def _publish_parts(self, claimed: Claim, destination: Destination) -> None:
+        """Crosspost every sent part not crossposted yet, recording each."""
+        for index, message_id in sorted(claimed.sent.items()):
+            if index not in claimed.published:
+                await self.publisher.crosspost(destination, message_id=message_id)
+                await asyncio.to_thread(self._record_published, claimed.delivery.id, index)
+                claimed.published.add(index)
 
     async def preview(self, target: Target) -> list[str]:
         """The messages the target would get now, without claiming anything."""
@@ -346,14 +463,36 @@ class Deliverer:
                          slot_at=slot_at, now=self.clock(), owner=self.owner, lease=self.lease, pools=self.pools,
                          readers=self.readers)
 
-    def _record_part(self, delivery_id: int, index: int, message_id: int) -> None:
-        """Record an accepted part and renew the lease for the next one."""
+    def _record_part(self, delivery_id: int, index: int, message_id: int, *, thread_id: int | None = None) -> None:
+        """Record an accepted part (and the post it started) and renew the lease for the next one."""
         with session_scope(self.engine) as session:
             session.add(DeliveryPart(delivery_id=delivery_id, part_index=index, message_id=message_id,
                                      sent_at=self.clock()))
-            session.execute(sa.update(Delivery).where(col(Delivery.id) == delivery_id)
-                            .values(lease_until=self.clock() + self.lease)
-                            .execution_options(synchronize_session=False))
+            values: dict[str, object] = {"lease_until": self.clock() + self.lease}
+            if thread_id is not None:
+                values["thread_id"] = thread_id
+            self._update_delivery(session, delivery_id, **values)
+
+    def _note_thread_request(self, delivery_id: int, requested_at: datetime) -> None:
+        """Note that a post is about to be asked for: a run resumed after a crash looks for it first."""
+        with session_scope(self.engine) as session:
+            self._update_delivery(session, delivery_id, thread_requested_at=requested_at)
+
+    def _record_thread(self, delivery_id: int, thread_id: int) -> None:
+        with session_scope(self.engine) as session:
+            self._update_delivery(session, delivery_id, thread_id=thread_id, lease_until=self.clock() + self.lease)
+
+    def _record_published(self, delivery_id: int, index: int) -> None:
+        with session_scope(self.engine) as session:
+            session.execute(sa.update(DeliveryPart).where(col(DeliveryPart.delivery_id) == delivery_id,
+                                                          col(DeliveryPart.part_index) == index)
+                            .values(published=True).execution_options(synchronize_session=False))
+            self._update_delivery(session, delivery_id, lease_until=self.clock() + self.lease)
+
+    @staticmethod
+    def _update_delivery(session: Session, delivery_id: int, **values: object) -> None:
+        session.execute(sa.update(Delivery).where(col(Delivery.id) == delivery_id).values(**values)
+                        .execution_options(synchronize_session=False))
 
     def _finish(self, delivery_id: int, target: Target) -> None:
         with session_scope(self.engine) as session:
@@ -383,4 +522,14 @@ def last_delivery(*, session: Session, target: Target) -> Delivery | None:
     destination = destination_of(target)
     return session.exec(select(Delivery).where(
         col(Delivery.target_kind) == destination.kind, col(Delivery.target_id) == destination.id,
+    ).order_by(col(Delivery.slot_at).desc())).first()
+
+
+def unfinished_slot(*, session: Session, target: Target, now: datetime, horizon: timedelta = timedelta(days=1)
+                    ) -> datetime | None:
+    """The slot of the target's latest delivery still `sending` within `horizon`: a run cut short, to resume."""
+    destination = destination_of(target)
+    return session.exec(select(Delivery.slot_at).where(
+        col(Delivery.target_kind) == destination.kind, col(Delivery.target_id) == destination.id,
+        col(Delivery.status) == "sending", col(Delivery.slot_at) >= now - horizon,
     ).order_by(col(Delivery.slot_at).desc())).first()

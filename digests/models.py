@@ -19,6 +19,10 @@ SUMMARY_MAX = 400
 BODY_MAX = 50_000
 SOURCE_MAX = 200
 URL_MAX = 2_000
+# Discord's own limits: a webhook's display name, its avatar URL, a thread's name.
+WEBHOOK_USERNAME_MAX = 80
+AVATAR_URL_MAX = 2_048
+THREAD_NAME_MAX = 100
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -199,6 +203,18 @@ class ChannelBriefing(SQLModel, table=True):
     days: str = Field(default="daily", max_length=40)
     mention_role_id: int | None = Field(default=None, sa_column=snowflake_column(nullable=True))
     webhook_url: str | None = Field(default=None, max_length=300, repr=False)
+    # How the webhook presents itself, and the thread of the channel it posts into (None: the channel).
+    webhook_username: str | None = Field(default=None, max_length=WEBHOOK_USERNAME_MAX)
+    webhook_avatar_url: str | None = Field(default=None, max_length=AVATAR_URL_MAX)
+    webhook_thread_id: int | None = Field(default=None, sa_column=snowflake_column(nullable=True))
+    # Where the briefing lands in its channel (see `ChannelKind`): a forum or media channel gets a new
+    # post per briefing, with `forum_tag_id` applied; a text or announcement channel gets the parts as
+    # messages, with a discussion thread opened from the first when `open_thread`; an announcement
+    # channel's parts are crossposted to following servers when `publish`.
+    channel_kind: str = Field(default="text", max_length=12, sa_column_kwargs={"server_default": "text"})
+    forum_tag_id: int | None = Field(default=None, sa_column=snowflake_column(nullable=True))
+    open_thread: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    publish: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     quiet_day_notice: bool = False
     paused: bool = False
     pause_reason: str | None = Field(default=None, max_length=300)
@@ -240,6 +256,12 @@ class WebhookDigest(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     webhook_id: int = Field(sa_column=snowflake_column(unique=True))
     webhook_url: str = Field(max_length=300, repr=False)
+    # The name and avatar to post under; a thread to post into, or (a forum's webhook) the name that
+    # starts each digest's new post.
+    username: str | None = Field(default=None, max_length=WEBHOOK_USERNAME_MAX)
+    avatar_url: str | None = Field(default=None, max_length=AVATAR_URL_MAX)
+    thread_id: int | None = Field(default=None, sa_column=snowflake_column(nullable=True))
+    thread_name: str | None = Field(default=None, max_length=THREAD_NAME_MAX)
     topics: str = Field(default="", max_length=1_000)
     timezone: str = Field(max_length=64)
     paused: bool = False
@@ -317,6 +339,11 @@ class Delivery(SQLModel, table=True):
     error: str | None = Field(default=None, max_length=500)
     lease_owner: str | None = Field(default=None, max_length=100)
     lease_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    # A forum post or discussion thread made for this delivery: `thread_requested_at` is written before
+    # Discord is asked for it, `thread_id` once Discord made it, so a delivery resumed in between looks
+    # for the post before it makes another.
+    thread_requested_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    thread_id: int | None = Field(default=None, sa_column=snowflake_column(nullable=True))
 
 
 class DeliveryPart(SQLModel, table=True):
@@ -330,6 +357,8 @@ class DeliveryPart(SQLModel, table=True):
     part_index: int = Field(primary_key=True)
     message_id: int = Field(sa_column=snowflake_column())
     sent_at: datetime = Field(sa_column=utc_column())
+    # Crossposted to the servers following the announcement channel (only with `publish`).
+    published: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class ArchiveEntry(SQLModel, table=True):

@@ -26,6 +26,7 @@ from digests.timeutil import as_utc, humanize_age
 from digests.topics import Topic
 
 DISCORD_MESSAGE_MAX = 2_000
+THREAD_TITLE_MAX = 100
 _MARKDOWN_RE = re.compile(r"([\\*_~`|\[\]<>])")
 _LINE_START_RE = re.compile(r"^(\s*)([#>\-+]|\d+\.)", re.MULTILINE)
 _MENTION_RE = re.compile(r"@(?=[^\s\u200b])")
@@ -198,6 +199,15 @@ class Renderer:
             while len(self._messages) > _BODIES_KEPT:
                 self._messages.popitem(last=False)
         return parts
+
+    def thread_title(self, *, slot_at: datetime, tz: ZoneInfo, name: str | None = None) -> str:
+        """The title of a digest's forum post or discussion thread: its date in the target's timezone.
+
+        Discord shows thread names as plain text, so nothing is escaped; they are one line of at most
+        100 characters.
+        """
+        title = " ".join(self.render("thread_title.md.j2", slot_at=slot_at, tz=tz, name=name).split())
+        return cut_at_word(title, THREAD_TITLE_MAX) or "Briefing"
 
     def _digest_body(self, digest: Digest) -> str:
         """The `digest_body` macro of `_macros.md.j2`, rendered once per digest object.

@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -25,13 +26,19 @@ from digests.selection import DAILY, Coverage, coverage
 from digests.store import member_guilds
 from digests.timeutil import parse_time_of_day, parse_timezone
 from digests.topics import Taxonomy, Topic
+from digests.webhook_identity import CLEAR, WebhookIdentity, parse_avatar_url, parse_thread_id, parse_username
+
+T = TypeVar("T")
 
 Target = ChannelBriefing | PersonalDigest | WebhookDigest
 DEFAULT_DIGEST_TIME = "08:00"
 # A webhook digest has no schedule (`briefbot post` runs when cron says): it covers at most a week.
 UNSCHEDULED_PERIOD = timedelta(days=7)
 ALL = "all"
-NO_WEBHOOK = "none"
+NO_WEBHOOK = CLEAR
+# The kinds of channel a briefing can be set up in; in a forum or media channel each briefing is a new post.
+CHANNEL_KINDS = ("text", "announcement", "forum", "media")
+FORUM_KINDS = frozenset({"forum", "media"})
 _WEBHOOK_URL_RE = re.compile(
     r"^https://(?:(?:ptb|canary)\.)?discord(?:app)?\.com/api(?:/v\d+)?/webhooks/(\d{15,21})/([\w.-]{60,100})/?$"
 )
@@ -89,11 +96,17 @@ def setup_briefing(
     now: datetime,
     webhook_url: str | None = None,
     archive: str | None = None,
+    placement: BriefingPlacement | None = None,
+    webhook_username: str | None = None,
+    webhook_avatar_url: str | None = None,
+    webhook_thread: str | None = None,
 ) -> tuple[ChannelBriefing, bool]:
     """Create the channel's briefing, or update it; returns it and whether it is new.
 
-    `webhook_url` None keeps the current route, `none` goes back to posting as the bot. `archive`
-    (`on`, `off`, `new-link`; None keeps it as it is) is its web archive: see `digests.archive`.
+    `webhook_url` None keeps the current route, `none` goes back to posting as the bot; the same for
+    the webhook's name, avatar and thread. `archive` (`on`, `off`, `new-link`; None keeps it as it is)
+    is its web archive: see `digests.archive`. `placement` says what kind of channel it is and how the
+    briefing lands there (None: a text channel, as it was).
     """
     values = {
         "time_of_day": canonical_time(time_of_day),
@@ -119,9 +132,60 @@ def setup_briefing(
         briefing.webhook_url = None if wants_bot else parse_webhook_url(webhook_url)[1]
     if archive is not None:
         set_archive(briefing, archive)
+    briefing.webhook_username = _changed(webhook_username, parse_username, briefing.webhook_username)
+    briefing.webhook_avatar_url = _changed(webhook_avatar_url, parse_avatar_url, briefing.webhook_avatar_url)
+    briefing.webhook_thread_id = _changed(webhook_thread, parse_thread_id, briefing.webhook_thread_id)
+    if placement is not None:
+        _place(briefing, placement)
     session.add(briefing)
     session.flush()
     return briefing, created
+
+
+@dataclass(frozen=True)
+class BriefingPlacement:
+    """What `/briefing setup` says about the channel and how the briefing lands there.
+
+    `kind` is one of CHANNEL_KINDS; `tag_id` a forum tag (0 removes it, None keeps it) and
+    `tag_required` whether the forum requires one; `open_thread` / `publish` None keep the setting.
+    """
+
+    kind: str = "text"
+    tag_id: int | None = None
+    tag_required: bool = False
+    open_thread: bool | None = None
+    publish: bool | None = None
+
+
+def _place(briefing: ChannelBriefing, placement: BriefingPlacement) -> None:
+    """Apply a placement, refusing options that do not fit the kind of channel."""
+    forum = placement.kind in FORUM_KINDS
+    if placement.tag_id and not forum:
+        raise InputError("`tag:` is for forum and media channels: each briefing there is a post with that tag.")
+    if placement.open_thread and forum:
+        raise InputError("In a forum each briefing is a post already: `thread:` is for text channels.")
+    if placement.publish and placement.kind != "announcement":
+        raise InputError("`publish:` is for announcement channels, whose messages other servers can follow.")
+    briefing.channel_kind = placement.kind
+    if placement.tag_id is not None:
+        briefing.forum_tag_id = placement.tag_id or None
+    if not forum:
+        briefing.forum_tag_id = None
+    elif placement.tag_required and briefing.forum_tag_id is None:
+        raise InputError("This forum requires a tag on every post: choose one with `tag:`.")
+    if placement.open_thread is not None:
+        briefing.open_thread = placement.open_thread
+    if placement.publish is not None:
+        briefing.publish = placement.publish
+    if placement.kind != "announcement":
+        briefing.publish = False
+
+
+def _changed(value: str | None, parse: Callable[[str], T], current: T | None) -> T | None:
+    """The new value of an optional setting: None keeps `current`, `none` clears it, anything else is parsed."""
+    if value is None:
+        return current
+    return None if value.strip().lower() == CLEAR else parse(value)
 
 
 def briefings_of(*, session: Session, guild_id: int) -> list[ChannelBriefing]:
@@ -236,9 +300,10 @@ def remember_dm_channel(*, session: Session, user_id: int, channel_id: int | Non
 
 
 def upsert_webhook_digest(
-    *, session: Session, taxonomy: Taxonomy, url: str, topics: str | None, timezone: str, now: datetime
+    *, session: Session, taxonomy: Taxonomy, url: str, topics: str | None, timezone: str, now: datetime,
+    identity: WebhookIdentity | None = None,
 ) -> WebhookDigest:
-    """The digest of a webhook (created on first use), with these topics and timezone."""
+    """The digest of a webhook (created on first use), with these topics, timezone, name, avatar and thread."""
     webhook_id, clean_url = parse_webhook_url(url)
     digest = session.exec(select(WebhookDigest).where(col(WebhookDigest.webhook_id) == webhook_id)).first()
     if digest is None:
@@ -246,6 +311,9 @@ def upsert_webhook_digest(
     digest.webhook_url = clean_url
     digest.topics = ",".join(parse_topic_list(taxonomy, topics))
     digest.timezone = canonical_timezone(timezone)
+    identity = identity or WebhookIdentity()
+    digest.username, digest.avatar_url = identity.username, identity.avatar_url
+    digest.thread_id, digest.thread_name = identity.thread_id, identity.thread_name
     digest.paused, digest.pause_reason = False, None
     session.add(digest)
     session.flush()

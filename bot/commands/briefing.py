@@ -9,14 +9,33 @@ import discord
 from discord import app_commands
 from sqlmodel import Session
 
-from bot.interactions import ManagerGroup, client_of, reply, send_parts, timezone_autocomplete
+from bot.channels import (
+    BriefingChannel,
+    Needs,
+    bot_lacks,
+    channel_kind,
+    forum_tag,
+    member_lacks,
+    requires_tag,
+    tag_choices,
+)
+from bot.interactions import ManagerGroup, choice, client_of, reply, send_parts, timezone_autocomplete
 from digests.archive import archive_link, archive_path
 from digests.delivery import last_delivery
 from digests.models import ChannelBriefing, Delivery
 from digests.scheduling import describe_days, next_slot
 from digests.selection import Coverage
 from digests.services import Services
-from digests.targets import briefings_of, next_coverage, pick_briefing, remove_briefing, set_paused, setup_briefing
+from digests.targets import (
+    NO_WEBHOOK,
+    BriefingPlacement,
+    briefings_of,
+    next_coverage,
+    pick_briefing,
+    remove_briefing,
+    set_paused,
+    setup_briefing,
+)
 from digests.topics import Topic
 
 
@@ -58,7 +77,7 @@ POST_NOW_PER_SECONDS = 60.0
 CHANNEL_HELP = "The briefing's channel (default: this channel, or the server's only briefing)"
 
 
-async def _pick(interaction: discord.Interaction, channel: discord.TextChannel | None) -> ChannelBriefing:
+async def _pick(interaction: discord.Interaction, channel: BriefingChannel | None) -> ChannelBriefing:
     client = client_of(interaction)
     return await client.db(lambda session: pick_briefing(
         session=session, guild_id=interaction.guild_id, channel_id=channel.id if channel else None,
@@ -76,6 +95,12 @@ async def _pick(interaction: discord.Interaction, channel: discord.TextChannel |
     quiet_day="Post a short notice when there is no news (default: stay silent)",
     webhook="Post through this channel webhook's URL instead of as the bot (`none` to stop)",
     archive="Keep each briefing on a web page with feeds, at a secret link (default: off)",
+    tag="Forum channels: the tag of each briefing's post (`none` for no tag)",
+    thread="Text channels: open a discussion thread under each briefing",
+    publish="Announcement channels: publish each briefing to the servers that follow the channel",
+    webhook_name="With a webhook: the name its briefings are posted under (`none`: the webhook's own)",
+    webhook_avatar="With a webhook: an http(s) image URL for its avatar (`none`: the webhook's own)",
+    webhook_thread="With a webhook: the id of a thread of the channel to post into (`none`: the channel)",
 )
 @app_commands.choices(archive=[
     app_commands.Choice(name="on", value="on"),
@@ -85,7 +110,7 @@ async def _pick(interaction: discord.Interaction, channel: discord.TextChannel |
 @app_commands.autocomplete(timezone=timezone_autocomplete)
 async def setup(
     interaction: discord.Interaction,
-    channel: discord.TextChannel,
+    channel: BriefingChannel,
     time: app_commands.Range[str, 1, 20],
     timezone: app_commands.Range[str, 1, 64] | None = None,
     topics: app_commands.Range[str, 1, 500] | None = None,
@@ -94,6 +119,12 @@ async def setup(
     quiet_day: bool | None = None,
     webhook: app_commands.Range[str, 1, 300] | None = None,
     archive: app_commands.Choice[str] | None = None,
+    tag: app_commands.Range[str, 1, 100] | None = None,
+    thread: bool | None = None,
+    publish: bool | None = None,
+    webhook_name: app_commands.Range[str, 1, 80] | None = None,
+    webhook_avatar: app_commands.Range[str, 1, 2048] | None = None,
+    webhook_thread: app_commands.Range[str, 1, 30] | None = None,
 ) -> None:
     refusal = _beyond_the_members_rights(interaction, channel, mention)
     if refusal is not None:
@@ -101,6 +132,10 @@ async def setup(
         return
     client = client_of(interaction)
     services, now = client.services, client.clock()
+    chosen_tag = forum_tag(channel, tag)  # InputError for a tag the forum does not have
+    tag_id = chosen_tag.id if chosen_tag else (0 if tag else None)  # `tag:none` removes it
+    placement = BriefingPlacement(kind=channel_kind(channel), tag_id=tag_id, tag_required=requires_tag(channel),
+                                  open_thread=thread, publish=publish)
 
     def work(session: Session):
         if _at_the_cap(session, interaction.guild_id, channel.id):
@@ -109,20 +144,53 @@ async def setup(
             session=session, taxonomy=services.taxonomy, guild_id=interaction.guild_id, channel_id=channel.id,
             time_of_day=time, timezone=timezone or services.settings.default_timezone, topics=topics, days=days,
             mention_role_id=mention.id if mention else None, quiet_day_notice=quiet_day, now=now,
-            webhook_url=webhook, archive=archive.value if archive else None,
+            webhook_url=webhook, archive=archive.value if archive else None, placement=placement,
+            webhook_username=webhook_name, webhook_avatar_url=webhook_avatar, webhook_thread=webhook_thread,
         )
+        needs = Needs(kind=briefing.channel_kind, via_webhook=briefing.webhook_url is not None,
+                      open_thread=briefing.open_thread, publish=briefing.publish,
+                      tag=chosen_tag if tag else _stored_tag(channel, briefing.forum_tag_id))
+        missing = member_lacks(interaction.namespace.channel.permissions, needs)
+        if missing:
+            session.rollback()
+            return ("member", missing), False
+        missing = bot_lacks(channel, needs)
+        if missing:
+            session.rollback()
+            return ("bot", missing), False
         return _row(session, services, briefing, now), created
 
     row, created = await client.db(work)
     if row is None:
         await reply(interaction, "briefing_limit", limit=MAX_BRIEFINGS_PER_GUILD)
         return
+    if isinstance(row, tuple):
+        who, missing = row
+        await reply(interaction, f"briefing_{who}_lacks", channel=channel, missing=missing)
+        return
     await client.reschedule("channel", row.briefing.id)
+    stored_tag = _stored_tag(channel, row.briefing.forum_tag_id)
     await reply(interaction, "briefing_saved", briefing=row.briefing, created=created, topics=row.topics,
-                days=row.days, next_at=row.next_at, archive_url=row.archive_url, archive_path=row.archive_path)
+                days=row.days, next_at=row.next_at, archive_url=row.archive_url, archive_path=row.archive_path,
+                tag_name=stored_tag.name if stored_tag else None)
 
 
-def _beyond_the_members_rights(interaction: discord.Interaction, channel: discord.TextChannel,
+def _stored_tag(channel: BriefingChannel, tag_id: int | None) -> discord.ForumTag | None:
+    return channel.get_tag(tag_id) if tag_id and isinstance(channel, discord.ForumChannel) else None
+
+
+@setup.autocomplete("tag")
+async def tag_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    """The chosen forum's tags (none until a forum is chosen)."""
+    picked = interaction.namespace.channel
+    channel = interaction.guild.get_channel(picked.id) if picked is not None and interaction.guild else None
+    choices = [choice(label, value) for label, value in tag_choices(channel, current)]
+    if channel is not None and NO_WEBHOOK.startswith(current.strip().lower()):
+        choices.append(choice("No tag", NO_WEBHOOK))
+    return choices[:25]
+
+
+def _beyond_the_members_rights(interaction: discord.Interaction, channel: BriefingChannel,
                                mention: discord.Role | None) -> str | None:
     """The refusal to give when the bot would post or ping where the member could not, else None.
 
@@ -146,7 +214,7 @@ def _at_the_cap(session: Session, guild_id: int | None, channel_id: int) -> bool
 
 @briefing_group.command(name="show", description="Show this server's briefings, or one channel's")
 @app_commands.describe(channel="Only this channel's briefing")
-async def show(interaction: discord.Interaction, channel: discord.TextChannel | None = None) -> None:
+async def show(interaction: discord.Interaction, channel: BriefingChannel | None = None) -> None:
     client = client_of(interaction)
     services, now = client.services, client.clock()
 
@@ -164,7 +232,7 @@ async def show(interaction: discord.Interaction, channel: discord.TextChannel | 
 
 @briefing_group.command(name="preview", description="See the briefing as it would be posted now")
 @app_commands.describe(channel=CHANNEL_HELP)
-async def preview(interaction: discord.Interaction, channel: discord.TextChannel | None = None) -> None:
+async def preview(interaction: discord.Interaction, channel: BriefingChannel | None = None) -> None:
     await interaction.response.defer(ephemeral=True, thinking=True)
     client = client_of(interaction)
     parts = await client.deliverer.preview(await _pick(interaction, channel))
@@ -177,7 +245,7 @@ async def preview(interaction: discord.Interaction, channel: discord.TextChannel
 @briefing_group.command(name="post-now", description="Post the briefing now (the next one holds only newer stories)")
 @app_commands.describe(channel=CHANNEL_HELP)
 @app_commands.checks.cooldown(POST_NOW_PER_GUILD, POST_NOW_PER_SECONDS, key=lambda interaction: interaction.guild_id)
-async def post_now(interaction: discord.Interaction, channel: discord.TextChannel | None = None) -> None:
+async def post_now(interaction: discord.Interaction, channel: BriefingChannel | None = None) -> None:
     await interaction.response.defer(ephemeral=True, thinking=True)
     client = client_of(interaction)
     briefing = await _pick(interaction, channel)
@@ -186,7 +254,7 @@ async def post_now(interaction: discord.Interaction, channel: discord.TextChanne
     await reply(interaction, "briefing_posted", briefing=briefing, report=report)
 
 
-async def _set_paused(interaction: discord.Interaction, channel: discord.TextChannel | None, paused: bool) -> None:
+async def _set_paused(interaction: discord.Interaction, channel: BriefingChannel | None, paused: bool) -> None:
     client = client_of(interaction)
 
     def work(session: Session) -> ChannelBriefing:
@@ -203,19 +271,19 @@ async def _set_paused(interaction: discord.Interaction, channel: discord.TextCha
 
 @briefing_group.command(name="pause", description="Stop posting the briefing until resumed")
 @app_commands.describe(channel=CHANNEL_HELP)
-async def pause(interaction: discord.Interaction, channel: discord.TextChannel | None = None) -> None:
+async def pause(interaction: discord.Interaction, channel: BriefingChannel | None = None) -> None:
     await _set_paused(interaction, channel, True)
 
 
 @briefing_group.command(name="resume", description="Post the briefing again (also after a permission problem)")
 @app_commands.describe(channel=CHANNEL_HELP)
-async def resume(interaction: discord.Interaction, channel: discord.TextChannel | None = None) -> None:
+async def resume(interaction: discord.Interaction, channel: BriefingChannel | None = None) -> None:
     await _set_paused(interaction, channel, False)
 
 
 @briefing_group.command(name="remove", description="Stop and delete a channel's briefing")
 @app_commands.describe(channel="The briefing's channel")
-async def remove(interaction: discord.Interaction, channel: discord.TextChannel) -> None:
+async def remove(interaction: discord.Interaction, channel: BriefingChannel) -> None:
     client = client_of(interaction)
 
     def work(session: Session) -> ChannelBriefing:

@@ -93,7 +93,7 @@ async def test_a_slot_is_delivered_once_with_every_part_recorded(engine, taxonom
     assert report.status == "done" and report.parts_total > 1
     assert report.parts_sent == report.parts_total == len(publisher.sent)
     assert [nonce for _, _, nonce, _ in publisher.sent] == [f"bb1p{i}" for i in range(report.parts_total)]
-    assert all(dest == Destination("channel", 55) for dest, *_ in publisher.sent)
+    assert all(dest == Destination("channel", 55, guild_id=1) for dest, *_ in publisher.sent)
     again = await deliverer(engine, taxonomy, renderer, now, publisher).deliver(target, slot_at=now)
     assert again.status == "done" and len(publisher.sent) == report.parts_total
     with session_scope(engine) as session:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from digests.delivery import Placement, placement_of
 from digests.errors import InputError, NotFoundError
 from digests.feed_registry import MAX_FEEDS_PER_GUILD, add_feed, check_feed_url, feeds_of, remove_feed
 from digests.store import session_scope
 from digests.targets import (
+    BriefingPlacement,
     briefings_of,
     parse_topic_list,
     parse_webhook_url,
@@ -213,3 +215,30 @@ def test_adding_a_disabled_feed_again_turns_it_back_on(engine, taxonomy, now):
         again, created = add_feed(session=session, taxonomy=taxonomy, url="https://93.184.215.14/a.rss",
                                   guild_id=GUILD, topic=None, added_by=1, allow_private=False, now=now)
     assert (again.id, created, again.enabled, again.failures, again.next_poll_at) == (feed.id, False, True, 0, now)
+
+
+
+def test_a_briefing_placement_must_fit_its_channel(engine, taxonomy, now):
+    def setup_in(session, placement: BriefingPlacement, **values):
+        return setup_briefing(session=session, taxonomy=taxonomy, guild_id=1, channel_id=77, time_of_day="08:00",
+                              timezone="UTC", topics=None, days=None, mention_role_id=None, quiet_day_notice=None,
+                              now=now, placement=placement, **values)[0]
+
+    with session_scope(engine) as session:
+        for wrong in (BriefingPlacement(kind="text", tag_id=5), BriefingPlacement(kind="forum", open_thread=True),
+                      BriefingPlacement(kind="forum", tag_required=True), BriefingPlacement(kind="text", publish=True)):
+            with pytest.raises(InputError):
+                setup_in(session, wrong)
+        forum = setup_in(session, BriefingPlacement(kind="forum", tag_id=5, tag_required=True))
+        assert placement_of(forum) == Placement(forum_post=True, tag_id=5)
+        kept = setup_in(session, BriefingPlacement(kind="forum", tag_required=True))  # the stored tag will do
+        assert kept.forum_tag_id == 5
+        announced = setup_in(session, BriefingPlacement(kind="announcement", open_thread=True, publish=True))
+        assert announced.forum_tag_id is None
+        assert placement_of(announced) == Placement(discussion_thread=True, publish=True)
+        hooked = setup_in(session, BriefingPlacement(kind="announcement"),
+                          webhook_url="https://discord.com/api/webhooks/123456789012345678/" + "t" * 68,
+                          webhook_thread="<#223456789012345678>")
+        assert placement_of(hooked) == Placement()  # a webhook bound to a thread posts there, nothing else
+        cleared = setup_in(session, BriefingPlacement(kind="announcement"), webhook_thread="none")
+        assert cleared.webhook_thread_id is None and placement_of(cleared).publish

@@ -41,6 +41,15 @@ Behaviour the client depends on, modelled on purpose:
   is completed by ``PATCH /webhooks/{app_id}/{token}/messages/@original``; the deprecated path,
   a first followup that replaces the "thinking" message, still works and is recorded
   (``InteractionResult.completed_by``).
+* Channels, threads, webhooks (shapes checked against Discord's OpenAPI description, see
+  ``tests/e2e/discord_shapes.py``): announcement (5), forum (15) and media (16) channels with
+  ``available_tags`` and the REQUIRE_TAG flag; forum posts (``POST /channels/{id}/threads`` with a
+  ``message``; 40067 without a required tag; the starter message has the post's id); threads from a
+  message (one per message, else 160004; the thread has the message's id); active and archived thread
+  listings; crossposts (announcement channels only, 40033 the second time, 10 an hour per channel,
+  then a per-route 429); thread permissions (Send Messages in Threads, Create Public Threads, Manage
+  Messages to crosspost others' messages); webhooks with ``username``, ``avatar_url``, ``thread_id``
+  and, in forums, ``thread_name`` / ``applied_tags`` (220001 without either).
 * Outages: :meth:`FakeDiscord.drop_gateway` closes every websocket and holds each IDENTIFY and RESUME
   (heartbeats are still answered) until :meth:`FakeDiscord.restore_gateway`, when the client resumes.
 * Sharding: ``GET /gateway/bot`` recommends ``shards``; an IDENTIFY with ``shard: [id, count]``
@@ -88,6 +97,9 @@ CREATE_INSTANT_INVITE = 1 << 0
 ADMINISTRATOR = 1 << 3
 MANAGE_CHANNELS = 1 << 4
 MANAGE_GUILD = 1 << 5
+MANAGE_MESSAGES = 1 << 13
+MANAGE_THREADS = 1 << 34
+CREATE_PUBLIC_THREADS = 1 << 35
 ADD_REACTIONS = 1 << 6
 VIEW_CHANNEL = 1 << 10
 SEND_MESSAGES = 1 << 11
@@ -109,6 +121,7 @@ DEFAULT_EVERYONE_PERMISSIONS = (
     | READ_MESSAGE_HISTORY
     | USE_APPLICATION_COMMANDS
     | SEND_MESSAGES_IN_THREADS
+    | CREATE_PUBLIC_THREADS
 )
 DEFAULT_BOT_PERMISSIONS = (
     VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | ATTACH_FILES | READ_MESSAGE_HISTORY | ADD_REACTIONS
@@ -122,6 +135,13 @@ EPHEMERAL = 1 << 6
 INTERACTION_CONTEXTS = frozenset({0, 1, 2})
 INTEGRATION_TYPES = frozenset({0, 1})
 LOADING = 1 << 7
+CROSSPOSTED = 1 << 0
+HAS_THREAD = 1 << 5
+REQUIRE_TAG = 1 << 4  # a forum channel's flag
+TEXT_CHANNEL, ANNOUNCEMENT_CHANNEL, FORUM_CHANNEL, MEDIA_CHANNEL = 0, 5, 15, 16
+ANNOUNCEMENT_THREAD, PUBLIC_THREAD, PRIVATE_THREAD = 10, 11, 12
+ARCHIVE_DURATIONS = (60, 1440, 4320, 10080)
+CROSSPOSTS_PER_HOUR = 10
 NONCE_WINDOW_SECONDS = 300.0
 MAX_CONTENT_LENGTH = 2000
 MAX_NONCE_LENGTH = 25
@@ -142,7 +162,14 @@ ERROR_MESSAGES: dict[int, str] = {
     50007: "Cannot send messages to this user",
     50013: "Missing Permissions",
     50027: "Invalid Webhook Token",
+    50024: "Cannot execute action on this channel type",
     50035: "Invalid Form Body",
+    40033: "This message has already been crossposted.",
+    40067: "A tag is required to create a forum post in this channel",
+    160004: "A thread has already been created for this message",
+    220001: "Webhooks posted to forum channels must have a thread_name or thread_id",
+    220002: "Webhooks posted to forum channels cannot have both a thread_name and thread_id",
+    220003: "Webhooks can only create threads in forum channels",
 }
 _STATUS_TEXT = {
     400: "Bad Request",
@@ -222,7 +249,8 @@ def _rate_limit_response(retry_after: float, *, is_global: bool, body: Any = Non
             "X-RateLimit-Bucket": "f4ked1sc0rdbucket",
         }
     if body is None:
-        body = {"message": "You are being rate limited.", "retry_after": retry_after, "global": is_global}
+        # `code` 0: Discord's OpenAPI description requires it in RatelimitedResponse.
+        body = {"message": "You are being rate limited.", "retry_after": retry_after, "global": is_global, "code": 0}
     return _json_response(body, 429, headers)
 
 
@@ -263,6 +291,7 @@ class RecordedRequest:
     files: tuple[str, ...] = ()  # file names of a multipart body
     status: int = 0  # status the fake answered with (0 while in flight)
     injected: bool = False  # answered by an injected fault or the enforced global rate limit
+    response_json: Any = None  # the fake's JSON answer (None for an empty one)
 
 
 @dataclass
@@ -491,6 +520,8 @@ class FakeDiscord:
         self._interactions_by_token: dict[str, _Interaction] = {}
         self._injections: list[Injection] = []
         self._channel_webhooks: dict[int, tuple[str, int]] = {}  # webhook id -> (token, channel id)
+        self._crossposts: dict[int, deque[float]] = {}  # channel id -> times of its crossposts in the last hour
+        self.crossposts_per_hour = CROSSPOSTS_PER_HOUR
         self._delays: list[tuple[str | None, re.Pattern[str] | None, float]] = []
         self._global_limit: int | None = None
         self._global_window: deque[float] = deque()
@@ -637,8 +668,9 @@ class FakeDiscord:
         """Create a guild the bot is in; dispatches GUILD_CREATE if a client is already connected.
 
         ``channels``: names (text channels), ids, or dicts ``{"name", "id"?, "type"? (0 text, 2
-        voice, 4 category, 5 news), "topic"?, "parent_id"?, "permission_overwrites"?: [{"id",
-        "type" (0 role, 1 member), "allow": int, "deny": int}]}``.
+        voice, 4 category, 5 announcement, 15 forum, 16 media), "topic"?, "parent_id"?,
+        "permission_overwrites"?: [{"id", "type" (0 role, 1 member), "allow": int, "deny": int}],
+        "tags"? (forum/media: names or ``{"name", "moderated"?}``), "require_tag"? (forum/media)}``.
         ``roles``: names, ids, or dicts ``{"name", "id"?, "permissions": int, "mentionable"?: bool}``; the guild also
         gets ``@everyone`` (id == guild id, ``everyone_permissions``) and a managed bot role with
         ``bot_permissions``. ``members``: user ids or dicts ``{"id", "username"?, "roles": [names
@@ -813,6 +845,33 @@ class FakeDiscord:
         """
         with self._cond:
             return [json.loads(json.dumps(m.record)) for m in self._messages.get(channel_id, [])]
+
+    def threads(self, parent_id: int) -> list[dict[str, Any]]:
+        """The threads and forum posts of a channel, oldest first, as Discord describes them (archived ones too)."""
+        with self._cond:
+            return [json.loads(json.dumps(c)) for c in self._channels.values()
+                    if c["type"] in (ANNOUNCEMENT_THREAD, PUBLIC_THREAD, PRIVATE_THREAD)
+                    and c["parent_id"] == str(parent_id)]
+
+    def add_thread(self, parent_id: int, name: str) -> int:
+        """Open a public thread in a channel (as a member would); returns its id."""
+        with self._cond:
+            guild = self._guilds[self._channel_guild[parent_id]]
+            parent = self._channels[parent_id]
+            tid = self._snowflake()
+            self._make_thread(tid, parent, guild, {"name": name}, ttype=PUBLIC_THREAD, owner_id=guild.owner_id)
+            return tid
+
+    def tag_id(self, channel_id: int, name: str) -> int:
+        """The id of the forum tag called ``name``."""
+        with self._cond:
+            return next(int(t["id"]) for t in self._channels[channel_id]["available_tags"] if t["name"] == name)
+
+    def archive_thread(self, thread_id: int) -> None:
+        """Archive a thread, as Discord does after its auto-archive duration without messages."""
+        with self._cond:
+            metadata = self._channels[thread_id]["thread_metadata"]
+            metadata["archived"], metadata["archive_timestamp"] = True, _iso_now()
 
     def dm_channel_id(self, user_id: int) -> int | None:
         """The DM channel the bot opened with ``user_id`` (None if it never did)."""
@@ -1393,6 +1452,25 @@ class FakeDiscord:
             }
         elif ctype in (2, 13):
             channel |= {"bitrate": 64000, "user_limit": 0, "rtc_region": None, "nsfw": False}
+        elif ctype in (FORUM_CHANNEL, MEDIA_CHANNEL):
+            tags = [{"name": t} if isinstance(t, str) else dict(t) for t in spec.get("tags", ())]
+            channel |= {
+                "topic": spec.get("topic"),
+                "nsfw": False,
+                "rate_limit_per_user": 0,
+                "last_message_id": None,
+                "flags": REQUIRE_TAG if spec.get("require_tag") else 0,
+                "default_auto_archive_duration": 1440,
+                "default_thread_rate_limit_per_user": 0,
+                "available_tags": [
+                    {"id": str(t.get("id") or self._snowflake()), "name": t["name"],
+                     "moderated": bool(t.get("moderated", False)), "emoji_id": None, "emoji_name": None}
+                    for t in tags
+                ],
+                "default_reaction_emoji": None,
+                "default_sort_order": None,
+                "default_forum_layout": 0,
+            }
         return channel
 
     def _make_member(
@@ -1578,6 +1656,11 @@ class FakeDiscord:
             ("PATCH", r"/channels/(\d+)/messages/(\d+)", self._edit_message),
             ("DELETE", r"/channels/(\d+)/messages/(\d+)", self._delete_message),
             ("POST", r"/channels/(\d+)/typing", lambda r: None),
+            ("POST", r"/channels/(\d+)/threads", self._create_thread),
+            ("POST", r"/channels/(\d+)/messages/(\d+)/threads", self._create_thread_from_message),
+            ("POST", r"/channels/(\d+)/messages/(\d+)/crosspost", self._crosspost),
+            ("GET", r"/channels/(\d+)/threads/archived/public", self._archived_threads),
+            ("GET", r"/guilds/(\d+)/threads/active", self._active_threads),
             ("GET", r"/guilds/(\d+)", lambda r: self._guild_object(self._guild(r.groups[0]))),
             ("GET", r"/guilds/(\d+)/channels", self._get_guild_channels),
             ("GET", r"/guilds/(\d+)/roles", lambda r: [dict(x) for x in self._guild(r.groups[0]).roles]),
@@ -1616,6 +1699,8 @@ class FakeDiscord:
             record.injected = True
         with self._cond:
             record.status = response.status
+            if isinstance(response.body, bytes) and response.content_type == "application/json":
+                record.response_json = json.loads(response.body)
             if response.status >= 400:
                 self._note_interaction_error(record, response)
             self._cond.notify_all()
@@ -1977,11 +2062,27 @@ class FakeDiscord:
             if recipient in self._dms_closed:
                 raise _ApiError(403, 50007)
             return
-        perms = self._permissions(guild, channel, self.bot_user_id)
+        if channel["type"] in (FORUM_CHANNEL, MEDIA_CHANNEL):
+            raise _ApiError(400, 50024)  # a forum holds posts, not messages
+        thread = channel["type"] in (ANNOUNCEMENT_THREAD, PUBLIC_THREAD, PRIVATE_THREAD)
+        # A thread has no overwrites of its own: its parent's apply, with Send Messages in Threads.
+        where = self._channels[int(channel["parent_id"])] if thread else channel
+        perms = self._permissions(guild, where, self.bot_user_id)
         if not perms & VIEW_CHANNEL:
             raise _ApiError(403, 50001)
-        if not perms & SEND_MESSAGES:
+        if not perms & (SEND_MESSAGES_IN_THREADS if thread else SEND_MESSAGES):
             raise _ApiError(403, 50013)
+        if thread:
+            self._reopen(channel)
+
+    @staticmethod
+    def _reopen(thread: dict[str, Any]) -> None:
+        """A message into an archived thread unarchives it, unless it is locked (then 160005)."""
+        metadata = thread["thread_metadata"]
+        if metadata["locked"]:
+            raise _ApiError(400, 160005, "Thread is locked")
+        if metadata["archived"]:
+            metadata["archived"], metadata["archive_timestamp"] = False, _iso_now()
 
     @staticmethod
     def _validate_message(body: Mapping[str, Any], files: Sequence[str], *, partial: bool = False) -> None:
@@ -2034,19 +2135,169 @@ class FakeDiscord:
             seen = self._nonces.get((cid, str(nonce)))
             if seen is not None and now - seen[0] < NONCE_WINDOW_SECONDS:
                 return dict(seen[1])
-        mid = self._snowflake()
-        message = self._message_object(mid, cid, body, flags=int(body.get("flags") or 0))
-        record = {
-            "id": mid,
-            "channel_id": cid,
-            **json.loads(json.dumps(body)),
-            "attachments": list(req.files),
-        }
-        self._messages.setdefault(cid, []).append(_StoredMessage(record, message))
-        channel["last_message_id"] = str(mid)
+        message = self._store_message(channel, body, req.files)
         if nonce is not None:
             self._nonces[(cid, str(nonce))] = (now, message)
         return dict(message)
+
+    def _store_message(self, channel: dict[str, Any], body: Mapping[str, Any], files: Sequence[str] = (), *,
+                       mid: int | None = None, webhook_id: int | None = None) -> dict[str, Any]:
+        """Create a message in a channel or thread (``mid``: a forum post's starter has the post's id)."""
+        cid, mid = int(channel["id"]), mid or self._snowflake()
+        message = self._message_object(mid, cid, body, flags=int(body.get("flags") or 0))
+        record = {"id": mid, "channel_id": cid, **json.loads(json.dumps(body)), "attachments": list(files)}
+        if webhook_id is not None:
+            hook = self._make_user(webhook_id, body.get("username") or "Captain Hook", bot=True) | {
+                "discriminator": "0000", "global_name": None}
+            message |= {"webhook_id": str(webhook_id), "author": hook}
+            record["webhook_id"] = webhook_id
+        self._messages.setdefault(cid, []).append(_StoredMessage(record, message))
+        channel["last_message_id"] = str(mid)
+        if "thread_metadata" in channel:
+            channel["message_count"] += 1
+            channel["total_message_sent"] += 1
+        return message
+
+    # ---------------------------------------------------------------- REST handlers: threads, crossposts
+
+    def _make_thread(self, tid: int, parent: dict[str, Any], guild: _Guild, body: Mapping[str, Any], *,
+                     ttype: int, owner_id: int) -> dict[str, Any]:
+        """A new thread (or forum post) of ``parent``, registered as a channel of the guild."""
+        name = body.get("name") if "name" in body else body.get("thread_name")
+        key = "name" if "name" in body else "thread_name"
+        if not isinstance(name, str) or not 1 <= len(name) <= 100:
+            raise _form_error((key,), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+        archive = body.get("auto_archive_duration")
+        if archive is not None and archive not in ARCHIVE_DURATIONS:
+            raise _form_error(("auto_archive_duration",), "BASE_TYPE_CHOICES",
+                              f"Value must be one of {ARCHIVE_DURATIONS}.")
+        now = _iso_now()
+        thread = {
+            "id": str(tid), "type": ttype, "guild_id": str(guild.id), "parent_id": parent["id"],
+            "owner_id": str(owner_id), "name": name, "last_message_id": None, "rate_limit_per_user": 0,
+            "flags": 0, "message_count": 0, "member_count": 1, "total_message_sent": 0,
+            "applied_tags": [str(t) for t in body.get("applied_tags") or []],
+            "thread_metadata": {"archived": False, "archive_timestamp": now, "locked": False,
+                                "auto_archive_duration": archive or parent.get("default_auto_archive_duration", 1440),
+                                "create_timestamp": now},
+        }
+        self._channels[tid] = thread
+        self._channel_guild[tid] = guild.id
+        return thread
+
+    def _check_tags(self, forum: dict[str, Any], tags: Any, bot_perms: int | None) -> None:
+        """``applied_tags`` of a new post: at most 5 of the forum's tags; a required tag; moderated ones."""
+        tags = tags or []
+        if not isinstance(tags, list) or len(tags) > 5:
+            raise _form_error(("applied_tags",), "BASE_TYPE_MAX_LENGTH", "Must be 5 or fewer in length.")
+        available = {t["id"]: t for t in forum["available_tags"]}
+        for index, tag in enumerate(tags):
+            if str(tag) not in available:
+                raise _form_error(("applied_tags", index), "FORUM_TAG_INVALID", "Invalid tag.")
+        if forum["flags"] & REQUIRE_TAG and not tags:
+            raise _ApiError(400, 40067)
+        moderated = any(available[str(t)]["moderated"] for t in tags)
+        if moderated and bot_perms is not None and not bot_perms & MANAGE_THREADS:
+            raise _ApiError(403, 50013)
+
+    def _create_thread(self, req: _Req) -> web.Response:
+        channel, guild = self._channel(req.groups[0])
+        if guild is None:
+            raise _ApiError(400, 50024)
+        body = req.json if isinstance(req.json, dict) else {}
+        perms = self._permissions(guild, channel, self.bot_user_id)
+        if not perms & VIEW_CHANNEL:
+            raise _ApiError(403, 50001)
+        if channel["type"] in (FORUM_CHANNEL, MEDIA_CHANNEL):
+            if not perms & SEND_MESSAGES:  # "Create Posts"
+                raise _ApiError(403, 50013)
+            message = body.get("message")
+            if not isinstance(message, dict):
+                raise _form_error(("message",), "BASE_TYPE_REQUIRED", "This field is required")
+            self._validate_message(message, req.files)
+            self._check_tags(channel, body.get("applied_tags"), perms)
+            tid = self._snowflake()
+            thread = self._make_thread(tid, channel, guild, body, ttype=PUBLIC_THREAD, owner_id=self.bot_user_id)
+            starter = self._store_message(thread, message, req.files, mid=tid)
+            channel["last_message_id"] = str(tid)
+            return _json_response(dict(thread) | {"message": dict(starter)}, 201)
+        if channel["type"] not in (TEXT_CHANNEL, ANNOUNCEMENT_CHANNEL):
+            raise _ApiError(400, 50024)
+        ttype = body.get("type", PRIVATE_THREAD)
+        if ttype not in (ANNOUNCEMENT_THREAD, PUBLIC_THREAD, PRIVATE_THREAD):
+            raise _form_error(("type",), "BASE_TYPE_CHOICES", "Value must be one of (10, 11, 12).")
+        if not perms & (CREATE_PUBLIC_THREADS if ttype != PRIVATE_THREAD else 1 << 36):
+            raise _ApiError(403, 50013)
+        thread = self._make_thread(self._snowflake(), channel, guild, body, ttype=ttype, owner_id=self.bot_user_id)
+        return _json_response(dict(thread), 201)
+
+    def _create_thread_from_message(self, req: _Req) -> web.Response:
+        channel, guild = self._channel(req.groups[0])
+        stored = self._stored(*req.groups)
+        if guild is None or channel["type"] not in (TEXT_CHANNEL, ANNOUNCEMENT_CHANNEL):
+            raise _ApiError(400, 50024)
+        perms = self._permissions(guild, channel, self.bot_user_id)
+        if not perms & VIEW_CHANNEL:
+            raise _ApiError(403, 50001)
+        if not perms & CREATE_PUBLIC_THREADS:
+            raise _ApiError(403, 50013)
+        mid = int(req.groups[1])
+        if mid in self._channels:
+            raise _ApiError(400, 160004)
+        body = req.json if isinstance(req.json, dict) else {}
+        ttype = ANNOUNCEMENT_THREAD if channel["type"] == ANNOUNCEMENT_CHANNEL else PUBLIC_THREAD
+        thread = self._make_thread(mid, channel, guild, body, ttype=ttype, owner_id=self.bot_user_id)
+        stored.message["flags"] |= HAS_THREAD
+        stored.message["thread"] = dict(thread)
+        stored.record["thread_id"] = mid
+        return _json_response(dict(thread), 201)
+
+    def _crosspost(self, req: _Req) -> web.Response | dict[str, Any]:
+        channel, guild = self._channel(req.groups[0])
+        stored = self._stored(*req.groups)
+        if guild is None or channel["type"] != ANNOUNCEMENT_CHANNEL:
+            raise _ApiError(400, 50024)
+        perms = self._permissions(guild, channel, self.bot_user_id)
+        if not perms & VIEW_CHANNEL:
+            raise _ApiError(403, 50001)
+        own = stored.message["author"]["id"] == str(self.bot_user_id)
+        if not perms & (SEND_MESSAGES if own else MANAGE_MESSAGES):
+            raise _ApiError(403, 50013)
+        if stored.message["flags"] & CROSSPOSTED:
+            raise _ApiError(400, 40033)
+        now = time.monotonic()
+        window = self._crossposts.setdefault(int(channel["id"]), deque())
+        while window and now - window[0] >= 3600.0:
+            window.popleft()
+        if len(window) >= self.crossposts_per_hour:
+            response = _rate_limit_response(round(3600.0 - (now - window[0]), 3), is_global=False)
+            response.headers["X-RateLimit-Limit"] = str(self.crossposts_per_hour)
+            return response
+        window.append(now)
+        stored.message["flags"] |= CROSSPOSTED
+        stored.record["crossposted"] = True
+        return dict(stored.message)
+
+    def _thread_list(self, threads: Iterable[dict[str, Any]]) -> dict[str, Any]:
+        return {"threads": [dict(t) for t in threads], "members": [], "has_more": False}
+
+    def _active_threads(self, req: _Req) -> dict[str, Any]:
+        guild = self._guild(req.groups[0])
+        return self._thread_list(
+            c for cid, c in self._channels.items()
+            if self._channel_guild.get(cid) == guild.id and "thread_metadata" in c
+            and not c["thread_metadata"]["archived"]
+        )
+
+    def _archived_threads(self, req: _Req) -> dict[str, Any]:
+        channel, guild = self._channel(req.groups[0])
+        if guild is None or not self._permissions(guild, channel, self.bot_user_id) & READ_MESSAGE_HISTORY:
+            raise _ApiError(403, 50001)
+        archived = [c for c in self._channels.values() if c.get("parent_id") == channel["id"]
+                    and c.get("type") in (ANNOUNCEMENT_THREAD, PUBLIC_THREAD) and c["thread_metadata"]["archived"]]
+        archived.sort(key=lambda c: c["thread_metadata"]["archive_timestamp"], reverse=True)
+        limit = int(req.query.get("limit") or 50)
+        return self._thread_list(archived[:limit])
 
     def _stored(self, cid: str, mid: str) -> _StoredMessage:
         self._channel(cid)
@@ -2139,18 +2390,49 @@ class FakeDiscord:
         return result
 
     def _execute_channel_webhook(self, req: _Req) -> web.Response | dict[str, Any]:
-        token, channel_id = self._channel_webhooks[int(req.groups[0])]
+        webhook_id = int(req.groups[0])
+        token, channel_id = self._channel_webhooks[webhook_id]
         if req.groups[1] != token:
             raise _ApiError(401, 50027)
+        channel, guild = self._channel(channel_id)
         body = req.json if isinstance(req.json, dict) else {}
         self._validate_message(body, req.files)
-        mid = self._snowflake()
-        message = self._message_object(mid, channel_id, body, flags=int(body.get("flags") or 0))
-        record = {"id": mid, "channel_id": channel_id, "webhook_id": int(req.groups[0]),
-                  **json.loads(json.dumps(body)), "attachments": list(req.files)}
-        self._messages.setdefault(channel_id, []).append(_StoredMessage(record, message))
+        self._validate_webhook_identity(body)
+        thread_id, thread_name = req.query.get("thread_id"), body.get("thread_name")
+        forum = channel["type"] in (FORUM_CHANNEL, MEDIA_CHANNEL)
+        if forum and thread_id and thread_name:
+            raise _ApiError(400, 220002)
+        if forum and not (thread_id or thread_name):
+            raise _ApiError(400, 220001)
+        if thread_name and not forum:
+            raise _ApiError(400, 220003)
+        target, mid = channel, None
+        if thread_id:
+            target = self._channels.get(int(thread_id)) if thread_id.isdigit() else None
+            if target is None or target.get("parent_id") != channel["id"]:
+                raise _ApiError(400, 10003)
+            self._reopen(target)
+        elif thread_name and guild is not None:
+            self._check_tags(channel, body.get("applied_tags"), None)
+            mid = self._snowflake()
+            target = self._make_thread(mid, channel, guild, body, ttype=PUBLIC_THREAD, owner_id=webhook_id)
+        message = self._store_message(target, body, req.files, mid=mid, webhook_id=webhook_id)
         wait = req.query.get("wait", "false").lower() in ("1", "true")
         return dict(message) if wait else web.Response(status=204)
+
+    @staticmethod
+    def _validate_webhook_identity(body: Mapping[str, Any]) -> None:
+        """``username`` (1-80, not naming Discord) and ``avatar_url`` (a URL of at most 2048) as Discord checks them."""
+        username = body.get("username")
+        if username is not None:
+            if not isinstance(username, str) or not 1 <= len(username) <= 80:
+                raise _form_error(("username",), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 80 in length.")
+            if any(word in username.lower() for word in ("discord", "clyde")):
+                raise _form_error(("username",), "USERNAME_INVALID_CONTAINS", "Username cannot contain that.")
+        avatar = body.get("avatar_url")
+        if avatar is not None and (not isinstance(avatar, str) or len(avatar) > 2048
+                                   or not re.match(r"^https?://[^\s/?#]+", avatar)):
+            raise _form_error(("avatar_url",), "URL_TYPE_INVALID_URL", "Not a well formed URL.")
 
     def _post_followup(self, req: _Req) -> web.Response | dict[str, Any]:
         if int(req.groups[0]) in self._channel_webhooks:

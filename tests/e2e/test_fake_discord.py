@@ -135,7 +135,8 @@ def test_rest_errors_and_injected_rate_limit_have_discord_shape() -> None:
     assert missing == (404, "application/json", None, {"message": "404: Not Found", "code": 0})
     assert unauthorized[0] == 401 and unauthorized[3]["code"] == 0
     assert limited[:3] == (429, "application/json", "1.1 google")
-    assert limited[3] == {"message": "You are being rate limited.", "retry_after": 0.25, "global": False}
+    # `code` 0 as well: Discord's OpenAPI description requires it in RatelimitedResponse.
+    assert limited[3] == {"message": "You are being rate limited.", "retry_after": 0.25, "global": False, "code": 0}
     assert ok[0] == 200 and ok[3]["id"] == str(fake.bot_user_id) and ok[3]["bot"] is True
     assert fake.unknown_routes == ["GET /nope"]
     assert [r.status for r in fake.requests] == [404, 429, 200, 401]
