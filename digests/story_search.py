@@ -1,0 +1,181 @@
+"""The newest stories of a window on a topic and/or matching words, read the cheaper way round.
+
+`/stories` wants at most ten stories, newest first, that are in a time window, on a topic (or
+not), match some words (or not) and that the viewer may see. Two ways to find them:
+
+- **by time**: walk the window newest first (the topic's (topic, time) index, or the stories' time
+  index) and keep the rows whose story matches the words. Cheap when matching stories are common
+  among the rows walked: a page of the walk is enough.
+- **by matches**: read every story matching the words (the full-text index) and keep those in the
+  window and on the topic. Cheap when few stories match, whatever the window.
+
+Neither is cheap in every case: a broad topic with a word it never meets walks the whole window by
+time, and a common word read by matches reads a large part of the store. So the walk by time reads
+a first page (a common word fills the answer there); if it does not, the text side is counted, no
+further than `Thresholds.few_matches` (FTS5 and GIN count a rare word's matches for almost nothing),
+and few matches are read by matches. Otherwise the walk goes on page by page, and if
+`Thresholds.walk_budget` rows have not filled the answer, the rest of the window and the matches
+are counted (each no further than the other) and the smaller side is read. Every way gives the same
+stories in the same order, newest first and, at the same time, the higher id first
+(tests/digests/test_story_search.py checks each against a plain query on both stores).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, col
+
+from digests.models import Story, StoryTopic
+from digests.store import TextSearch, visible_to
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Where the plan changes; tests make them small so a small store takes every path."""
+
+    # A text side with fewer matches than this is read by matches (a few milliseconds at most).
+    few_matches: int = 1_000
+    # Pages of the walk by time grow from the first to the last size, so an answer found at once costs little.
+    first_page: int = 128
+    last_page: int = 4_096
+    # Rows walked by time before the two sides are weighed again.
+    walk_budget: int = 2_048
+    # The rest of a window is counted no further than this (a larger side is not worth reading by time).
+    window_count_cap: int = 200_000
+
+
+THRESHOLDS = Thresholds()
+
+
+@dataclass(frozen=True)
+class StorySearch:
+    """What to find: stories dated in [oldest, now], on `topic` (a slug) if given, matching `text` if given,
+    that `guild_ids` may see (None: everything), at most `limit` of them."""
+
+    oldest: datetime
+    now: datetime
+    limit: int
+    topic: str | None = None
+    text: TextSearch | None = None
+    guild_ids: Sequence[int] | None = None
+
+
+def newest_story_ids(session: Session, search: StorySearch, thresholds: Thresholds = THRESHOLDS) -> list[int]:
+    """The ids of the stories `search` asks for, newest first (at the same time, the higher id first)."""
+    if search.text is None:
+        return _newest(session, search)
+    return by_time(session, search, search.text, thresholds)
+
+
+def _newest(session: Session, search: StorySearch) -> list[int]:
+    """No words: the first rows of the walk that the viewer may see, in one statement."""
+    statement = _walk(search, None)
+    visible = visible_to(search.guild_ids)
+    if visible is not None:
+        walked_id = statement.selected_columns[0]
+        statement = statement.join(Story, col(Story.id) == walked_id) if search.topic else statement
+        statement = statement.where(visible)
+    return [story_id for story_id, _ in session.execute(statement.limit(search.limit))]
+
+
+def by_time(session: Session, search: StorySearch, text: TextSearch, thresholds: Thresholds = THRESHOLDS,
+            *, weigh: bool = True) -> list[int]:
+    """Walk the window newest first, page by page, keeping the rows that match `text` and are visible.
+
+    When `weigh`: if the first page does not fill the answer and the words have few matches, they
+    are read by matches instead; after `walk_budget` rows, the rest of the window and the matches
+    are counted, and the smaller side is read.
+    """
+    found: list[int] = []
+    after: tuple[datetime, int] | None = None
+    page, walked = thresholds.first_page, 0
+    while True:
+        rows = session.execute(_walk(search, after).limit(page)).all()
+        matching = text.hits(session, [story_id for story_id, _ in rows])
+        found += _kept(session, search, [story_id for story_id, _ in rows if story_id in matching])
+        if len(found) >= search.limit or len(rows) < page:
+            return found[:search.limit]
+        if weigh and not walked and text.count(session, cap=thresholds.few_matches) < thresholds.few_matches:
+            return by_matches(session, search, text)
+        walked += len(rows)
+        after = (rows[-1][1], rows[-1][0])
+        page = min(page * 2, thresholds.last_page)
+        if weigh and walked >= thresholds.walk_budget:
+            weigh = False
+            left = _count(session, _walk(search, after), cap=thresholds.window_count_cap)
+            if text.count(session, cap=left) < left:
+                return by_matches(session, search, text)
+
+
+def _walk(search: StorySearch, after: tuple[datetime, int] | None) -> sa.Select:
+    """(story id, time) of the window, newest first, older than `after` (a time and an id) if given."""
+    if search.topic is not None:
+        story_id, moment = col(StoryTopic.story_id), col(StoryTopic.effective_at)
+        statement = sa.select(story_id, moment).where(col(StoryTopic.topic_slug) == search.topic)
+    else:
+        story_id, moment = col(Story.id), col(Story.effective_at)
+        statement = sa.select(story_id, moment)
+    statement = statement.where(moment >= search.oldest, moment <= search.now)
+    if after is not None:
+        # A row-value comparison, spelled so both stores use the time index for its first part.
+        statement = statement.where(moment <= after[0], sa.or_(moment < after[0], story_id < after[1]))
+    return statement.order_by(moment.desc(), story_id.desc())
+
+
+def _kept(session: Session, search: StorySearch, story_ids: list[int]) -> list[int]:
+    """`story_ids` (in their order) whose story is dated in the window and visible to the viewer.
+
+    A walk by topic reads the time copied to the topic link; the story's own time must be in the
+    window too, as it must when read by matches.
+    """
+    if not story_ids or (search.topic is None and search.guild_ids is None):
+        return story_ids  # walked on the story's own time, and everything is visible
+    statement = sa.select(col(Story.id)).where(col(Story.id).in_(story_ids), *_story_conditions(search))
+    kept = set(session.execute(statement).scalars())
+    return [story_id for story_id in story_ids if story_id in kept]
+
+
+def by_matches(session: Session, search: StorySearch, text: TextSearch) -> list[int]:
+    """Read every story matching the words, keep those of the window, topic and viewer, newest first."""
+    sqlite = text.dialect == "sqlite"
+    matches = text.matching_ids()
+    if not sqlite:
+        # Materialised: PostgreSQL would otherwise weigh the matches against the time index itself.
+        matches = sa.select(matches.cte("matches").prefix_with("MATERIALIZED").c.id)
+    statement = sa.select(col(Story.id)).where(col(Story.id).in_(matches), *_story_conditions(search, sqlite))
+    newest = col(Story.effective_at)
+    if search.topic is not None:
+        # The topic is probed through the link's primary key (story, topic), not walked by its index.
+        slug, moment = col(StoryTopic.topic_slug), col(StoryTopic.effective_at)
+        if sqlite:
+            slug, moment = _unindexed(StoryTopic.topic_slug), _unindexed(StoryTopic.effective_at)
+        statement = statement.join(StoryTopic, col(StoryTopic.story_id) == col(Story.id)).where(
+            slug == search.topic, moment >= search.oldest, moment <= search.now)
+        newest = col(StoryTopic.effective_at)
+    return list(session.execute(statement.order_by(newest.desc(), col(Story.id).desc()).limit(search.limit)).scalars())
+
+
+def _story_conditions(search: StorySearch, unindexed: bool = False) -> list[sa.ColumnElement[bool]]:
+    """The conditions on the story row itself: its time in the window, and visible to the viewer.
+
+    `unindexed` ("+story.effective_at") keeps SQLite from walking the time index for them.
+    """
+    moment = _unindexed(Story.effective_at) if unindexed else col(Story.effective_at)
+    conditions = [moment >= search.oldest, moment <= search.now]
+    visible = visible_to(search.guild_ids)
+    return conditions if visible is None else [*conditions, visible]
+
+
+def _unindexed(column: object) -> sa.ColumnElement:
+    """`+table.column` with the column's type: SQLite reads the same value but may not use an index for it."""
+    column = col(column)
+    return sa.literal_column(f"+{column.table.name}.{column.name}", column.type)
+
+
+def _count(session: Session, statement: sa.Select, *, cap: int) -> int:
+    """How many rows `statement` gives, counting no further than `cap`."""
+    return session.execute(sa.select(sa.func.count()).select_from(statement.limit(cap).subquery())).scalar_one()
