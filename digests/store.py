@@ -570,23 +570,20 @@ class TextSearch:
             matches = self._sqlite_matches()
         else:
             matches = sa.select(sa.literal(1)).select_from(sa.table("story")).where(self._postgresql_condition())
-        return session.execute(sa.select(sa.func.count()).select_from(matches.limit(cap).subquery())).scalar_one()
+        return session.connection().execute(sa.select(sa.func.count()).select_from(matches.limit(cap).subquery())).scalar_one()
 
     def hits(self, session: Session, story_ids: Sequence[int]) -> set[int]:
-        """Which of `story_ids` match.
-
-        On SQLite the index is read over the ids' range only (FTS5 seeks to it): a deployment's ids
-        follow time, so the range of a page of a time-ordered walk is narrow whatever the word.
-        """
+        """Which of `story_ids` match (on SQLite, `matching_between` does this inside the walk's own statement)."""
         if not story_ids:
             return set()
-        if self.dialect == "sqlite":
-            rowid = sa.column("rowid")
-            statement = self._sqlite_matches().where(rowid >= min(story_ids), rowid <= max(story_ids))
-        else:
-            statement = sa.select(col(Story.id)).where(col(Story.id).in_(list(story_ids)),
-                                                       self._postgresql_condition())
-        return set(session.execute(statement).scalars()).intersection(story_ids)
+        statement = self.matching_ids().where(col(Story.id).in_(list(story_ids)))
+        return set(session.connection().execute(statement).scalars())
+
+    def matching_between(self, lowest: sa.ColumnElement[int], highest: sa.ColumnElement[int]) -> sa.Select:
+        """SQLite: the ids of matching stories from `lowest` to `highest`; FTS5 seeks to the range and reads
+        only it, so a common word costs what the range holds, not the whole index."""
+        rowid = sa.column("rowid")
+        return self._sqlite_matches().where(rowid >= lowest, rowid <= highest)
 
     def matching_ids(self) -> sa.Select:
         """The ids of every matching story, for a query driven by the matches."""

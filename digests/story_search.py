@@ -79,7 +79,7 @@ def _newest(session: Session, search: StorySearch) -> list[int]:
         walked_id = statement.selected_columns[0]
         statement = statement.join(Story, col(Story.id) == walked_id) if search.topic else statement
         statement = statement.where(visible)
-    return [story_id for story_id, _ in session.execute(statement.limit(search.limit))]
+    return list(session.connection().execute(statement.limit(search.limit)).scalars())
 
 
 def by_time(session: Session, search: StorySearch, text: TextSearch, thresholds: Thresholds = THRESHOLDS,
@@ -91,19 +91,18 @@ def by_time(session: Session, search: StorySearch, text: TextSearch, thresholds:
     are counted, and the smaller side is read.
     """
     found: list[int] = []
-    after: tuple[datetime, int] | None = None
+    after: int | None = None
     page, walked = thresholds.first_page, 0
     while True:
-        rows = session.execute(_walk(search, after).limit(page)).all()
-        matching = text.hits(session, [story_id for story_id, _ in rows])
-        found += _kept(session, search, [story_id for story_id, _ in rows if story_id in matching])
-        if len(found) >= search.limit or len(rows) < page:
+        hits, last, read = _page(session, search, text, after, page)
+        found += _kept(session, search, hits)
+        if len(found) >= search.limit or read < page:
             return found[:search.limit]
         if weigh and not walked and text.count(session, cap=thresholds.few_matches) < thresholds.few_matches:
             return by_matches(session, search, text)
-        walked += len(rows)
-        after = (rows[-1][1], rows[-1][0])
-        page = min(page * 2, thresholds.last_page)
+        walked += read
+        after = last
+        page = min(page * 4, thresholds.last_page)
         if weigh and walked >= thresholds.walk_budget:
             weigh = False
             left = _count(session, _walk(search, after), cap=thresholds.window_count_cap)
@@ -111,18 +110,52 @@ def by_time(session: Session, search: StorySearch, text: TextSearch, thresholds:
                 return by_matches(session, search, text)
 
 
-def _walk(search: StorySearch, after: tuple[datetime, int] | None) -> sa.Select:
-    """(story id, time) of the window, newest first, older than `after` (a time and an id) if given."""
+def _page(session: Session, search: StorySearch, text: TextSearch, after: int | None,
+          size: int) -> tuple[list[int], int | None, int]:
+    """The next `size` rows of the walk: (those that match, in order; the last row's story id; how many were read).
+
+    On SQLite this is one statement: the page, numbered, probed against the matches within the page's
+    id range, returning the matching rows and the last one.
+    """
+    if text.dialect != "sqlite":
+        walked = list(session.connection().execute(_walk(search, after).limit(size)).scalars())
+        matching = text.hits(session, walked)
+        return [story_id for story_id in walked if story_id in matching], (walked[-1] if walked else None), len(walked)
+    page = _walk(search, after, with_time=True).limit(size).cte("page")
+    numbered = sa.select(page.c.id, sa.func.row_number().over(order_by=(page.c.moment.desc(), page.c.id.desc()))
+                         .label("k")).subquery("numbered")
+    lowest, highest = (sa.select(sa.func.min(page.c.id)).scalar_subquery(),
+                       sa.select(sa.func.max(page.c.id)).scalar_subquery())
+    read = sa.select(sa.func.count()).select_from(page).scalar_subquery()
+    hit = numbered.c.id.in_(text.matching_between(lowest, highest))
+    rows = session.connection().execute(sa.select(numbered.c.id, numbered.c.k, hit).where(sa.or_(hit, numbered.c.k == read))
+                           .order_by(numbered.c.k)).all()
+    if not rows:
+        return [], None, 0
+    last_id, read, _ = rows[-1]  # the page's last row is always returned, numbered with the page's size
+    return [story_id for story_id, _, matched in rows if matched], last_id, read
+
+
+def _walk(search: StorySearch, after: int | None, *, with_time: bool = False) -> sa.Select:
+    """The story ids of the window (`id`, and its time as `moment` if `with_time`), newest first (then the
+    higher id), after story `after` if given.
+
+    Times are not read back: turning thousands of them into datetimes would cost more than the walk.
+    """
     if search.topic is not None:
         story_id, moment = col(StoryTopic.story_id), col(StoryTopic.effective_at)
-        statement = sa.select(story_id, moment).where(col(StoryTopic.topic_slug) == search.topic)
+        after_moment = sa.select(moment).where(story_id == after, col(StoryTopic.topic_slug) == search.topic)
+        statement = sa.select(story_id.label("id"), *([moment.label("moment")] if with_time else [])).where(
+            col(StoryTopic.topic_slug) == search.topic)
     else:
         story_id, moment = col(Story.id), col(Story.effective_at)
-        statement = sa.select(story_id, moment)
+        after_moment = sa.select(moment).where(story_id == after)
+        statement = sa.select(story_id.label("id"), *([moment.label("moment")] if with_time else []))
     statement = statement.where(moment >= search.oldest, moment <= search.now)
     if after is not None:
-        # A row-value comparison, spelled so both stores use the time index for its first part.
-        statement = statement.where(moment <= after[0], sa.or_(moment < after[0], story_id < after[1]))
+        # (time, id) below the last row's, spelled so both stores use the time index for its first part.
+        last = after_moment.scalar_subquery()
+        statement = statement.where(moment <= last, sa.or_(moment < last, story_id < after))
     return statement.order_by(moment.desc(), story_id.desc())
 
 
@@ -135,7 +168,7 @@ def _kept(session: Session, search: StorySearch, story_ids: list[int]) -> list[i
     if not story_ids or (search.topic is None and search.guild_ids is None):
         return story_ids  # walked on the story's own time, and everything is visible
     statement = sa.select(col(Story.id)).where(col(Story.id).in_(story_ids), *_story_conditions(search))
-    kept = set(session.execute(statement).scalars())
+    kept = set(session.connection().execute(statement).scalars())
     return [story_id for story_id in story_ids if story_id in kept]
 
 
@@ -156,7 +189,7 @@ def by_matches(session: Session, search: StorySearch, text: TextSearch) -> list[
         statement = statement.join(StoryTopic, col(StoryTopic.story_id) == col(Story.id)).where(
             slug == search.topic, moment >= search.oldest, moment <= search.now)
         newest = col(StoryTopic.effective_at)
-    return list(session.execute(statement.order_by(newest.desc(), col(Story.id).desc()).limit(search.limit)).scalars())
+    return list(session.connection().execute(statement.order_by(newest.desc(), col(Story.id).desc()).limit(search.limit)).scalars())
 
 
 def _story_conditions(search: StorySearch, unindexed: bool = False) -> list[sa.ColumnElement[bool]]:
@@ -178,4 +211,4 @@ def _unindexed(column: object) -> sa.ColumnElement:
 
 def _count(session: Session, statement: sa.Select, *, cap: int) -> int:
     """How many rows `statement` gives, counting no further than `cap`."""
-    return session.execute(sa.select(sa.func.count()).select_from(statement.limit(cap).subquery())).scalar_one()
+    return session.connection().execute(sa.select(sa.func.count()).select_from(statement.limit(cap).subquery())).scalar_one()
