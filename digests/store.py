@@ -570,13 +570,16 @@ class TextSearch:
             matches = self._sqlite_matches()
         else:
             matches = sa.select(sa.literal(1)).select_from(sa.table("story")).where(self._postgresql_condition())
-        return session.connection().execute(sa.select(sa.func.count()).select_from(matches.limit(cap).subquery())).scalar_one()
+        counted = sa.select(sa.func.count()).select_from(matches.limit(cap).subquery())
+        return session.connection().execute(counted).scalar_one()
 
     def hits(self, session: Session, story_ids: Sequence[int]) -> set[int]:
-        """Which of `story_ids` match (on SQLite, `matching_between` does this inside the walk's own statement)."""
+        """PostgreSQL: which of `story_ids` match (on SQLite `matching_between` does it in the walk's own statement)."""
         if not story_ids:
             return set()
-        statement = self.matching_ids().where(col(Story.id).in_(list(story_ids)))
+        # One array parameter: thousands of separate ones cost more to plan than the probe.
+        ids = sa.bindparam("ids", list(story_ids), type_=postgresql.ARRAY(sa.BigInteger))
+        statement = self.matching_ids().where(col(Story.id) == sa.any_(ids))
         return set(session.connection().execute(statement).scalars())
 
     def matching_between(self, lowest: sa.ColumnElement[int], highest: sa.ColumnElement[int]) -> sa.Select:

@@ -128,8 +128,9 @@ def _page(session: Session, search: StorySearch, text: TextSearch, after: int | 
                        sa.select(sa.func.max(page.c.id)).scalar_subquery())
     read = sa.select(sa.func.count()).select_from(page).scalar_subquery()
     hit = numbered.c.id.in_(text.matching_between(lowest, highest))
-    rows = session.connection().execute(sa.select(numbered.c.id, numbered.c.k, hit).where(sa.or_(hit, numbered.c.k == read))
-                           .order_by(numbered.c.k)).all()
+    rows = session.connection().execute(
+        sa.select(numbered.c.id, numbered.c.k, hit).where(sa.or_(hit, numbered.c.k == read)).order_by(numbered.c.k)
+    ).all()
     if not rows:
         return [], None, 0
     last_id, read, _ = rows[-1]  # the page's last row is always returned, numbered with the page's size
@@ -189,7 +190,8 @@ def by_matches(session: Session, search: StorySearch, text: TextSearch) -> list[
         statement = statement.join(StoryTopic, col(StoryTopic.story_id) == col(Story.id)).where(
             slug == search.topic, moment >= search.oldest, moment <= search.now)
         newest = col(StoryTopic.effective_at)
-    return list(session.connection().execute(statement.order_by(newest.desc(), col(Story.id).desc()).limit(search.limit)).scalars())
+    statement = statement.order_by(newest.desc(), col(Story.id).desc()).limit(search.limit)
+    return list(session.connection().execute(statement).scalars())
 
 
 def _story_conditions(search: StorySearch, unindexed: bool = False) -> list[sa.ColumnElement[bool]]:
@@ -211,4 +213,5 @@ def _unindexed(column: object) -> sa.ColumnElement:
 
 def _count(session: Session, statement: sa.Select, *, cap: int) -> int:
     """How many rows `statement` gives, counting no further than `cap`."""
-    return session.connection().execute(sa.select(sa.func.count()).select_from(statement.limit(cap).subquery())).scalar_one()
+    counted = sa.select(sa.func.count()).select_from(statement.limit(cap).subquery())
+    return session.connection().execute(counted).scalar_one()
