@@ -44,8 +44,9 @@ class Thresholds:
     last_page: int = 4_096
     # Rows walked by time before the two sides are weighed again.
     walk_budget: int = 2_048
-    # The rest of a window is counted no further than this (a larger side is not worth reading by time).
-    window_count_cap: int = 200_000
+    # The rest of a window is counted no further than this: counting both sides further would cost more
+    # than reading a side this large saves.
+    window_count_cap: int = 50_000
 
 
 THRESHOLDS = Thresholds()
