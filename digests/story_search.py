@@ -13,7 +13,8 @@ Neither is cheap in every case: a broad topic with a word it never meets walks t
 time, and a common word read by matches reads a large part of the store. So the walk by time reads
 a first page (a common word fills the answer there); if it does not, the text side is counted, no
 further than `Thresholds.few_matches` (FTS5 and GIN count a rare word's matches for almost nothing),
-and few matches are read by matches. Otherwise the walk goes on page by page, and if
+and few matches are read by matches; some (tens of thousands at most) are gathered once and probed
+by one walk through the window. Otherwise the walk goes on page by page, and if
 `Thresholds.walk_budget` rows have not filled the answer, the rest of the window and the matches
 are counted (each no further than the other) and the smaller side is read. Every way gives the same
 stories in the same order, newest first and, at the same time, the higher id first
@@ -39,6 +40,8 @@ class Thresholds:
 
     # A text side with fewer matches than this is read by matches (a few milliseconds at most).
     few_matches: int = 1_000
+    # With fewer than this, the matches are gathered once and the walk probes them in one statement.
+    some_matches: int = 20_000
     # Pages of the walk by time grow from the first to the last size, so an answer found at once costs little.
     first_page: int = 128
     last_page: int = 4_096
@@ -99,8 +102,12 @@ def by_time(session: Session, search: StorySearch, text: TextSearch, thresholds:
         found += _kept(session, search, hits)
         if len(found) >= search.limit or read < page:
             return found[:search.limit]
-        if weigh and not walked and text.count(session, cap=thresholds.few_matches) < thresholds.few_matches:
-            return by_matches(session, search, text)
+        if weigh and not walked:
+            matches = text.count(session, cap=thresholds.some_matches)
+            if matches < thresholds.few_matches:
+                return by_matches(session, search, text)
+            if matches < thresholds.some_matches:
+                return probing(session, search, text)
         walked += read
         after = last
         page = min(page * 4, thresholds.last_page)
@@ -109,6 +116,20 @@ def by_time(session: Session, search: StorySearch, text: TextSearch, thresholds:
             left = _count(session, _walk(search, after), cap=thresholds.window_count_cap)
             if text.count(session, cap=left) < left:
                 return by_matches(session, search, text)
+
+
+def probing(session: Session, search: StorySearch, text: TextSearch) -> list[int]:
+    """One statement: walk the window newest first, probing the set of matching ids (gathered once)."""
+    statement = _walk(search, None)
+    walked_id = statement.selected_columns[0]
+    if text.dialect == "sqlite" and search.topic is None:
+        walked_id = sa.literal_column("+story.id")  # walk the time index, not the matches
+    statement = statement.where(walked_id.in_(text.matching_ids()))
+    if search.topic is not None:
+        statement = statement.join(Story, col(Story.id) == col(StoryTopic.story_id)).where(*_story_conditions(search))
+    elif (visible := visible_to(search.guild_ids)) is not None:
+        statement = statement.where(visible)
+    return list(session.connection().execute(statement.limit(search.limit)).scalars())
 
 
 def _page(session: Session, search: StorySearch, text: TextSearch, after: int | None,

@@ -27,11 +27,12 @@ from digests.ingest.draft import StoryDraft
 from digests.models import Story, StoryTopic
 from digests.selection import find_stories
 from digests.store import add_stories, full_text_condition, open_store, session_scope, text_search, visible_to
-from digests.story_search import StorySearch, Thresholds, by_matches, by_time, newest_story_ids
+from digests.story_search import StorySearch, Thresholds, by_matches, by_time, newest_story_ids, probing
 from tests.conftest import NOW, fresh_database
 
 # Small enough that a few hundred stories cross every one of them.
-SMALL = Thresholds(few_matches=8, first_page=4, last_page=16, walk_budget=24, window_count_cap=500)
+SMALL = Thresholds(few_matches=8, some_matches=14, first_page=4, last_page=16, walk_budget=24,
+                   window_count_cap=500)
 GUILD = 7
 
 
@@ -61,6 +62,8 @@ def drafts(rng: random.Random) -> Iterator[tuple[StoryDraft, timedelta, int | No
             words.append("rarebit")  # 12 stories: more than SMALL.few_matches
         if index % 97 == 0:
             words.append("kilo")  # 5 stories: fewer
+        if index % 19 == 0:
+            words.append("lima")  # 23 stories: more than SMALL.some_matches
         if index % 5 == 0:
             words += ["echo", "foxtrot"] if rng.random() < 0.5 else ["foxtrot", "echo"]
         hours_ago = timedelta(minutes=index * 29)  # 420 stories over about 200 hours: some beyond 168 h
@@ -93,8 +96,8 @@ def stores(tmp_path_factory, taxonomy):
 
 
 TOPICS = ["technology", "Sports", "culture"]
-TEXTS = ["alpha", "zulu", "yankee", "rarebit", "kilo", "nothinghere", "echo foxtrot", '"echo foxtrot"', "zulu yankee",
-         "alpha rarebit", "rarebit*", "alph*"]
+TEXTS = ["alpha", "zulu", "yankee", "rarebit", "kilo", "lima", "nothinghere", "echo foxtrot", '"echo foxtrot"',
+         "zulu yankee", "alpha rarebit", "rarebit*", "alph*"]
 CASES = [
     *(Case(topic, None, hours, 10, None) for topic in TOPICS for hours in (1, 24, 168)),
     *(Case(text, None, hours, limit, viewer) for text in TEXTS for hours in (24, 168) for limit in (3, 10)
@@ -137,6 +140,7 @@ def answers(session, taxonomy, case: Case) -> dict[str, list[int]]:
     if search.text is not None:
         got["by time"] = by_time(session, search, search.text, SMALL, weigh=False)
         got["by matches"] = by_matches(session, search, search.text)
+        got["probing"] = probing(session, search, search.text)
     return got
 
 
@@ -188,7 +192,7 @@ def test_the_planner_reads_the_smaller_side(stores, kind, monkeypatch):
             return plan(*args, **options)
         return noted
 
-    for name in ("by_matches", "by_time"):
+    for name in ("by_matches", "by_time", "probing"):
         monkeypatch.setattr(story_search, name, noting(name))
 
     def plans(text: str, topic: str | None = None) -> list[str]:
@@ -201,9 +205,11 @@ def test_the_planner_reads_the_smaller_side(stores, kind, monkeypatch):
     assert plans("alpha") == ["by_time"]  # common: the first page fills the answer
     assert plans("kilo") == ["by_time", "by_matches"]  # the first page does not, and few stories match
     assert plans("nothinghere", "sports") == ["by_time", "by_matches"]
-    # rarebit has more matches than `few_matches`, so the walk goes on to its budget; then they are
-    # fewer than the sports stories left in the window, and are read
-    assert plans("rarebit", "sports") == ["by_time", "by_matches"]
+    # rarebit: 12 stories, more than `few_matches` and fewer than `some_matches`
+    assert plans("rarebit", "sports") == ["by_time", "probing"]
+    # lima: 23 stories, one in nineteen: the walk goes on to its budget, and then they are fewer than
+    # the stories left in the window, and are read
+    assert plans("lima") == ["by_time", "by_matches"]
     # zulu is on every technology story and never on sports: more matches than sports stories left,
     # so the walk goes on to the end of the window
     assert plans("zulu", "sports") == ["by_time"]
