@@ -90,9 +90,9 @@ def by_time(session: Session, search: StorySearch, text: TextSearch, thresholds:
             *, weigh: bool = True) -> list[int]:
     """Walk the window newest first, page by page, keeping the rows that match `text` and are visible.
 
-    When `weigh`: if the first page does not fill the answer and the words have few matches, they
-    are read by matches instead; after `walk_budget` rows, the rest of the window and the matches
-    are counted, and the smaller side is read.
+    When `weigh`: if the first page does not fill the answer, the matches are counted; few are read
+    by matches instead, some are probed by one walk (`probing`); with more, after `walk_budget` rows
+    the rest of the window and the matches are counted, and the smaller side is read.
     """
     found: list[int] = []
     after: int | None = None
