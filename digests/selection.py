@@ -27,7 +27,7 @@ from digests.errors import InputError
 from digests.models import Story, StoryGuild, StoryTopic
 from digests.store import text_search, visible_to
 from digests.story_items import MAX_AGE, StoryItem, listing, load_items, window
-from digests.story_search import StorySearch, newest_story_ids
+from digests.story_search import StorySearch, newest_listing, newest_story_ids
 from digests.topics import Taxonomy, Topic
 
 DIGEST_MAX_ITEMS = 15
@@ -286,9 +286,13 @@ def find_stories(
         return StoryList(topic=resolved, query=words, hours=hours, items=())
     search = StorySearch(oldest=now - timedelta(hours=hours), now=now, limit=limit,
                          topic=resolved.slug if resolved else None, text=text, guild_ids=guild_ids)
-    ids = newest_story_ids(session, search)
-    by_id = {item.id: item for item in load_items(session, listing(None).where(col(Story.id).in_(ids)))}
-    return StoryList(topic=resolved, query=words or None, hours=hours, items=tuple(by_id[i] for i in ids))
+    if text is None:
+        items = tuple(load_items(session, newest_listing(search)))
+    else:
+        ids = newest_story_ids(session, search)
+        by_id = {item.id: item for item in load_items(session, listing(None).where(col(Story.id).in_(ids)))}
+        items = tuple(by_id[story_id] for story_id in ids)
+    return StoryList(topic=resolved, query=words or None, hours=hours, items=items)
 
 
 def topic_counts(

@@ -32,6 +32,7 @@ from sqlmodel import Session, col
 
 from digests.models import Story, StoryTopic
 from digests.store import TextSearch, visible_to
+from digests.story_items import listing, window
 
 
 @dataclass(frozen=True)
@@ -75,15 +76,22 @@ def newest_story_ids(session: Session, search: StorySearch, thresholds: Threshol
     return by_time(session, search, search.text, thresholds)
 
 
+def newest_listing(search: StorySearch) -> sa.Select:
+    """No words: the newest stories of the window (on the topic) that the viewer may see, as item columns
+    (`digests.story_items.listing`) in one statement, walked by the (topic, time) or time index."""
+    if search.topic is None:
+        return window(search.oldest, search.now, search.guild_ids).order_by(
+            col(Story.effective_at).desc(), col(Story.id).desc()).limit(search.limit)
+    moment = col(StoryTopic.effective_at)
+    # The story's own time is not asked for: alone, it only misleads PostgreSQL's row estimate into a
+    # hash join (it is the link's, copied).
+    return listing(search.guild_ids).join(StoryTopic, col(StoryTopic.story_id) == col(Story.id)).where(
+        col(StoryTopic.topic_slug) == search.topic, moment >= search.oldest, moment <= search.now,
+    ).order_by(moment.desc(), col(StoryTopic.story_id).desc()).limit(search.limit)
+
+
 def _newest(session: Session, search: StorySearch) -> list[int]:
-    """No words: the first rows of the walk that the viewer may see, in one statement."""
-    statement = _walk(search, None)
-    visible = visible_to(search.guild_ids)
-    if visible is not None:
-        walked_id = statement.selected_columns[0]
-        statement = statement.join(Story, col(Story.id) == walked_id) if search.topic else statement
-        statement = statement.where(visible)
-    return list(session.connection().execute(statement.limit(search.limit)).scalars())
+    return [row.id for row in session.connection().execute(newest_listing(search))]
 
 
 def by_time(session: Session, search: StorySearch, text: TextSearch, thresholds: Thresholds = THRESHOLDS,
