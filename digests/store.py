@@ -565,13 +565,23 @@ class TextSearch:
         return self._postgresql_condition()
 
     def count(self, session: Session, *, cap: int) -> int:
-        """How many stories match, counting no further than `cap` (so a common word costs no more than a rare one)."""
-        if self.dialect == "sqlite":
-            matches = self._sqlite_matches()
-        else:
-            matches = sa.select(sa.literal(1)).select_from(sa.table("story")).where(self._postgresql_condition())
-        counted = sa.select(sa.func.count()).select_from(matches.limit(cap).subquery())
+        """How many stories match, no further than `cap` (so a common word costs no more than a rare one).
+
+        SQLite counts (FTS5 reads a doclist at a fraction of a microsecond a match). PostgreSQL would
+        fetch every matching row to count it, so its planner's estimate is taken instead (from the
+        lexeme statistics of ANALYZE): it only chooses a plan, never what is found.
+        """
+        if self.dialect != "sqlite":
+            return min(cap, self._postgresql_estimate(session))
+        counted = sa.select(sa.func.count()).select_from(self._sqlite_matches().limit(cap).subquery())
         return session.connection().execute(counted).scalar_one()
+
+    def _postgresql_estimate(self, session: Session) -> int:
+        statement = sa.select(sa.literal_column("1")).select_from(sa.table("story")).where(
+            self._postgresql_condition())
+        compiled = statement.compile(dialect=session.get_bind().dialect)
+        plan = session.connection().exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params).scalar()
+        return int(plan[0]["Plan"]["Plan Rows"])
 
     def hits(self, session: Session, story_ids: Sequence[int]) -> set[int]:
         """PostgreSQL: which of `story_ids` match (on SQLite `matching_between` does it in the walk's own statement)."""

@@ -179,9 +179,13 @@ def test_both_stores_give_the_same_answers(stores, taxonomy):
             assert urls("sqlite", case) == urls("postgresql", case), case
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_the_planner_reads_the_smaller_side(stores, kind, monkeypatch):
-    """Which plans run, in order (their answers are checked above): the two plans are wrapped to note it."""
+def test_the_planner_reads_the_smaller_side(stores, monkeypatch):
+    """Which plans run, in order (their answers are checked above): the plans are wrapped to note it.
+
+    On SQLite, whose counts are exact. PostgreSQL weighs its planner's estimate instead, which on a
+    few hundred stories says little; its answers are checked above like SQLite's.
+    """
+    kind = "sqlite"
     taken: list[str] = []
 
     def noting(name: str):
