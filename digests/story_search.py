@@ -43,6 +43,8 @@ class Thresholds:
     few_matches: int = 1_000
     # With fewer than this, the matches are gathered once and the walk probes them in one statement.
     some_matches: int = 20_000
+    # PostgreSQL: an estimate below this is read by matches (there is no probing walk).
+    few_estimated: int = 5_000
     # Pages of the walk by time grow from the first to the last size, so an answer found at once costs little.
     first_page: int = 128
     last_page: int = 4_096
@@ -112,10 +114,15 @@ def by_time(session: Session, search: StorySearch, text: TextSearch, thresholds:
             return found[:search.limit]
         if weigh and not walked:
             matches = text.count(session, cap=thresholds.some_matches)
-            if matches < thresholds.few_matches:
+            if text.dialect == "sqlite":
+                if matches < thresholds.few_matches:
+                    return by_matches(session, search, text)
+                if matches < thresholds.some_matches:
+                    return probing(session, search, text)
+            elif matches < thresholds.few_estimated:
+                # PostgreSQL's estimate: read by matches (GIN finds them at once); its own plan for a
+                # probing walk scans the whole window when it expects many matches.
                 return by_matches(session, search, text)
-            if matches < thresholds.some_matches:
-                return probing(session, search, text)
         walked += read
         after = last
         page = min(page * 4, thresholds.last_page)

@@ -31,7 +31,7 @@ from digests.story_search import StorySearch, Thresholds, by_matches, by_time, n
 from tests.conftest import NOW, fresh_database
 
 # Small enough that a few hundred stories cross every one of them.
-SMALL = Thresholds(few_matches=8, some_matches=14, first_page=4, last_page=16, walk_budget=24,
+SMALL = Thresholds(few_matches=8, some_matches=14, few_estimated=10, first_page=4, last_page=16, walk_budget=24,
                    window_count_cap=500)
 GUILD = 7
 
