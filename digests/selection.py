@@ -29,8 +29,9 @@ from sqlmodel import Session, col
 from digests.clustering import cluster
 from digests.errors import InputError
 from digests.models import Story, StoryGuild, StoryTopic
-from digests.store import full_text_condition, visible_to
+from digests.store import text_search, visible_to
 from digests.story_items import StoryItem, listing, load_items, window
+from digests.story_search import StorySearch, newest_listing, newest_story_ids
 from digests.topics import Taxonomy, Topic
 
 DIGEST_MAX_ITEMS = 15
@@ -404,25 +405,18 @@ def find_stories(
         raise InputError("limit must be between 1 and 10.")
     resolved = taxonomy.resolve(topic) if topic else None
     words = " ".join(part for part in ((topic if topic and not resolved else None), query) if part and part.strip())
-    oldest = now - timedelta(hours=hours)
-    if resolved:  # walk the topic's (topic, time) index newest first; see StoryTopic
-        # Alone, the story's own time range (the same as the link's) only misleads PostgreSQL's row
-        # estimate into a hash join; with words it keeps the full-text match within the window.
-        statement = (window(oldest, now, guild_ids) if words else listing(guild_ids)).join(
-            StoryTopic, col(StoryTopic.story_id) == col(Story.id)).where(
-            col(StoryTopic.topic_slug) == resolved.slug, col(StoryTopic.effective_at) >= oldest,
-            col(StoryTopic.effective_at) <= now)
-        newest_first = col(StoryTopic.effective_at).desc()
+    text = text_search(session, words) if words else None
+    if words and text is None:  # words, but none a search can read
+        return StoryList(topic=resolved, query=words, hours=hours, items=())
+    search = StorySearch(oldest=now - timedelta(hours=hours), now=now, limit=limit,
+                         topic=resolved.slug if resolved else None, text=text, guild_ids=guild_ids)
+    if text is None:
+        items = tuple(load_items(session, newest_listing(search)))
     else:
-        statement = window(oldest, now, guild_ids)
-        newest_first = col(Story.effective_at).desc()
-    if words:
-        condition = full_text_condition(session, words, scan_by_time=resolved is None)
-        if condition is None:
-            return StoryList(topic=resolved, query=words, hours=hours, items=())
-        statement = statement.where(condition)
-    items = load_items(session, statement.order_by(newest_first).limit(limit))
-    return StoryList(topic=resolved, query=words or None, hours=hours, items=tuple(items))
+        ids = newest_story_ids(session, search)
+        by_id = {item.id: item for item in load_items(session, listing(None).where(col(Story.id).in_(ids)))}
+        items = tuple(by_id[story_id] for story_id in ids)
+    return StoryList(topic=resolved, query=words or None, hours=hours, items=items)
 
 
 def topic_counts(

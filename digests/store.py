@@ -526,37 +526,107 @@ def record_ingest_run(
 def full_text_condition(session: Session, query: str, *, scan_by_time: bool = True) -> sa.ColumnElement[bool] | None:
     """A WHERE condition matching stories whose title, summary or body contain every word of `query`.
 
-    Returns None when the query holds no word. Users' text never reaches the FTS syntax raw: each
-    typed term is a quoted phrase on SQLite and goes through `phraseto_tsquery` on PostgreSQL, so
-    `AND`, `*` or quotes are just text. `scan_by_time` says the caller orders
-    by `story.effective_at` without a narrower index (see below). SQLite and PostgreSQL find the
-    same stories for the same searches (tests/digests/test_search_parity.py).
+    Returns None when the query holds no word. `scan_by_time` says the caller orders by
+    `story.effective_at` without a narrower index (see `TextSearch.condition`).
+    """
+    search = text_search(session, query)
+    return None if search is None else search.condition(scan_by_time=scan_by_time)
+
+
+def text_search(session: Session, query: str) -> TextSearch | None:
+    """The words of `query` as a search of this session's store, or None when it holds no word.
+
+    Users' text never reaches the FTS syntax raw: each typed term is a quoted phrase on SQLite and
+    goes through `phraseto_tsquery` on PostgreSQL, so `AND`, `*` or quotes are just text (at most 16
+    terms are read). SQLite and PostgreSQL find the same stories for the same searches
+    (tests/digests/test_search_parity.py).
     """
     # A control character is noise in a search, and PostgreSQL refuses a NUL outright.
-    terms = [(term, tokens) for term in drop_controls(query).split() if (tokens := _FTS_TOKEN_RE.findall(term))][:16]
+    terms = [(term, tuple(tokens)) for term in drop_controls(query).split()
+             if (tokens := _FTS_TOKEN_RE.findall(term))][:16]
     if not terms:
         return None
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
+    return TextSearch(dialect=session.get_bind().dialect.name, terms=tuple(terms))
+
+
+@dataclass(frozen=True)
+class TextSearch:
+    """The stories matching every term of a search, read as a condition, a count or a probe of some ids.
+
+    `terms` are the typed terms with the words each holds ("U.S." holds "u" and "s").
+    """
+
+    dialect: str
+    terms: tuple[tuple[str, tuple[str, ...]], ...]
+
+    def condition(self, *, scan_by_time: bool = True) -> sa.ColumnElement[bool]:
+        """A WHERE condition on `story` rows.
+
+        With `scan_by_time`, "+story.id" keeps SQLite from driving the query by the matches (reading
+        each matching row's overflow pages): it walks the effective_at index and probes the match
+        set. Without it, SQLite may drive the query from the matches.
+        """
+        if self.dialect == "sqlite":
+            return (sa.literal_column("+story.id") if scan_by_time else col(Story.id)).in_(self._sqlite_matches())
+        return self._postgresql_condition()
+
+    def count(self, session: Session, *, cap: int) -> int:
+        """How many stories match, no further than `cap` (so a common word costs no more than a rare one).
+
+        SQLite counts (FTS5 reads a doclist at a fraction of a microsecond a match). PostgreSQL would
+        fetch every matching row to count it, so its planner's estimate is taken instead (from the
+        lexeme statistics of ANALYZE): it only chooses a plan, never what is found.
+        """
+        if self.dialect != "sqlite":
+            return min(cap, self._postgresql_estimate(session))
+        counted = sa.select(sa.func.count()).select_from(self._sqlite_matches().limit(cap).subquery())
+        return session.connection().execute(counted).scalar_one()
+
+    def _postgresql_estimate(self, session: Session) -> int:
+        statement = sa.select(sa.literal_column("1")).select_from(sa.table("story")).where(
+            self._postgresql_condition())
+        compiled = statement.compile(dialect=session.get_bind().dialect)
+        plan = session.connection().exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params).scalar()
+        return int(plan[0]["Plan"]["Plan Rows"])
+
+    def hits(self, session: Session, story_ids: Sequence[int]) -> set[int]:
+        """PostgreSQL: which of `story_ids` match (on SQLite `matching_between` does it in the walk's own statement)."""
+        if not story_ids:
+            return set()
+        # One array parameter: thousands of separate ones cost more to plan than the probe.
+        ids = sa.bindparam("ids", list(story_ids), type_=postgresql.ARRAY(sa.BigInteger))
+        statement = self.matching_ids().where(col(Story.id) == sa.any_(ids))
+        return set(session.connection().execute(statement).scalars())
+
+    def matching_between(self, lowest: sa.ColumnElement[int], highest: sa.ColumnElement[int]) -> sa.Select:
+        """SQLite: the ids of matching stories from `lowest` to `highest`; FTS5 seeks to the range and reads
+        only it, so a common word costs what the range holds, not the whole index."""
+        rowid = sa.column("rowid")
+        return self._sqlite_matches().where(rowid >= lowest, rowid <= highest)
+
+    def matching_ids(self) -> sa.Select:
+        """The ids of every matching story, for a query driven by the matches."""
+        if self.dialect == "sqlite":
+            return self._sqlite_matches()
+        return sa.select(col(Story.id)).where(self._postgresql_condition())
+
+    def _sqlite_matches(self) -> sa.Select:
         # Each typed term is a phrase of its words: "U.S." is "u" then "s", "Trump's" "trump" then "s".
-        match = " ".join('"' + " ".join(tokens) + '"' for _, tokens in terms)
-        matching = sa.select(sa.column("rowid")).select_from(sa.table("story_fts")).where(
-            sa.text("story_fts MATCH :fts").bindparams(fts=match)
-        )
-        # With `scan_by_time`, "+story.id" keeps SQLite from driving the query by the matches (reading
-        # each matching row's overflow pages): it walks the effective_at index and probes the match
-        # set. A query already narrowed by a topic index is better off probing the plain way.
-        return (sa.literal_column("+story.id") if scan_by_time else col(Story.id)).in_(matching)
-    # PostgreSQL parses each term as it parsed the stories ("U.S." is one token there), as a phrase.
-    phrases = [sa.func.phraseto_tsquery(sa.literal_column("'briefbot_english'::regconfig"), term)
-               for term, _ in terms]
-    query_ts = phrases[0]
-    for phrase in phrases[1:]:
-        query_ts = query_ts.op("&&")(phrase)
-    # A term PostgreSQL reads as nothing ("½", a 3,000-letter word) matches nothing, as on SQLite,
-    # rather than dropping out of the AND and widening the search.
-    every_term_read = sa.and_(*(sa.func.numnode(phrase) > 0 for phrase in phrases))
-    return sa.and_(every_term_read, sa.literal_column("story.search").op("@@")(query_ts))
+        match = " ".join('"' + " ".join(tokens) + '"' for _, tokens in self.terms)
+        return sa.select(sa.column("rowid")).select_from(sa.table("story_fts")).where(
+            sa.text("story_fts MATCH :fts").bindparams(fts=match))
+
+    def _postgresql_condition(self) -> sa.ColumnElement[bool]:
+        # PostgreSQL parses each term as it parsed the stories ("U.S." is one token there), as a phrase.
+        phrases = [sa.func.phraseto_tsquery(sa.literal_column("'briefbot_english'::regconfig"), term)
+                   for term, _ in self.terms]
+        query_ts = phrases[0]
+        for phrase in phrases[1:]:
+            query_ts = query_ts.op("&&")(phrase)
+        # A term PostgreSQL reads as nothing ("½", a 3,000-letter word) matches nothing, as on SQLite,
+        # rather than dropping out of the AND and widening the search.
+        every_term_read = sa.and_(*(sa.func.numnode(phrase) > 0 for phrase in phrases))
+        return sa.and_(every_term_read, sa.literal_column("story.search").op("@@")(query_ts))
 
 
 def topic_links(*, session: Session, story_ids: Sequence[int]) -> dict[int, list[str]]:

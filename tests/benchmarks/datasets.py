@@ -3,7 +3,8 @@
 A 1,000,000-story store takes several minutes to build (the FTS triggers index every row), so it
 is kept between runs. Its name holds the size, seed, generator version and row version: a change
 to the generator or to the raw rows builds a fresh one (and the stale file of the same size is
-removed). Migrations added since it was built are applied to it in place when it is used, as
+removed). Stores of the second vocabulary (`vocabulary_sparse.py`) are named `stories-sparse-…`.
+Migrations added since it was built are applied to it in place when it is used, as
 `briefbot db upgrade` would on a deployment; delete `.cache/` to build from scratch. Benchmarks
 that write to a store work on a copy. `pgstore.py` copies a cached store into PostgreSQL.
 """
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from tests.benchmarks import rawstore
-from tests.benchmarks.generator import GENERATOR_VERSION, GeneratedStory, StoryGenerator
+from tests.benchmarks.generator import GENERATOR_VERSION, GENERATORS, GeneratedStory
 
 CACHE_DIR = Path(__file__).resolve().parent / ".cache"
 T = TypeVar("T")
@@ -40,32 +41,47 @@ class StoryStore:
     days: int
     anchor: datetime
     build_seconds: float | None  # None when it came from the cache
+    vocabulary: str = "wire"  # a key of generator.GENERATORS
+
+    @property
+    def family(self) -> str:
+        """The name every cached store of this vocabulary and size starts with (older builds included)."""
+        return family_name(self.vocabulary, self.stories)
 
 
-def cached_story_store(count: int, *, days: int, seed: int, log: Callable[[str], None]) -> StoryStore:
+def family_name(vocabulary: str, count: int) -> str:
+    """`stories-1000000` for the first vocabulary (the names its caches always had), `stories-sparse-1000000`."""
+    return f"stories-{count}" if vocabulary == "wire" else f"stories-{vocabulary}-{count}"
+
+
+def cached_story_store(count: int, *, days: int, seed: int, log: Callable[[str], None],
+                       vocabulary: str = "wire") -> StoryStore:
     """The cached store of `count` stories over `days` (migrated to the latest schema), built first if need be."""
-    name = f"stories-{count}-d{days}-s{seed}-g{GENERATOR_VERSION}-r{rawstore.ROWS_VERSION}"
+    family = family_name(vocabulary, count)
+    name = f"{family}-d{days}-s{seed}-g{GENERATOR_VERSION}-r{rawstore.ROWS_VERSION}"
     path, meta = CACHE_DIR / f"{name}.db", CACHE_DIR / f"{name}.json"
     if path.exists() and meta.exists():
         anchor = datetime.fromisoformat(json.loads(meta.read_text())["anchor"])
         rawstore.create_store(path)  # applies migrations added since the build; a no-op otherwise
-        return StoryStore(path, count, days, anchor, None)
+        return StoryStore(path, count, days, anchor, None, vocabulary)
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    for stale in CACHE_DIR.glob(f"stories-{count}-*"):
+    for stale in CACHE_DIR.glob(f"{family}-*"):
         stale.unlink()
     anchor = datetime.now(UTC).replace(second=0, microsecond=0)
     building = CACHE_DIR / f"{name}.building.db"
-    log(f"building a store of {count:,} stories over {days} days in {CACHE_DIR} (cached for later runs)")
+    log(f"building a store of {count:,} stories ({vocabulary} vocabulary) over {days} days in {CACHE_DIR} "
+        "(cached for later runs)")
     started = time.perf_counter()
-    build_story_store(building, count, anchor=anchor, seed=seed, hours=days * 24)
+    build_story_store(building, count, anchor=anchor, seed=seed, hours=days * 24, vocabulary=vocabulary)
     seconds = time.perf_counter() - started
     building.rename(path)
     meta.write_text(json.dumps({"anchor": anchor.isoformat(), "stories": count, "build_seconds": seconds}))
     log(f"built {count:,} stories in {seconds:.0f} s")
-    return StoryStore(path, count, days, anchor, seconds)
+    return StoryStore(path, count, days, anchor, seconds, vocabulary)
 
 
-def build_story_store(path: Path, count: int, *, anchor: datetime, seed: int, hours: float = 48.0) -> None:
+def build_story_store(path: Path, count: int, *, anchor: datetime, seed: int, hours: float = 48.0,
+                      vocabulary: str = "wire") -> None:
     """A migrated store at `path` of `count` generated stories published over the `hours` before `anchor`.
 
     The stories are distinct articles (no repeats of one URL); syndicated copies are included.
@@ -76,7 +92,8 @@ def build_story_store(path: Path, count: int, *, anchor: datetime, seed: int, ho
     connection = rawstore.connect(path)
     connection.execute("PRAGMA cache_size=-200000")  # 200 MB: the indexes of a million rows stay in memory
     try:
-        stories = StoryGenerator(seed=seed, anchor=anchor, hours=hours, duplicate_rate=0).stories(count)
+        generator = GENERATORS[vocabulary](seed=seed, anchor=anchor, hours=hours, duplicate_rate=0)
+        stories = generator.stories(count)
         for batch in prefetch(_row_batches(stories)):
             rawstore.insert(connection, *batch)
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -35,6 +35,7 @@ from tests.benchmarks.vocabulary import (
     SUBJECTS,
     TOPIC_WEIGHTS,
 )
+from tests.benchmarks.vocabulary_sparse import PLACES, SENTENCE_FORMS, WORDS
 
 DEFAULT_SEED = 20_260_101
 # Bump when the generated stories change, so cached data sets built from older output are rebuilt.
@@ -198,3 +199,32 @@ class StoryGenerator:
         if template.endswith("{campaign}"):
             return template.replace("{campaign}", f"{self.rng.getrandbits(32):08x}")
         return _SLOT_RE.sub(self._slot, template)
+
+
+class SparseStoryGenerator(StoryGenerator):
+    """Stories in the words of `vocabulary_sparse`: "subject verb object in place" headlines.
+
+    Everything else (outlets, times, URLs, bodies, syndicated copies) is as `StoryGenerator` makes it.
+    """
+
+    def __init__(self, **options: object) -> None:
+        super().__init__(**options)  # type: ignore[arg-type]
+        self._words = {topic: tuple(part.split() for part in parts) for topic, parts in WORDS.items()}
+
+    def _headline(self, topic: str) -> str:
+        subjects, verbs, objects = self._words[topic]
+        headline = f"{self._pick(subjects)} {self._pick(verbs)} {self._pick(objects)} in {self._pick(PLACES)}"
+        return headline[0].upper() + headline[1:]
+
+    def _paragraph(self, topics: tuple[str, ...], sentences: int) -> str:
+        picked = []
+        for index in range(sentences):
+            subjects, verbs, objects = self._words[topics[index % len(topics)]]
+            picked.append(self._pick(SENTENCE_FORMS).format(
+                subject=self._pick(subjects), verb=self._pick(verbs), object=self._pick(objects),
+                place=self._pick(PLACES)))
+        return " ".join(picked)
+
+
+# The benchmark stores' vocabularies, by the name `--vocabulary` and the cache use.
+GENERATORS: dict[str, type[StoryGenerator]] = {"wire": StoryGenerator, "sparse": SparseStoryGenerator}

@@ -54,7 +54,7 @@ def cached_copy(store: StoryStore, log: Callable[[str], None]) -> str:
     A copy made before the newest migration is made again rather than migrated in place: a
     migration may rewrite a million rows and leave them unanalysed, which the copy never does.
     """
-    prefix = f"bench_stories_{store.stories}_"
+    prefix = f"bench_{store.family}_".replace("-", "_")
     schema = f"bench_{store.path.stem}_{int(store.anchor.timestamp())}".replace("-", "_")
     with _connect() as admin:
         found = [name for (name,) in admin.execute(

@@ -408,12 +408,22 @@ GENERIC: tuple[str, ...] = (
     "Further updates are expected later on {weekday}.",
 )
 
-# Words a user might search for with `/stories`, by kind; every one appears in generated text.
+# Words a user might search for with `/stories` (P5's bot process); every one appears in generated text.
 SEARCH_WORDS: tuple[str, ...] = (
     "Greenland", "tariffs", "Powell", "ceasefire", "measles", "Nvidia", "wildfire", "Supreme Court",
     "asylum", "Premier League", "inflation", "drones", "shutdown", "OPEC", "Oscars", "referendum",
     "ransomware", "Wimbledon", "sanctions", "heatwave", "Arctic security", "data centre", "bird flu",
 )
+
+# What the P2 benchmark types, by shape (counts are stories of 100,000 that match).
+SEARCHES: dict[str, tuple[str, ...]] = {
+    "common": ("officials", "says", "talks", "court", "Ukraine", "tariffs", "inflation", "ceasefire"),  # 2–58 %
+    "rare": ("Booker", "Villeneuve", "Moderna", "cholera", "looted", "espionage"),  # 0.1–0.5 %
+    "absent": ("zeppelin", "quokka", "marzipan", "typewriter", "origami"),
+    "words": ("interest rates", "Supreme Court", "peace talks", "bird flu", "Wimbledon Nvidia", "Oscars tariffs"),
+    "phrase": ('"interest rates"', '"Supreme Court"', '"bird flu"', '"peace talks"', '"Arctic security"'),
+    "prefix": ("tariff*", "drone*", "election*", "vaccine*", "sanction*"),
+}
 
 # Headlines put together as subject + predicate, so a day of one topic holds hundreds of
 # different headlines rather than the same few templates again and again (the digest clusters

@@ -1,0 +1,254 @@
+"""The newest stories of a window on a topic and/or matching words, read the cheaper way round.
+
+`/stories` wants at most ten stories, newest first, that are in a time window, on a topic (or
+not), match some words (or not) and that the viewer may see. Two ways to find them:
+
+- **by time**: walk the window newest first (the topic's (topic, time) index, or the stories' time
+  index) and keep the rows whose story matches the words. Cheap when matching stories are common
+  among the rows walked: a page of the walk is enough.
+- **by matches**: read every story matching the words (the full-text index) and keep those in the
+  window and on the topic. Cheap when few stories match, whatever the window.
+
+Neither is cheap in every case: a broad topic with a word it never meets walks the whole window by
+time, and a common word read by matches reads a large part of the store. So the walk by time reads
+a first page (a common word fills the answer there); if it does not, the text side is counted, no
+further than `Thresholds.few_matches` (FTS5 and GIN count a rare word's matches for almost nothing),
+and few matches are read by matches; some (tens of thousands at most) are gathered once and probed
+by one walk through the window. Otherwise the walk goes on page by page, and if
+`Thresholds.walk_budget` rows have not filled the answer, the rest of the window and the matches
+are counted (each no further than the other) and the smaller side is read. Every way gives the same
+stories in the same order, newest first and, at the same time, the higher id first
+(tests/digests/test_story_search.py checks each against a plain query on both stores).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, col
+
+from digests.models import Story, StoryTopic
+from digests.store import TextSearch, visible_to
+from digests.story_items import listing, window
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Where the plan changes; tests make them small so a small store takes every path."""
+
+    # A text side with fewer matches than this is read by matches (a few milliseconds at most).
+    few_matches: int = 1_000
+    # With fewer than this, the matches are gathered once and the walk probes them in one statement.
+    some_matches: int = 20_000
+    # PostgreSQL: an estimate below this is read by matches (there is no probing walk).
+    few_estimated: int = 5_000
+    # Pages of the walk by time grow from the first to the last size, so an answer found at once costs little.
+    first_page: int = 128
+    last_page: int = 4_096
+    # Rows walked by time before the two sides are weighed again.
+    walk_budget: int = 2_048
+    # The rest of a window is counted no further than this: counting both sides further would cost more
+    # than reading a side this large saves.
+    window_count_cap: int = 50_000
+
+
+THRESHOLDS = Thresholds()
+
+
+@dataclass(frozen=True)
+class StorySearch:
+    """What to find: stories dated in [oldest, now], on `topic` (a slug) if given, matching `text` if given,
+    that `guild_ids` may see (None: everything), at most `limit` of them."""
+
+    oldest: datetime
+    now: datetime
+    limit: int
+    topic: str | None = None
+    text: TextSearch | None = None
+    guild_ids: Sequence[int] | None = None
+
+
+def newest_story_ids(session: Session, search: StorySearch, thresholds: Thresholds = THRESHOLDS) -> list[int]:
+    """The ids of the stories `search` asks for, newest first (at the same time, the higher id first)."""
+    if search.text is None:
+        return _newest(session, search)
+    return by_time(session, search, search.text, thresholds)
+
+
+def newest_listing(search: StorySearch) -> sa.Select:
+    """No words: the newest stories of the window (on the topic) that the viewer may see, as item columns
+    (`digests.story_items.listing`) in one statement, walked by the (topic, time) or time index."""
+    if search.topic is None:
+        return window(search.oldest, search.now, search.guild_ids).order_by(
+            col(Story.effective_at).desc(), col(Story.id).desc()).limit(search.limit)
+    moment = col(StoryTopic.effective_at)
+    # The story's own time is not asked for: alone, it only misleads PostgreSQL's row estimate into a
+    # hash join (it is the link's, copied).
+    return listing(search.guild_ids).join(StoryTopic, col(StoryTopic.story_id) == col(Story.id)).where(
+        col(StoryTopic.topic_slug) == search.topic, moment >= search.oldest, moment <= search.now,
+    ).order_by(moment.desc(), col(StoryTopic.story_id).desc()).limit(search.limit)
+
+
+def _newest(session: Session, search: StorySearch) -> list[int]:
+    return [row.id for row in session.connection().execute(newest_listing(search))]
+
+
+def by_time(session: Session, search: StorySearch, text: TextSearch, thresholds: Thresholds = THRESHOLDS,
+            *, weigh: bool = True) -> list[int]:
+    """Walk the window newest first, page by page, keeping the rows that match `text` and are visible.
+
+    When `weigh`: if the first page does not fill the answer, the matches are counted; few are read
+    by matches instead, some are probed by one walk (`probing`); with more, after `walk_budget` rows
+    the rest of the window and the matches are counted, and the smaller side is read.
+    """
+    found: list[int] = []
+    after: int | None = None
+    page, walked = thresholds.first_page, 0
+    while True:
+        hits, last, read = _page(session, search, text, after, page)
+        found += _kept(session, search, hits)
+        if len(found) >= search.limit or read < page:
+            return found[:search.limit]
+        if weigh and not walked:
+            matches = text.count(session, cap=thresholds.some_matches)
+            if text.dialect == "sqlite":
+                if matches < thresholds.few_matches:
+                    return by_matches(session, search, text)
+                if matches < thresholds.some_matches:
+                    return probing(session, search, text)
+            elif matches < thresholds.few_estimated:
+                # PostgreSQL's estimate: read by matches (GIN finds them at once); its own plan for a
+                # probing walk scans the whole window when it expects many matches.
+                return by_matches(session, search, text)
+        walked += read
+        after = last
+        page = min(page * 4, thresholds.last_page)
+        if weigh and walked >= thresholds.walk_budget:
+            weigh = False
+            left = _count(session, _walk(search, after), cap=thresholds.window_count_cap)
+            if text.count(session, cap=left) < left:
+                return by_matches(session, search, text)
+
+
+def probing(session: Session, search: StorySearch, text: TextSearch) -> list[int]:
+    """One statement: walk the window newest first, probing the set of matching ids (gathered once)."""
+    statement = _walk(search, None)
+    walked_id = statement.selected_columns[0]
+    if text.dialect == "sqlite" and search.topic is None:
+        walked_id = sa.literal_column("+story.id")  # walk the time index, not the matches
+    statement = statement.where(walked_id.in_(text.matching_ids()))
+    if search.topic is not None:
+        statement = statement.join(Story, col(Story.id) == col(StoryTopic.story_id)).where(*_story_conditions(search))
+    elif (visible := visible_to(search.guild_ids)) is not None:
+        statement = statement.where(visible)
+    return list(session.connection().execute(statement.limit(search.limit)).scalars())
+
+
+def _page(session: Session, search: StorySearch, text: TextSearch, after: int | None,
+          size: int) -> tuple[list[int], int | None, int]:
+    """The next `size` rows of the walk: (those that match, in order; the last row's story id; how many were read).
+
+    On SQLite this is one statement: the page, numbered, probed against the matches within the page's
+    id range, returning the matching rows and the last one.
+    """
+    if text.dialect != "sqlite":
+        walked = list(session.connection().execute(_walk(search, after).limit(size)).scalars())
+        matching = text.hits(session, walked)
+        return [story_id for story_id in walked if story_id in matching], (walked[-1] if walked else None), len(walked)
+    page = _walk(search, after, with_time=True).limit(size).cte("page")
+    numbered = sa.select(page.c.id, sa.func.row_number().over(order_by=(page.c.moment.desc(), page.c.id.desc()))
+                         .label("k")).subquery("numbered")
+    lowest, highest = (sa.select(sa.func.min(page.c.id)).scalar_subquery(),
+                       sa.select(sa.func.max(page.c.id)).scalar_subquery())
+    read = sa.select(sa.func.count()).select_from(page).scalar_subquery()
+    hit = numbered.c.id.in_(text.matching_between(lowest, highest))
+    rows = session.connection().execute(
+        sa.select(numbered.c.id, numbered.c.k, hit).where(sa.or_(hit, numbered.c.k == read)).order_by(numbered.c.k)
+    ).all()
+    if not rows:
+        return [], None, 0
+    last_id, read, _ = rows[-1]  # the page's last row is always returned, numbered with the page's size
+    return [story_id for story_id, _, matched in rows if matched], last_id, read
+
+
+def _walk(search: StorySearch, after: int | None, *, with_time: bool = False) -> sa.Select:
+    """The story ids of the window (`id`, and its time as `moment` if `with_time`), newest first (then the
+    higher id), after story `after` if given.
+
+    Times are not read back: turning thousands of them into datetimes would cost more than the walk.
+    """
+    if search.topic is not None:
+        story_id, moment = col(StoryTopic.story_id), col(StoryTopic.effective_at)
+        after_moment = sa.select(moment).where(story_id == after, col(StoryTopic.topic_slug) == search.topic)
+        statement = sa.select(story_id.label("id"), *([moment.label("moment")] if with_time else [])).where(
+            col(StoryTopic.topic_slug) == search.topic)
+    else:
+        story_id, moment = col(Story.id), col(Story.effective_at)
+        after_moment = sa.select(moment).where(story_id == after)
+        statement = sa.select(story_id.label("id"), *([moment.label("moment")] if with_time else []))
+    statement = statement.where(moment >= search.oldest, moment <= search.now)
+    if after is not None:
+        # (time, id) below the last row's, spelled so both stores use the time index for its first part.
+        last = after_moment.scalar_subquery()
+        statement = statement.where(moment <= last, sa.or_(moment < last, story_id < after))
+    return statement.order_by(moment.desc(), story_id.desc())
+
+
+def _kept(session: Session, search: StorySearch, story_ids: list[int]) -> list[int]:
+    """`story_ids` (in their order) whose story is dated in the window and visible to the viewer.
+
+    A walk by topic reads the time copied to the topic link; the story's own time must be in the
+    window too, as it must when read by matches.
+    """
+    if not story_ids or (search.topic is None and search.guild_ids is None):
+        return story_ids  # walked on the story's own time, and everything is visible
+    statement = sa.select(col(Story.id)).where(col(Story.id).in_(story_ids), *_story_conditions(search))
+    kept = set(session.connection().execute(statement).scalars())
+    return [story_id for story_id in story_ids if story_id in kept]
+
+
+def by_matches(session: Session, search: StorySearch, text: TextSearch) -> list[int]:
+    """Read every story matching the words, keep those of the window, topic and viewer, newest first."""
+    sqlite = text.dialect == "sqlite"
+    matches = text.matching_ids()
+    if not sqlite:
+        # Materialised: PostgreSQL would otherwise weigh the matches against the time index itself.
+        matches = sa.select(matches.cte("matches").prefix_with("MATERIALIZED").c.id)
+    statement = sa.select(col(Story.id)).where(col(Story.id).in_(matches), *_story_conditions(search, sqlite))
+    newest = col(Story.effective_at)
+    if search.topic is not None:
+        # The topic is probed through the link's primary key (story, topic), not walked by its index.
+        slug, moment = col(StoryTopic.topic_slug), col(StoryTopic.effective_at)
+        if sqlite:
+            slug, moment = _unindexed(StoryTopic.topic_slug), _unindexed(StoryTopic.effective_at)
+        statement = statement.join(StoryTopic, col(StoryTopic.story_id) == col(Story.id)).where(
+            slug == search.topic, moment >= search.oldest, moment <= search.now)
+        newest = col(StoryTopic.effective_at)
+    statement = statement.order_by(newest.desc(), col(Story.id).desc()).limit(search.limit)
+    return list(session.connection().execute(statement).scalars())
+
+
+def _story_conditions(search: StorySearch, unindexed: bool = False) -> list[sa.ColumnElement[bool]]:
+    """The conditions on the story row itself: its time in the window, and visible to the viewer.
+
+    `unindexed` ("+story.effective_at") keeps SQLite from walking the time index for them.
+    """
+    moment = _unindexed(Story.effective_at) if unindexed else col(Story.effective_at)
+    conditions = [moment >= search.oldest, moment <= search.now]
+    visible = visible_to(search.guild_ids)
+    return conditions if visible is None else [*conditions, visible]
+
+
+def _unindexed(column: object) -> sa.ColumnElement:
+    """`+table.column` with the column's type: SQLite reads the same value but may not use an index for it."""
+    column = col(column)
+    return sa.literal_column(f"+{column.table.name}.{column.name}", column.type)
+
+
+def _count(session: Session, statement: sa.Select, *, cap: int) -> int:
+    """How many rows `statement` gives, counting no further than `cap`."""
+    counted = sa.select(sa.func.count()).select_from(statement.limit(cap).subquery())
+    return session.connection().execute(counted).scalar_one()
