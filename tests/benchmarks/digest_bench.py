@@ -45,9 +45,9 @@ def distinct_selections(path: Path) -> int:
     connection = rawstore.connect(path)
     try:
         rows = connection.execute(
-            "SELECT d.last_delivered_at, group_concat(s.topic_slug) FROM personal_digest d "
-            "JOIN subscription s ON s.user_id = d.user_id GROUP BY d.user_id "
-            "UNION ALL SELECT last_delivered_at, topics FROM channel_briefing").fetchall()
+            "SELECT t.last_delivered_at, group_concat(s.topic_slug) FROM personal_digest d "
+            "JOIN target t ON t.id = d.id JOIN subscription s ON s.user_id = d.user_id GROUP BY d.user_id "
+            "UNION ALL SELECT last_delivered_at, topics FROM target WHERE kind = 'channel'").fetchall()
     finally:
         connection.close()
     return len({(since, tuple(sorted((topics or "").split(",")))) for since, topics in rows})
