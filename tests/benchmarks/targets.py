@@ -88,7 +88,8 @@ def seed_targets(
     try:
         connection.execute("BEGIN")
         connection.executemany("INSERT INTO target (id, kind, time_of_day, timezone, days, topics, paused, "
-                               "pause_reason, created_at, last_delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", targets)
+                               "pause_reason, created_at, last_delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               targets)
         connection.executemany("INSERT INTO personal_digest (id, user_id) VALUES (?, ?)", digests)
         connection.executemany("INSERT INTO subscription (user_id, topic_slug, created_at) VALUES (?, ?, ?)",
                                subscriptions)
