@@ -118,15 +118,17 @@ def read_opml(data: bytes) -> SubscriptionList:
         handler.feed(text)
         handler.close()
     except _TooDeep:
-        raise InputError(f"That file nests its outlines more than {MAX_DEPTH} levels deep; "
+        raise InputError(f"That file nests more than {MAX_DEPTH} levels deep; "
                          "it is not a reader's export.") from None
     except Exception:  # html.parser copes with nearly anything; whatever it does not is not an OPML file
         raise InputError("That file could not be read as OPML.") from None
     harvest = handler.harvest
     if not str(harvest.get("version", "")).startswith("opml"):
         raise InputError("That file is not OPML (no <opml> element). Export your feeds as OPML from your reader.")
-    outlines = [_outline(feed) for feed in harvest["feeds"]]
-    return SubscriptionList([o for o in outlines if o.url], handler.over_cap, len(harvest["lists"]))
+    outlines = [outline for outline in map(_outline, harvest["feeds"]) if outline.url]
+    if not outlines:
+        raise InputError("That OPML file lists no feeds (no outline has an xmlUrl).")
+    return SubscriptionList(outlines, handler.over_cap, len(harvest["lists"]))
 
 
 def _decode(data: bytes) -> str:
