@@ -20,8 +20,8 @@ feeds_group = ManagerGroup(name="feeds", description="News feeds of this server 
 # Each add fetches the URL at once: without a cooldown, remove and add in a loop is a fetch per command.
 ADD_PER_GUILD = 5
 ADD_PER_SECONDS = 60.0
-# An import checks up to 100 addresses (DNS lookups) and writes up to 25 feeds: twice a minute is plenty.
-IMPORT_PER_GUILD = 2
+# An import checks up to 100 addresses (DNS lookups) and writes up to 25 feeds: 3 a minute leaves room to retry.
+IMPORT_PER_GUILD = 3
 IMPORT_PER_SECONDS = 60.0
 ATTACHMENT_DEADLINE_SECONDS = 30.0
 
