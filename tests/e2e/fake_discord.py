@@ -53,7 +53,7 @@ Behaviour the client depends on, modelled on purpose:
 * Files: an ``ATTACHMENT`` option (11) takes ``{"filename", "url", "size"[, "content_type"]}`` and is
   sent as Discord does, its id as the value and the attachment object in ``data.resolved.attachments``
   (the client downloads it from ``url``, a server the test owns). Multipart bodies (``payload_json``
-  plus ``files[n]``) attach files to messages, interaction responses, followups and edits: each
+  plus ``files[n]``) attach files to interaction responses, followups and their edits: each
   ``files[n]`` needs an ``attachments`` entry with id ``n`` in ``payload_json`` when that lists any;
   an edit's ``attachments`` says which existing ones stay. The message's attachment objects carry a
   URL the fake serves (``/attachments/{channel}/{id}/{filename}``, like Discord's CDN).
