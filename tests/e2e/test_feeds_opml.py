@@ -75,7 +75,7 @@ def test_import_then_export_round_trips_into_a_fresh_guild(tmp_path, cdn, databa
                             permissions=MANAGE_GUILD)
         assert "0 added, 0 enabled again, 4 already present" in again.content
         listed = fake.invoke("feeds list", guild_id=port_city.id, permissions=MANAGE_GUILD)
-        assert "https://api.quantamagazine.org/feed/" in listed.content
+        assert "#2 **Quanta Magazine** <https://api.quantamagazine.org/feed/>" in listed.content
 
         content, document = exported(fake, port_city)
         assert "4 feeds of this server" in content
