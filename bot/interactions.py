@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import TYPE_CHECKING
 
 import discord
@@ -45,6 +46,18 @@ async def send_parts(interaction: discord.Interaction, parts: list[str], *, ephe
             interaction.extras[_ORIGINAL_SENT] = True
         else:
             await interaction.followup.send(content, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS)
+
+
+async def send_file(interaction: discord.Interaction, content: str, *, filename: str, data: bytes) -> None:
+    """Answer ephemerally with one message carrying a file (multipart): the response, the deferred one or a followup."""
+    file = discord.File(io.BytesIO(data), filename=filename)
+    if not interaction.response.is_done():
+        await interaction.response.send_message(content, file=file, ephemeral=True, allowed_mentions=NO_MENTIONS)
+    elif _awaits_original(interaction):
+        await interaction.edit_original_response(content=content, attachments=[file], allowed_mentions=NO_MENTIONS)
+        interaction.extras[_ORIGINAL_SENT] = True
+    else:
+        await interaction.followup.send(content, file=file, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 
 def _awaits_original(interaction: discord.Interaction) -> bool:

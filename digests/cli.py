@@ -25,11 +25,13 @@ from tqdm import tqdm
 
 from digests.doctor import diagnose
 from digests.errors import BriefbotError, ConfigError, InputError, SourceError
+from digests.feed_import import exported_feeds, import_feeds
 from digests.feed_poller import FeedPoller, read_feeds_file, sync_deployment_feeds
 from digests.feed_registry import add_feed, remove_feed
 from digests.ingest import JSONL_SUFFIXES, read_source_batches
 from digests.logs import configure_logging
 from digests.models import Feed
+from digests.opml import MAX_OPML_BYTES, MAX_OPML_TEXT, MAX_OUTLINES, read_opml, write_opml
 from digests.selection import find_stories, select_digest, topic_counts
 from digests.services import Services
 from digests.settings import Settings, raw_values
@@ -88,6 +90,13 @@ def build_parser(*extensions: AddCommands) -> argparse.ArgumentParser:
     feeds_remove.set_defaults(handler=cmd_feeds_remove)
     feeds_poll = feed_commands.add_parser("poll", help="poll every enabled feed now (FEEDS_FILE synced first)")
     feeds_poll.set_defaults(handler=cmd_feeds_poll)
+    feeds_import = feed_commands.add_parser("import", help="register the feeds of an OPML file (a reader's export)")
+    feeds_import.add_argument("file", metavar="FILE.opml", type=Path)
+    feeds_import.set_defaults(handler=cmd_feeds_import)
+    feeds_export = feed_commands.add_parser("export", help="write the deployment-wide feeds as an OPML 2.0 file")
+    feeds_export.add_argument("file", metavar="FILE", type=Path, nargs="?",
+                              help="where to write it (default: standard output)")
+    feeds_export.set_defaults(handler=cmd_feeds_export)
 
     doctor = commands.add_parser("doctor", help="check the configuration: token, database, templates, topics, "
                                                 "feeds file, timezones, HTTP port; exits 1 when the bot cannot start")
@@ -352,6 +361,43 @@ def cmd_feeds_poll(args: argparse.Namespace, services: Services) -> int:
     failed = sum(report.outcome in {"failed", "disabled"} for report in reports)
     print(f"{len(reports)} feed(s) polled, {failed} failed")
     return 1 if failed else 0
+
+
+def cmd_feeds_import(args: argparse.Namespace, services: Services) -> int:
+    """Register the feeds of an OPML file deployment-wide; exits 1 when any outline was refused."""
+    subscriptions = read_opml(_read_capped(args.file, MAX_OPML_BYTES))
+    report = import_feeds(engine=services.engine, taxonomy=services.taxonomy, subscriptions=subscriptions,
+                          guild_id=None, added_by=None, allow_private=True, now=utc_now())
+    print(services.renderer.render("feed_import_report.txt.j2", report=report, source=str(args.file),
+                                   max_outlines=MAX_OUTLINES))
+    return 1 if report.count("refused") else 0
+
+
+def cmd_feeds_export(args: argparse.Namespace, services: Services) -> int:
+    """Write the deployment-wide feeds as OPML to a file or standard output."""
+    feeds = exported_feeds(engine=services.engine, guild_id=None)
+    document = write_opml(feeds, title="Briefbot deployment-wide feeds", now=utc_now())
+    if args.file is None:
+        sys.stdout.buffer.write(document)
+        return 0
+    try:
+        args.file.write_bytes(document)
+    except OSError as exc:
+        raise InputError(f"cannot write {args.file}: {exc.strerror or exc}") from None
+    print(f"Wrote {len(feeds)} feed(s) to {args.file}", file=sys.stderr)
+    return 0
+
+
+def _read_capped(path: Path, limit: int) -> bytes:
+    """The bytes of `path`, refused past `limit` before they are read."""
+    try:
+        with path.open("rb") as file:
+            data = file.read(limit + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise InputError(f"{path} is larger than {MAX_OPML_TEXT}, the most an OPML file may be.")
+    return data
 
 
 async def _poll(services: Services, feeds: list[Feed]):

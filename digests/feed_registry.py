@@ -88,27 +88,50 @@ def add_feed(
 
     Adding a disabled feed again turns it back on.
     """
+    url = check_new_feed_url(url, guild_id=guild_id, allow_private=allow_private)
+    return register_feed(session=session, url=url, guild_id=guild_id, topic_slug=topic_slug_of(taxonomy, topic),
+                         added_by=added_by, now=now)
+
+
+def check_new_feed_url(url: str, *, guild_id: int | None, allow_private: bool) -> str:
+    """`url` checked as every feed added for `guild_id` is (the network rules, no credentials in a guild's)."""
     url = check_feed_url(url, allow_private=allow_private)
     if guild_id is not None and has_userinfo(url):
         raise InputError("A feed added here may not hold a user name or password (the part before @): "
                          "its URL is shown in this server.")
-    topic_slug = None
-    if topic:
-        resolved = taxonomy.resolve(topic)
-        if resolved is None:
-            raise InputError(f"“{topic[:60]}” is not a topic. Use /topics to see them all.")
-        topic_slug = resolved.slug
+    return url
+
+
+def topic_slug_of(taxonomy: Taxonomy, topic: str | None) -> str | None:
+    """The slug of the topic named `topic` (None for none); InputError when there is no such topic."""
+    if not topic:
+        return None
+    resolved = taxonomy.resolve(topic)
+    if resolved is None:
+        raise InputError(f"“{topic[:60]}” is not a topic. Use /topics to see them all.")
+    return resolved.slug
+
+
+def register_feed(
+    *, session: Session, url: str, guild_id: int | None, topic_slug: str | None, added_by: int | None, now: datetime,
+    title: str | None = None,
+) -> tuple[Feed, bool]:
+    """Store a feed whose URL was checked (`check_new_feed_url`): new, or a disabled one turned back on.
+
+    InputError when it is registered and enabled already, or the guild has MAX_FEEDS_PER_GUILD feeds.
+    """
     existing = feeds_of(session=session, guild_id=guild_id)
     same = next((feed for feed in existing if feed.url == url), None)
     if same is not None and same.enabled:
         raise InputError("That feed is already registered here.")
     if same is not None:  # adding a disabled feed again is how a manager turns it back on
         same.enabled, same.failures, same.next_poll_at, same.disabled_announced = True, 0, now, False
+        same.title = same.title or title
         session.add(same)
         return same, False
     if guild_id is not None and len(existing) >= MAX_FEEDS_PER_GUILD:
         raise InputError(f"A server can have at most {MAX_FEEDS_PER_GUILD} feeds; remove one first.")
-    feed = Feed(url=url, guild_id=guild_id, topic_slug=topic_slug, added_by=added_by, created_at=now)
+    feed = Feed(url=url, title=title, guild_id=guild_id, topic_slug=topic_slug, added_by=added_by, created_at=now)
     try:
         with session.begin_nested():
             session.add(feed)

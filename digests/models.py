@@ -366,6 +366,7 @@ class Feed(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     url: str = Field(max_length=URL_MAX)
+    title: str | None = Field(default=None, max_length=300)  # from an imported OPML outline
     guild_id: int | None = Field(default=None, sa_column=snowflake_column(nullable=True, index=True))
     topic_slug: str | None = Field(default=None, max_length=40)
     added_by: int | None = Field(default=None, sa_column=snowflake_column(nullable=True))

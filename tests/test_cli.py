@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from digests.opml import read_opml
 from tests.local_http import QuietHandler, serving
 
 RSS = """<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>
@@ -248,3 +249,45 @@ def test_run_waits_for_nobody_when_postgresql_is_down(tmp_path):
 def test_run_without_a_token_still_exits_2(tmp_path):
     run = briefbot("run", cwd=tmp_path)
     assert run.returncode == 2 and "DISCORD_TOKEN is not set" in run.stderr
+
+
+OPML = """<?xml version="1.0" encoding="UTF-8"?>
+<opml version="1.0"><head><title>Reader</title></head><body>
+<outline text="News"><outline type="rss" text="Wire &amp; Co" xmlUrl="{server}/wire.xml"/>
+<outline type="rss" text="Gopher" xmlUrl="gopher://old.example/feed"/></outline>
+</body></opml>"""
+
+
+def test_feeds_import_and_export_deployment_wide_feeds(tmp_path, feed_server, cli):
+    (tmp_path / "reader.opml").write_text(OPML.format(server=feed_server), encoding="utf-8")
+    imported = cli("feeds", "import", "reader.opml")
+    assert imported.returncode == 1, imported.stderr  # one outline was refused
+    assert imported.stdout.splitlines()[0] == ("Import of reader.opml: 1 added, 0 enabled again, "
+                                               "0 already present, 1 refused.")
+    assert f"+ added    #1 <{feed_server}/wire.xml> (Wire & Co)" in imported.stdout
+    assert "✗ refused  <gopher://old.example/feed> — A feed URL must start with http:// or https://." in imported.stdout
+    assert "1 already present" in cli("feeds", "import", "reader.opml").stdout
+    polled = cli("feeds", "poll")
+    assert f"#1 {feed_server}/wire.xml: new (1 new, 0 duplicate)" in polled.stdout  # registered for the poller
+
+    exported = cli("feeds", "export")
+    assert exported.returncode == 0 and exported.stdout.startswith("<?xml")
+    assert f'text="Wire &amp; Co" title="Wire &amp; Co" xmlUrl="{feed_server}/wire.xml"' in exported.stdout
+    written = cli("feeds", "export", "feeds.opml")
+    assert written.returncode == 0 and "Wrote 1 feed(s) to feeds.opml" in written.stderr
+    assert read_opml((tmp_path / "feeds.opml").read_bytes()) == read_opml(exported.stdout.encode())
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (None, "cannot read missing.opml"),
+    (b" " * 1_048_577, "larger than 1 MB"),
+    (b"\x89PNG\r\n\x1a\n", "not text in UTF-8"),
+    (b'<!DOCTYPE opml [<!ENTITY a "a">]><opml version="2.0"><body/></opml>', "DOCTYPE"),
+])
+def test_a_bad_opml_file_is_one_clear_error(tmp_path, cli, content, message):
+    if content is not None:
+        (tmp_path / "missing.opml").write_bytes(content)
+    result = cli("feeds", "import", "missing.opml")
+    assert result.returncode == 1 and one_clear_error(result) and message in result.stderr
+    unwritable = cli("feeds", "export", "no/such/dir/feeds.opml")
+    assert unwritable.returncode == 1 and one_clear_error(unwritable) and "cannot write" in unwritable.stderr

@@ -1,19 +1,29 @@
-"""A server's own feeds: /feeds add|list|remove (managers only)."""
+"""A server's own feeds: /feeds add|list|remove|import|export (managers only)."""
 
 from __future__ import annotations
+
+import asyncio
 
 import discord
 from discord import app_commands
 from sqlmodel import Session
 
-from bot.interactions import ManagerGroup, client_of, ranked_choices, reply, topic_autocomplete
+from bot.interactions import ManagerGroup, client_of, ranked_choices, reply, send_file, send_parts, topic_autocomplete
+from digests.errors import InputError, SourceError
+from digests.feed_import import exported_feeds, import_feeds
 from digests.feed_registry import add_feed, feeds_of, remove_feed
+from digests.ingest.fetch import fetch_feed
+from digests.opml import MAX_OPML_BYTES, MAX_OPML_TEXT, MAX_OUTLINES, read_opml, write_opml
 from digests.rendering import without_userinfo
 
 feeds_group = ManagerGroup(name="feeds", description="News feeds of this server (their stories stay in this server)")
 # Each add fetches the URL at once: without a cooldown, remove and add in a loop is a fetch per command.
 ADD_PER_GUILD = 5
 ADD_PER_SECONDS = 60.0
+# An import checks up to 100 addresses (DNS lookups) and writes up to 25 feeds: 3 a minute leaves room to retry.
+IMPORT_PER_GUILD = 3
+IMPORT_PER_SECONDS = 60.0
+ATTACHMENT_DEADLINE_SECONDS = 30.0
 
 
 @feeds_group.command(name="add", description="Add an RSS, Atom or JSON feed for this server")
@@ -63,6 +73,49 @@ async def remove(interaction: discord.Interaction, feed: app_commands.Range[str,
     client = client_of(interaction)
     removed = await client.db(lambda session: remove_feed(session=session, guild_id=interaction.guild_id, feed=feed))
     await reply(interaction, "feed_removed", feed=removed)
+
+
+@feeds_group.command(name="import", description="Add the feeds of an OPML file (a feed reader's export)")
+@app_commands.describe(file=f"An OPML file of at most {MAX_OPML_TEXT}, as feed readers export their subscriptions")
+@app_commands.checks.cooldown(IMPORT_PER_GUILD, IMPORT_PER_SECONDS, key=lambda interaction: interaction.guild_id)
+async def import_opml(interaction: discord.Interaction, file: discord.Attachment) -> None:
+    if file.size > MAX_OPML_BYTES:  # refused on Discord's word, before a byte is downloaded
+        raise InputError(f"That file is {file.size:,} bytes; an OPML file may be at most {MAX_OPML_TEXT}.")
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    client = client_of(interaction)
+    services = client.services
+    try:  # capped as it streams too: the size above is what Discord says, this is what arrives
+        fetched = await fetch_feed(client.poller.client, file.url, max_bytes=MAX_OPML_BYTES,
+                                   deadline=ATTACHMENT_DEADLINE_SECONDS)
+    except SourceError as error:
+        raise InputError(f"The file could not be downloaded from Discord ({error}).") from None
+    subscriptions = await asyncio.to_thread(read_opml, fetched.body or b"")
+    report = await asyncio.to_thread(
+        import_feeds, engine=services.engine, taxonomy=services.taxonomy, subscriptions=subscriptions,
+        guild_id=interaction.guild_id, added_by=interaction.user.id,
+        allow_private=services.settings.allow_private_feeds, now=client.clock())
+    renderer = services.renderer
+    parts = renderer.reply("feed_import", report=report, detailed=True, max_outlines=MAX_OUTLINES)
+    if len(parts) == 1:
+        await send_parts(interaction, parts)
+        return
+    summary = renderer.reply("feed_import", report=report, detailed=False, max_outlines=MAX_OUTLINES)[0]
+    full = renderer.render("feed_import_report.txt.j2", report=report, source=file.filename,
+                           max_outlines=MAX_OUTLINES)
+    await send_file(interaction, summary, filename="feeds-import-report.txt", data=full.encode() + b"\n")
+
+
+@feeds_group.command(name="export", description="This server's feeds as an OPML file, for a feed reader")
+async def export_opml(interaction: discord.Interaction) -> None:
+    client = client_of(interaction)
+    feeds = await asyncio.to_thread(exported_feeds, engine=client.services.engine, guild_id=interaction.guild_id)
+    if not feeds:
+        await reply(interaction, "feeds_export_empty")
+        return
+    server = interaction.guild.name if interaction.guild is not None else str(interaction.guild_id)
+    document = write_opml(feeds, title=f"{server}: feeds (Briefbot)", now=client.clock())
+    content = client.services.renderer.reply("feed_export", count=len(feeds))[0]
+    await send_file(interaction, content, filename="briefbot-feeds.opml", data=document)
 
 
 def register(tree: app_commands.CommandTree) -> None:

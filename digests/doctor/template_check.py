@@ -16,6 +16,7 @@ from jinja2 import FileSystemLoader, TemplateError, TemplateSyntaxError, nodes
 
 from digests.doctor.report import Check, failure, ok, warning
 from digests.errors import ConfigError
+from digests.feed_import import ImportedOutline, ImportReport
 from digests.rendering import Renderer
 from digests.selection import Digest, DigestSection, StoryList
 from digests.story_items import StoryItem
@@ -98,6 +99,9 @@ def _render_samples(renderer: Renderer, taxonomy: Taxonomy, now: datetime) -> li
     digest = Digest(top=story, sections=(DigestSection(topic=topics[0] if topics else None, items=(headline,)),),
                     more=3, now=now)
     utc = ZoneInfo("UTC")
+    imported = ImportReport([ImportedOutline("https://example.com/feed", "Example & Co", "added", feed_id=1),
+                             ImportedOutline("ftp://example.com/feed", "", "refused", "Not an http(s) URL.")],
+                            over_cap=2, linked_lists=1)
     samples = [
         ("briefing.md.j2", lambda: renderer.briefing(digest, tz=utc, mention_role_id=123)),
         ("personal_digest.md.j2", lambda: renderer.personal_digest(digest, tz=utc, topics=topics)),
@@ -106,6 +110,8 @@ def _render_samples(renderer: Renderer, taxonomy: Taxonomy, now: datetime) -> li
                                                                    (story, headline)), tz=utc, now=now)),
         ("story_list.md.j2", lambda: renderer.story_list(StoryList(None, "nothing", 24, ()), tz=utc, now=now)),
         ("topics.md.j2", lambda: renderer.topic_list([(topic, 1) for topic in topics])),
+        ("feed_import_report.txt.j2", lambda: renderer.render("feed_import_report.txt.j2", source="sample.opml",
+                                                              report=imported, max_outlines=1000)),
     ]
     failed = []
     for template, render in samples:

@@ -19,6 +19,7 @@ import pytest
 from sqlmodel import select
 
 from digests.errors import InputError, SourceError
+from digests.feed_import import ImportedOutline, ImportReport
 from digests.feed_poller import MAX_ITEMS_PER_POLL, UNEXPECTED, FeedPoller
 from digests.feed_registry import add_feed, check_feed_url
 from digests.ingest.fetch import feed_client, fetch_feed, fetch_url
@@ -335,15 +336,18 @@ def test_a_guild_feed_may_not_hold_credentials(engine, taxonomy, now):
                  guild_id=111, topic=None, added_by=1, allow_private=True, now=now)
 
 
-@pytest.mark.parametrize("macro", ["feed_disabled", "feed_removed", "feed_list", "feed_added", "feed_enabled"])
+@pytest.mark.parametrize("macro", ["feed_disabled", "feed_removed", "feed_list", "feed_added", "feed_enabled",
+                                   "feed_import"])
 def test_feed_urls_are_shown_inert_and_without_credentials(macro):
-    feed = SimpleNamespace(id=7, enabled=False, last_error="timed out", last_success_at=None,
+    feed = SimpleNamespace(id=7, enabled=False, last_error="timed out", last_success_at=None, title=None,
                            url="https://alice:hunter2@feeds.example/private.xml> **FREE NITRO** @everyone <")
     first = SimpleNamespace(outcome="not modified")
+    refused = ImportReport([ImportedOutline(feed.url, "t", "refused", "no credentials here")])
     context = {
         "feed_disabled": {"feed": feed, "limit": 10},
         "feed_removed": {"feed": feed},
         "feed_list": {"feeds": [feed]},
+        "feed_import": {"report": refused, "detailed": True, "max_outlines": 1000},
     }.get(macro, {"feed": feed, "topic": None, "first": first})
     [text] = Renderer().reply(macro, **context)
     assert "hunter2" not in text and "alice" not in text

@@ -54,6 +54,19 @@ THREAD = {  # ThreadResponse; CreatedThreadResponse has the same fields
         "rate_limit_per_user": {"type": "integer"},
     },
 }
+ATTACHMENT = {  # AttachmentResponse (also an interaction's data.resolved.attachments, per Discord's reference)
+    "type": "object",
+    "required": ["id", "filename", "size", "url", "proxy_url"],
+    "properties": {"id": SNOWFLAKE, "filename": {"type": "string"}, "size": {"type": "integer"},
+                   "url": {"type": "string", "format": "uri"}, "proxy_url": {"type": "string", "format": "uri"},
+                   "content_type": {"type": "string"}, "ephemeral": {"type": "boolean"}},
+}
+ATTACHMENT_REQUEST = {  # MessageAttachmentRequest (in payload_json; `id` is the n of its files[n])
+    "type": "object", "required": ["id"],
+    "properties": {"id": {"oneOf": [SNOWFLAKE, {"type": "integer", "minimum": 0}]},
+                   "filename": {"type": ["string", "null"], "minLength": 1, "maxLength": 1024},
+                   "description": {"type": ["string", "null"], "maxLength": 1024}},
+}
 MESSAGE = {  # MessageResponse
     "type": "object",
     "required": ["type", "content", "mentions", "mention_roles", "attachments", "embeds", "timestamp",
@@ -62,6 +75,7 @@ MESSAGE = {  # MessageResponse
     "properties": {
         "id": SNOWFLAKE, "channel_id": SNOWFLAKE, "type": {"type": "integer"}, "content": {"type": "string"},
         "author": USER, "flags": {"type": "integer"}, "webhook_id": SNOWFLAKE, "thread": THREAD,
+        "attachments": {"type": "array", "items": ATTACHMENT},
         "nonce": {"oneOf": [{"type": "integer"}, {"type": "string", "maxLength": 25}]},
         "timestamp": {"type": "string"}, "edited_timestamp": {"type": ["string", "null"]},
     },
@@ -105,7 +119,14 @@ EXECUTE_WEBHOOK = {  # IncomingWebhookRequestPartial
                    "username": {"type": ["string", "null"], "minLength": 1, "maxLength": 80},
                    "avatar_url": {"type": ["string", "null"], "maxLength": 2048, "format": "uri"},
                    "thread_name": {"type": ["string", "null"], "minLength": 0, "maxLength": 100},
-                   "applied_tags": {"type": ["array", "null"], "items": SNOWFLAKE, "maxItems": 5}},
+                   "applied_tags": {"type": ["array", "null"], "items": SNOWFLAKE, "maxItems": 5},
+                   "attachments": {"type": ["array", "null"], "items": ATTACHMENT_REQUEST, "maxItems": 10}},
+}
+UPDATE_WEBHOOK_MESSAGE = {  # IncomingWebhookUpdateRequestPartial (an interaction's @original or a followup)
+    "type": "object",
+    "properties": {"content": {"type": ["string", "null"], "maxLength": 2000}, "allowed_mentions": ALLOWED_MENTIONS,
+                   "attachments": {"type": ["array", "null"], "items": ATTACHMENT_REQUEST, "maxItems": 10},
+                   "flags": {"type": ["integer", "null"]}},
 }
 BOOLEAN_QUERY = {"enum": ["true", "false", "True", "False", "1", "0"]}
 WEBHOOK_QUERY = {  # execute_webhook's query parameters (wait, with_components: boolean; thread_id: SnowflakeType)
@@ -121,6 +142,8 @@ ROUTES: list[tuple[str, re.Pattern[str], dict | None, int, dict, str]] = [
      "create_thread_from_message"),
     ("POST", re.compile(r"^/channels/\d+/messages/\d+/crosspost$"), None, 200, MESSAGE, "crosspost_message"),
     ("POST", re.compile(r"^/webhooks/\d+/[^/]+$"), EXECUTE_WEBHOOK, 200, MESSAGE, "execute_webhook"),
+    ("PATCH", re.compile(r"^/webhooks/\d+/[^/]+/messages/(@original|\d+)$"), UPDATE_WEBHOOK_MESSAGE, 200, MESSAGE,
+     "update_webhook_message"),
     ("GET", re.compile(r"^/guilds/\d+/threads/active$"), None, 200, THREADS, "get_active_guild_threads"),
     ("GET", re.compile(r"^/channels/\d+/threads/archived/public$"), None, 200, THREADS,
      "list_public_archived_threads"),

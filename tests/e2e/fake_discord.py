@@ -50,6 +50,13 @@ Behaviour the client depends on, modelled on purpose:
   then a per-route 429); thread permissions (Send Messages in Threads, Create Public Threads, Manage
   Messages to crosspost others' messages); webhooks with ``username``, ``avatar_url``, ``thread_id``
   and, in forums, ``thread_name`` / ``applied_tags`` (220001 without either).
+* Files: an ``ATTACHMENT`` option (11) takes ``{"filename", "url", "size"[, "content_type"]}`` and is
+  sent as Discord does, its id as the value and the attachment object in ``data.resolved.attachments``
+  (the client downloads it from ``url``, a server the test owns). Multipart bodies (``payload_json``
+  plus ``files[n]``) attach files to interaction responses, followups and their edits: each
+  ``files[n]`` needs an ``attachments`` entry with id ``n`` in ``payload_json`` when that lists any;
+  an edit's ``attachments`` says which existing ones stay. The message's attachment objects carry a
+  URL the fake serves (``/attachments/{channel}/{id}/{filename}``, like Discord's CDN).
 * Outages: :meth:`FakeDiscord.drop_gateway` closes every websocket and holds each IDENTIFY and RESUME
   (heartbeats are still answered) until :meth:`FakeDiscord.restore_gateway`, when the client resumes.
 * Sharding: ``GET /gateway/bot`` recommends ``shards``; an IDENTIFY with ``shard: [id, count]``
@@ -144,6 +151,7 @@ ARCHIVE_DURATIONS = (60, 1440, 4320, 10080)
 CROSSPOSTS_PER_HOUR = 10
 NONCE_WINDOW_SECONDS = 300.0
 MAX_CONTENT_LENGTH = 2000
+ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024  # what an interaction's ``attachment_size_limit`` says
 MAX_NONCE_LENGTH = 25
 
 ERROR_MESSAGES: dict[int, str] = {
@@ -289,6 +297,7 @@ class RecordedRequest:
     query: dict[str, str]
     json: Any  # parsed JSON body, ``payload_json`` of a multipart body, or None
     files: tuple[str, ...] = ()  # file names of a multipart body
+    uploads: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # multipart field -> (file name, bytes)
     status: int = 0  # status the fake answered with (0 while in flight)
     injected: bool = False  # answered by an injected fault or the enforced global rate limit
     response_json: Any = None  # the fake's JSON answer (None for an empty one)
@@ -373,6 +382,13 @@ class InteractionResult:
     edits: list[dict[str, Any]]  # raw PATCH bodies for @original or followup messages
     errors: list[dict[str, Any]]  # {"method", "path", "status", "body"} of failed requests
     completed_by: str | None = None  # how a deferred response was filled: "edit" (PATCH @original) or "followup"
+    followup_messages: list[dict[str, Any]] = field(default_factory=list)  # separate followups, as message objects
+
+    @property
+    def attachments(self) -> list[dict[str, Any]]:
+        """The attachment objects (``url`` served by the fake) of the original response and every followup."""
+        original = list((self.original or {}).get("attachments") or [])
+        return original + [a for f in self.followup_messages for a in f.get("attachments") or []]
 
     @property
     def ephemeral(self) -> bool:
@@ -469,6 +485,7 @@ class _Req:
     query: Mapping[str, str]
     json: Any
     files: tuple[str, ...]
+    uploads: Mapping[str, tuple[str, bytes]] = field(default_factory=dict)
 
 
 _Handler = Callable[[_Req], Any]
@@ -520,6 +537,7 @@ class FakeDiscord:
         self._interactions_by_token: dict[str, _Interaction] = {}
         self._injections: list[Injection] = []
         self._channel_webhooks: dict[int, tuple[str, int]] = {}  # webhook id -> (token, channel id)
+        self._attachments: dict[str, tuple[str, bytes]] = {}  # CDN path -> (content type, bytes)
         self._crossposts: dict[int, deque[float]] = {}  # channel id -> times of its crossposts in the last hour
         self.crossposts_per_hour = CROSSPOSTS_PER_HOUR
         self._delays: list[tuple[str | None, re.Pattern[str] | None, float]] = []
@@ -1134,6 +1152,7 @@ class FakeDiscord:
                 edits=data["edits"],
                 errors=data["errors"],
                 completed_by=interaction.completed_by,
+                followup_messages=json.loads(json.dumps(list(interaction.messages.values()))),
             )
 
     def _create_interaction(
@@ -1222,7 +1241,7 @@ class FakeDiscord:
                 "locale": locale,
                 "entitlements": [],
                 "entitlement_sku_ids": [],
-                "attachment_size_limit": 10 * 1024 * 1024,
+                "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
             }
             if guild is not None:
                 member = dict(guild.members[uid])
@@ -1367,6 +1386,18 @@ class FakeDiscord:
                 member["permissions"] = str(self._permissions(guild, channel, uid))
                 resolved.setdefault("members", {})[str(uid)] = member
             return str(uid)
+        if otype == ATTACHMENT:
+            if not isinstance(value, Mapping) or not {"filename", "url", "size"} <= set(value):
+                raise TypeError(f"{where} expects {{'filename', 'url', 'size'[, 'content_type']}}, got {value!r}")
+            if int(value["size"]) > ATTACHMENT_SIZE_LIMIT:
+                raise ValueError(f"{where}: Discord's client uploads at most {ATTACHMENT_SIZE_LIMIT} bytes")
+            aid = str(self._snowflake())
+            attachment = {"id": aid, "filename": value["filename"], "size": int(value["size"]), "url": value["url"],
+                          "proxy_url": value["url"], "ephemeral": True}
+            if value.get("content_type"):
+                attachment["content_type"] = value["content_type"]
+            resolved.setdefault("attachments", {})[aid] = attachment
+            return aid
         raise ValueError(f"{where}: option type {otype} is not supported by the fake")
 
     def _lookup_channel(self, value: Any, guild: _Guild) -> dict[str, Any] | None:
@@ -1677,9 +1708,11 @@ class FakeDiscord:
     async def _rest_handler(self, request: web.Request) -> web.StreamResponse:
         path = request.path
         rel = path[len(API_PREFIX) :] if path.startswith(API_PREFIX + "/") else path
-        body, files = await self._read_body(request)
+        if request.method == "GET" and rel.startswith("/attachments/"):
+            return self._serve_attachment(rel)
+        body, files, uploads = await self._read_body(request)
         now = time.monotonic()
-        record = RecordedRequest(now, time.time(), request.method, rel, dict(request.query), body, files)
+        record = RecordedRequest(now, time.time(), request.method, rel, dict(request.query), body, files, uploads)
         with self._cond:
             self.requests.append(record)
             delay = max(
@@ -1707,16 +1740,52 @@ class FakeDiscord:
         return response
 
     @staticmethod
-    async def _read_body(request: web.Request) -> tuple[Any, tuple[str, ...]]:
+    async def _read_body(request: web.Request) -> tuple[Any, tuple[str, ...], dict[str, tuple[str, bytes]]]:
         if request.content_type == "multipart/form-data":
             form = await request.post()
-            files = tuple(v.filename for v in form.values() if isinstance(v, web.FileField))
+            uploads = {name: (v.filename, v.file.read()) for name, v in form.items() if isinstance(v, web.FileField)}
             payload = form.get("payload_json")
-            return (json.loads(payload) if isinstance(payload, str) else None), files
+            files = tuple(filename for filename, _ in uploads.values())
+            return (json.loads(payload) if isinstance(payload, str) else None), files, uploads
         text = await request.text()
         if request.content_type == "application/json" and text:
-            return json.loads(text), ()
-        return (text or None), ()
+            return json.loads(text), (), {}
+        return (text or None), (), {}
+
+    def _serve_attachment(self, path: str) -> web.Response:
+        """An uploaded file, as Discord's CDN serves it at an attachment's ``url``."""
+        with self._cond:
+            stored = self._attachments.get(path)
+        if stored is None:
+            return web.Response(status=404, text="Not Found")
+        content_type, data = stored
+        return web.Response(body=data, content_type=content_type)
+
+    def _attach(self, uploads: Mapping[str, tuple[str, bytes]], body: Mapping[str, Any], channel_id: int, *,
+                flags: int, kept: Sequence[dict[str, Any]] = ()) -> list[dict[str, Any]]:
+        """The attachment objects of a message made or edited with ``body``: ``kept`` ones, then ``uploads``.
+
+        As Discord documents multipart bodies: files go in ``files[n]``; when the message's
+        ``attachments`` lists any, each upload needs the entry whose ``id`` is its ``n`` (which may
+        rename it), and of the existing attachments only those it lists stay.
+        """
+        listed = {str(a.get("id")): a for a in body.get("attachments") or [] if isinstance(a, dict)}
+        made = []
+        for name, (filename, data) in uploads.items():
+            number = re.fullmatch(r"files\[(\d+)\]", name)
+            if number is None:
+                raise _form_error((name,), "ATTACHMENT_FIELD_INVALID", "Upload fields are named files[n].")
+            if listed and number.group(1) not in listed:
+                raise _form_error(("attachments",), "ATTACHMENT_NOT_FOUND", f"No attachment entry for {name}.")
+            filename = (listed.get(number.group(1)) or {}).get("filename") or filename
+            aid = self._snowflake()
+            path = f"/attachments/{channel_id}/{aid}/{filename}"
+            content_type = "text/plain; charset=utf-8" if filename.endswith(".txt") else "application/octet-stream"
+            self._attachments[path] = (content_type.split(";")[0], data)
+            made.append({"id": str(aid), "filename": filename, "size": len(data), "url": self.base_url + path,
+                         "proxy_url": self.base_url + path, "content_type": content_type,
+                         "ephemeral": bool(flags & EPHEMERAL)})
+        return [a for a in kept if "attachments" not in body or str(a["id"]) in listed] + made
 
     def _fault_response(self, record: RecordedRequest) -> web.Response | None:
         with self._cond:
@@ -1755,7 +1824,8 @@ class FakeDiscord:
             needs_auth = not record.path.startswith(("/interactions/", "/webhooks/"))
             if needs_auth and not (authorization.startswith("Bot ") and len(authorization) > 4):
                 return _json_response(_error_body(401, 0), 401)
-            req = _Req(record.method, record.path, match.groups(), record.query, record.json, record.files)
+            req = _Req(record.method, record.path, match.groups(), record.query, record.json, record.files,
+                       record.uploads)
             try:
                 with self._cond:
                     result = handler(req)
@@ -2367,6 +2437,7 @@ class FakeDiscord:
             interaction.original = self._message_object(
                 self._snowflake(), channel_id, data, flags=flags, interaction=interaction
             )
+            interaction.original["attachments"] = self._attach(req.uploads, data, channel_id, flags=flags)
             interaction.original_allowed_mentions = data.get("allowed_mentions")
             interaction.loading = ctype == 5
         elif ctype == 8:
@@ -2446,21 +2517,23 @@ class FakeDiscord:
         self._validate_message(body, req.files)
         interaction.followups.append(json.loads(json.dumps(body)))
         interaction.last_activity = time.monotonic()
+        channel_id = int(interaction.payload["channel_id"])
         if interaction.loading and interaction.original is not None:
             # After a defer, Discord turns the first followup into the (no longer loading) original.
             message = interaction.original
             self._apply_edit(message, body)
+            message["attachments"] = self._attach(req.uploads, body, channel_id, flags=message["flags"])
             message["flags"] &= ~LOADING
             message["edited_timestamp"] = None
             interaction.loading = False
             interaction.completed_by = "followup"
             interaction.original_allowed_mentions = body.get("allowed_mentions")
         else:
-            channel_id = int(interaction.payload["channel_id"])
             flags = int(body.get("flags") or 0)
             message = self._message_object(
                 self._snowflake(), channel_id, body, flags=flags, interaction=interaction
             )
+            message["attachments"] = self._attach(req.uploads, body, channel_id, flags=flags)
             interaction.messages[int(message["id"])] = message
         wait = req.query.get("wait", "false").lower() in ("1", "true")
         return dict(message) if wait else web.Response(status=204)
@@ -2487,6 +2560,9 @@ class FakeDiscord:
         body = req.json if isinstance(req.json, dict) else {}
         self._validate_message(body, req.files, partial=True)
         self._apply_edit(message, body)
+        if "attachments" in body or req.uploads:
+            message["attachments"] = self._attach(req.uploads, body, int(message["channel_id"]),
+                                                  flags=message["flags"], kept=message.get("attachments") or [])
         if message is interaction.original:
             message["flags"] &= ~LOADING
             if interaction.loading:

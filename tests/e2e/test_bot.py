@@ -51,7 +51,9 @@ def test_commands_are_synced_with_their_spec_names(world: World):
         "resume",
         "remove",
     }
-    assert set(options_of(commands["feeds"])) == {"add", "list", "remove"}
+    assert set(options_of(commands["feeds"])) == {"add", "list", "remove", "import", "export"}
+    [upload] = options_of(commands["feeds"])["import"]["options"]
+    assert (upload["name"], upload["type"], upload["required"]) == ("file", 11, True)  # an attachment
     for managed in ("briefing", "feeds"):
         assert str(commands[managed]["default_member_permissions"]) == str(MANAGE_GUILD)
         assert commands[managed].get("contexts") == [0] or commands[managed].get("dm_permission") is False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import sys
 from collections.abc import Iterator
@@ -13,9 +14,11 @@ from typing import Any
 import aiohttp
 import discord.gateway
 import discord.http
+import httpx
 import pytest
 
 from bot.endpoints import configure_endpoints
+from tests.e2e.discord_shapes import check_exchanges
 from tests.e2e.fake_discord import (
     MANAGE_GUILD,
     SEND_MESSAGES,
@@ -140,6 +143,48 @@ def test_rest_errors_and_injected_rate_limit_have_discord_shape() -> None:
     assert ok[0] == 200 and ok[3]["id"] == str(fake.bot_user_id) and ok[3]["bot"] is True
     assert fake.unknown_routes == ["GET /nope"]
     assert [r.status for r in fake.requests] == [404, 429, 200, 401]
+
+
+def test_attachment_options_and_multipart_files_follow_discords_rules() -> None:
+    """An ATTACHMENT option arrives resolved; files[n] need their attachments entry; an edit's list says what stays."""
+    with FakeDiscord() as fake:
+        guild = fake.add_guild(name="Files", channels=["general"])
+        command = {"name": "upload", "description": "u", "options": [
+            {"type": 11, "name": "file", "description": "f", "required": True}]}
+        auth = {"Authorization": "Bot x.y.z"}
+        with httpx.Client(base_url=fake.api_base, headers=auth) as api:
+            assert api.put(f"/applications/{fake.application_id}/commands", json=[command]).status_code == 200
+            interaction = fake._create_interaction(2, "upload", {"file": {
+                "filename": "feeds.opml", "url": "https://cdn.example/feeds.opml", "size": 42}},
+                None, None, guild.id, None, None, "en-US")
+            [option] = interaction.payload["data"]["options"]
+            attached = interaction.payload["data"]["resolved"]["attachments"][option["value"]]
+            assert attached["filename"] == "feeds.opml" and attached["size"] == 42 and attached["ephemeral"]
+            with pytest.raises(ValueError, match="at most"):
+                fake._create_interaction(2, "upload", {"file": {"filename": "x", "url": "u", "size": 11 << 20}},
+                                         None, None, guild.id, None, None, "en-US")
+
+            def send(method: str, path: str, payload: dict, files: dict) -> httpx.Response:
+                return api.request(method, path, data={"payload_json": json.dumps(payload)}, files=files)
+
+            callback = f"/interactions/{interaction.id}/{interaction.token}/callback"
+            assert api.post(callback, json={"type": 5, "data": {"flags": 64}}).status_code == 204
+            original = f"/webhooks/{fake.application_id}/{interaction.token}/messages/@original"
+            unlisted = send("PATCH", original, {"content": "x", "attachments": [{"id": 0, "filename": "a.txt"}]},
+                            {"files[1]": ("b.txt", b"b")})
+            assert unlisted.status_code == 400 and unlisted.json()["code"] == 50035
+            edited = send("PATCH", original, {"content": "two files", "attachments": [
+                {"id": 0, "filename": "report.txt"}, {"id": 1}]}, {"files[0]": ("a.txt", b"AAA"),
+                                                                   "files[1]": ("b.bin", b"\x00B")})
+            assert edited.status_code == 200
+            first, second = edited.json()["attachments"]
+            assert (first["filename"], first["size"], second["filename"]) == ("report.txt", 3, "b.bin")
+            assert httpx.get(first["url"]).content == b"AAA" and httpx.get(second["url"]).content == b"\x00B"
+            kept = api.patch(original, json={"attachments": [{"id": second["id"]}]}).json()["attachments"]
+            assert [a["id"] for a in kept] == [second["id"]]
+            assert api.patch(original, json={"content": "no change to files"}).json()["attachments"] == kept
+            assert api.patch(original, json={"attachments": []}).json()["attachments"] == []
+        check_exchanges(list(fake.requests))
 
 
 def test_command_sync_checks_contexts_and_integration_types_as_discords_openapi_types_them() -> None:

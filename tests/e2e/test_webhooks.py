@@ -187,7 +187,9 @@ def test_a_forum_briefing_through_a_webhook_starts_its_tagged_post_through_the_w
         stop_bot(fake, bot)
         posts = fake.threads(forum)
         messages = fake.channel_messages(int(posts[0]["id"])) if posts else []
-        assert check_exchanges(fake.requests) == len(fake.requests_matching("POST", r"^/webhooks/"))  # followups too
+        # the webhook's posts, and the interactions' followups and edits of their deferred responses
+        answered = fake.requests_matching("POST", r"^/webhooks/") + fake.requests_matching("PATCH", r"^/webhooks/")
+        assert check_exchanges(fake.requests) == len(answered)
     assert "set up" in saved.content and "Posted the briefing" in posted.content, posted.content
     assert len(posts) == 1 and posts[0]["applied_tags"] == [str(fake.tag_id(forum, "Daily"))]
     assert posts[0]["owner_id"] == url.split("/")[-2]  # made by the webhook, not the bot

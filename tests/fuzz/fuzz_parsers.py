@@ -3,7 +3,7 @@
     pip install atheris
     python tests/fuzz/fuzz_parsers.py TARGET -max_total_time=180 -max_len=20000 [corpus_dir]
 
-TARGET is one of: feed, jsonl, briefing, text, url, render. An input fails when it raises anything
+TARGET is one of: feed, jsonl, briefing, text, url, render, opml. An input fails when it raises anything
 but a BriefbotError, or when one call takes longer than SLOW_SECONDS (inputs are at most 64 KB, so
 only superlinear work gets there); atheris then saves it as crash-*.
 """
@@ -14,6 +14,7 @@ import contextlib
 import io
 import sys
 import time
+from datetime import UTC, datetime
 
 import atheris
 
@@ -23,8 +24,17 @@ with atheris.instrument_imports():
     from digests.ingest.draft import StoryDraft, canonical_url
     from digests.ingest.feeds import parse_feed
     from digests.ingest.jsonl import parse_json_lines, stream_json_lines
+    from digests.opml import ExportedFeed, read_opml, write_opml
     from digests.rendering import escape_markdown, link_target, split_message
-    from digests.text import cut_at_word, headline_from_lead, html_to_text, lead_summary, normalise_title, tidy
+    from digests.text import (
+        cut_at_word,
+        drop_controls,
+        headline_from_lead,
+        html_to_text,
+        lead_summary,
+        normalise_title,
+        tidy,
+    )
 
 SLOW_SECONDS = 0.5
 
@@ -74,7 +84,18 @@ def _render(data: bytes) -> None:
     split_message(f"• [{escape_markdown(text)}]({link_target('https://x.example/' + text) or '<x>'}) — s", 200)
 
 
-TARGETS = {"feed": _feed, "jsonl": _jsonl, "briefing": _briefing, "text": _text, "url": _url, "render": _render}
+def _opml(data: bytes) -> None:
+    """Whatever a file holds, what we read of it writes back as OPML that reads the same."""
+    outlines = read_opml(data).outlines
+    again = read_opml(write_opml([ExportedFeed(o.url, o.title) for o in outlines], title="fuzz",
+                                 now=datetime(2026, 11, 30, tzinfo=UTC))).outlines
+    written = dict.fromkeys(url for url in (drop_controls(o.url).strip() for o in outlines) if url)
+    if [o.url for o in again] != list(written):  # what XML cannot hold is dropped on the way out
+        raise RuntimeError("an OPML round trip changed the URLs")
+
+
+TARGETS = {"feed": _feed, "jsonl": _jsonl, "briefing": _briefing, "text": _text, "url": _url, "render": _render,
+           "opml": _opml}
 
 
 def main() -> None:
