@@ -1,4 +1,4 @@
-"""One target model (migration 0015): every kind's schedule, pause and watermark in `target`, data kept on upgrade."""
+"""One target model (migration 0016): every kind's schedule, pause and watermark in `target`, data kept on upgrade."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ from digests.targets import (
 )
 from tests.conftest import NOW
 
+# The migration under test, and the revision before it.
+ONE_TARGET, BEFORE = "0016", "0015"
 SLOT = NOW - timedelta(hours=1)
 WATERMARK = NOW - timedelta(days=1)
 WEBHOOK_URL = "https://discord.com/api/webhooks/123456789012345678/" + "t" * 68
@@ -33,10 +35,11 @@ def _insert(conn: sa.Connection, table: str, **values: object) -> None:
     conn.execute(sa.Table(table, sa.MetaData(), autoload_with=conn).insert().values(**values))
 
 
-def _store_at_0014(database_url: str) -> None:
-    """A store at 0014 with two briefings (one archived, with its delivery), two personal digests and a webhook."""
+def _store_before(database_url: str) -> None:
+    """A store at the revision before 0016: two briefings (one archived, with its delivery), two personal digests
+    and a webhook digest."""
     engine = create_engine(database_url)
-    upgrade_database(engine, "0014")
+    upgrade_database(engine, BEFORE)
     briefing = {"guild_id": 10, "time_of_day": "08:00", "timezone": "Europe/Brussels", "quiet_day_notice": False,
                 "paused": False, "created_at": NOW - timedelta(days=30)}
     with engine.begin() as conn:
@@ -74,8 +77,8 @@ def _every_target(session) -> dict:
             for row in rows}
 
 
-def test_upgrading_from_0014_moves_every_kind_into_one_target_with_nothing_lost(database_url, taxonomy, renderer):
-    _store_at_0014(database_url)
+def test_upgrading_moves_every_kind_into_one_target_with_nothing_lost(database_url, taxonomy, renderer):
+    _store_before(database_url)
     engine = open_store(database_url, taxonomy)
     try:
         with session_scope(engine) as session:
@@ -131,13 +134,13 @@ def test_upgrading_from_0014_moves_every_kind_into_one_target_with_nothing_lost(
         engine.dispose()
 
 
-def test_downgrading_to_0014_and_upgrading_again_keeps_every_target(database_url, taxonomy):
-    _store_at_0014(database_url)
+def test_downgrading_and_upgrading_again_keeps_every_target(database_url, taxonomy):
+    _store_before(database_url)
     engine = open_store(database_url, taxonomy)
     try:
         with session_scope(engine) as session:
             before = _every_target(session)
-        upgrade_database(engine, "0015")
+        upgrade_database(engine, ONE_TARGET)
         from alembic import command
 
         from digests.store import alembic_config
@@ -145,7 +148,7 @@ def test_downgrading_to_0014_and_upgrading_again_keeps_every_target(database_url
         config = alembic_config()
         with engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.downgrade(config, "0014")
+            command.downgrade(config, BEFORE)
         with engine.connect() as conn:
             columns = {c["name"] for c in sa.inspect(conn).get_columns("personal_digest")}
             assert {"user_id", "time_of_day", "last_delivered_at", "dm_channel_id"} <= columns

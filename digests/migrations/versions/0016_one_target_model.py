@@ -21,8 +21,8 @@ SQLite rebuilds `channel_briefing` to drop columns and add the foreign key; drop
 would cascade to `archive_entry` (foreign keys are on and cannot be turned off inside the
 migration's transaction), so the archive entries are set aside first and put back after.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-11-30
 """
 
@@ -36,8 +36,8 @@ from alembic import op
 
 from digests.models import UTCDateTime
 
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
