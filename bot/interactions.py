@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from bot.embeds import to_discord
+from bot.embeds import discord_embeds
 from bot.posting import NO_MENTIONS
 from digests.message_parts import Part, content_of, embed_of
 from digests.timeutil import timezone_names
@@ -47,7 +47,7 @@ async def send_parts(interaction: discord.Interaction, parts: list[Part], *, eph
     """
     for index, part in enumerate(parts or ["…"]):
         content = content_of(part) or None
-        embeds = [to_discord(embed_of(part))] if embed_of(part) else []
+        embeds = discord_embeds(embed_of(part))
         if index == 0 and not interaction.response.is_done():
             await interaction.response.send_message(content, embeds=embeds, ephemeral=ephemeral,
                                                     allowed_mentions=NO_MENTIONS)

@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 import aiohttp
 import discord
 
-from bot.embeds import embeds_payload, to_discord
+from bot.embeds import discord_embeds, embeds_payload
 from bot.pacing import Pacer
 from digests.delivery import Destination
 from digests.embeds import Embed
@@ -122,7 +122,7 @@ class DiscordPublisher:
             channel = await self._channel(destination, thread_id)
             await self.pacer.message(channel.id)
             sent = await channel.send(content or None, nonce=nonce, allowed_mentions=mentions_for(mention_role_id),
-                                      embed=to_discord(embed) if embed else None)
+                                      embeds=discord_embeds(embed))
             return sent.id
 
         return await self._with_retries(destination, attempt)

@@ -77,13 +77,15 @@ class Embed:
 def fit_message(embeds: list[Embed]) -> list[Embed]:
     """The embeds of one message within Discord's limits: at most 10, 6,000 characters in all.
 
-    Each keeps the room the ones before it left; an embed left with nothing to show is dropped.
+    Each is cut to its own limits (so the first always fits); a later one that does not fit in the room
+    the ones before it left is left out with the ones after it (a digest's embeds are in rank order).
     """
     fitted: list[Embed] = []
     room = TOTAL_MAX
     for embed in embeds[:EMBEDS_PER_MESSAGE]:
-        embed = embed.fitted(room)
-        if embed.size or embed.image_url:
-            fitted.append(embed)
-            room -= embed.size
+        embed = embed.fitted()
+        if embed.size > room:
+            break
+        fitted.append(embed)
+        room -= embed.size
     return fitted

@@ -151,12 +151,12 @@ def _entry_image(entry: feedparser.FeedParserDict, base: str) -> str | None:
     (one that says neither may be a video).
     """
     candidates: list[object] = []
-    for media in _dicts(dict.get(entry, "media_content")):
+    for media in _dicts(entry.get("media_content")):
         if media.get("medium") == "image" or str(media.get("type") or "").startswith("image/"):
             candidates.append(media.get("url"))
-    candidates += [link.get("href") for link in _dicts(dict.get(entry, "enclosures"))
+    candidates += [link.get("href") for link in _dicts(entry.get("enclosures"))
                    if str(link.get("type") or "").startswith("image/")]
-    candidates += [media.get("url") for media in _dicts(dict.get(entry, "media_thumbnail"))]
+    candidates += [media.get("url") for media in _dicts(entry.get("media_thumbnail"))]
     return _first_image(candidates, base)
 
 
