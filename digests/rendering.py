@@ -1,13 +1,15 @@
 """Rendering digests and answers as Discord markdown from Jinja2 templates, split into messages.
 
 One `Renderer` (one Jinja environment) is built at start-up: templates in the user's
-`TEMPLATES_DIR` are found first, the built-in `templates/` package second. Every user-supplied
+`TEMPLATES_DIR` are found first, the built-in `templates/` package second; their compiled code can
+be kept between runs (`cache_dir`), which saves compiling every template at each start. Every user-supplied
 string goes through the `md` filter, which escapes markdown and breaks mentions, so a story titled
 "@everyone" is inert text even before `allowed_mentions` is applied.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections import OrderedDict
@@ -16,7 +18,8 @@ from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import ChoiceLoader, Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined, TemplateError
+from jinja2.bccache import Bucket
 
 from digests.embeds import Embed
 from digests.errors import ConfigError
@@ -26,6 +29,8 @@ from digests.story_items import StoryItem
 from digests.text import LINK_MAX, cut_at_word, markdown_url
 from digests.timeutil import as_utc, humanize_age
 from digests.topics import Topic
+
+log = logging.getLogger(__name__)
 
 DISCORD_MESSAGE_MAX = 2_000
 THREAD_TITLE_MAX = 100
@@ -141,16 +146,53 @@ def template_loader(templates_dir: Path | None) -> ChoiceLoader:
     return ChoiceLoader([FileSystemLoader(str(templates_dir)), builtin] if templates_dir else [builtin])
 
 
+class _CompiledTemplates(FileSystemBytecodeCache):
+    """Jinja's cache of compiled templates in a directory of the user's own, which must not stop rendering.
+
+    Jinja keys each file by its template name and path and checks the source's checksum, so an
+    edited template or override is compiled again. The files are code, so the directory is the
+    user's (mode 0700). One that cannot be read or written costs a compile, nothing else.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(str(directory))
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except OSError as exc:
+            log.info("compiled template not read from the cache (%s); compiling it", exc)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError as exc:
+            log.info("compiled template not cached (%s); the next start compiles it again", exc)
+
+
+def _template_cache(directory: Path | None) -> _CompiledTemplates | None:
+    if directory is None:
+        return None
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        log.info("compiled templates not cached (%s)", exc)
+        return None
+    return _CompiledTemplates(directory)
+
+
 class Renderer:
     """Renders every message Briefbot sends from the templates."""
 
-    def __init__(self, templates_dir: Path | None = None) -> None:
+    def __init__(self, templates_dir: Path | None = None, *, cache_dir: Path | None = None) -> None:
+        """`cache_dir` keeps compiled templates between runs (None: compile them at every start)."""
         self.env = Environment(
             loader=template_loader(templates_dir),
             undefined=StrictUndefined,
             autoescape=False,  # noqa: S701 - output is Discord markdown, escaped by the `md` filter
             trim_blocks=True,
             lstrip_blocks=True,
+            bytecode_cache=_template_cache(cache_dir),
         )
         self.env.filters.update(md=escape_markdown, link=link_target, url=shown_url, age=humanize_age,
                                 clip=cut_at_word)

@@ -10,7 +10,7 @@ from digests.rendering import Renderer
 from digests.settings import Settings
 from digests.store import open_store
 from digests.timeutil import parse_timezone
-from digests.topics import Taxonomy, load_taxonomy
+from digests.topics import Taxonomy, load_taxonomy, user_cache_dir
 
 
 @dataclass
@@ -26,7 +26,7 @@ class Services:
     def from_settings(cls, settings: Settings) -> Services:
         """Load the taxonomy and templates the settings name; the store opens lazily."""
         taxonomy = load_taxonomy(settings.topics_file, tagger=settings.topic_tagger)
-        return cls(settings, taxonomy, Renderer(settings.templates_dir))
+        return cls(settings, taxonomy, Renderer(settings.templates_dir, cache_dir=user_cache_dir() / "templates"))
 
     @property
     def engine(self) -> sa.Engine:

@@ -2,32 +2,45 @@
 
 Not part of the product: run by a maintainer when the sources or the mapping change.
 
-    python tools/build_topic_examples.py HUFFPOST_JSON [UCI_CSV ...]
+    python tools/build_topic_examples.py --huffpost HUFFPOST_JSON [--uci UCI_CSV ...] \\
+        [--masakhanews-train TSV ...] [--masakhanews-dev TSV]
 
 - HUFFPOST_JSON: the News Category Dataset (Rishabh Misra, CC BY 4.0), one JSON object a line with
-  headline, short_description and category; any prefix of it works (the one used holds its 9,998
-  newest rows, 2018-05 to 2022-09).
-- UCI_CSV: the UCI News Aggregator dataset (CC BY 4.0), columns TITLE and CATEGORY; only its
-  business rows are used (its other classes are too coarse: "t" mixes science and technology).
+  headline, short_description and category; any prefix of it works. The one used holds its 9,998
+  newest rows, 2018-05 to 2022-09 (`News_Category_Dataset_v3.json` as committed in the GitHub
+  repository Limpery/MGO). Each row is mapped from its section to a topic slug ("-" for sections
+  that are no topic) and split by a hash of its headline: one row in five goes to the held-out set
+  tests/digests/data/heldout_news.tsv, never to the training file. Sections that mix topics
+  (U.S. NEWS, COMEDY, MEDIA, IMPACT, the identity sections) are left out.
+- UCI_CSV: the UCI News Aggregator dataset (Gasparetti, CC BY 4.0), columns TITLE and CATEGORY; only
+  its business rows are used (its other classes are too coarse: "t" mixes science and technology,
+  and a prefix holds a few dozen stories). The one used is its first 999 rows
+  (`uci-news-aggregator.csv` in the GitHub repository ankurbag/my-refugee-app).
+- MasakhaNEWS, English (Adelani et al. 2023, AFL-3.0; BBC News articles of the early 2020s labelled with
+  their section): the repository masakhane-io/masakhane-news. `--masakhanews-train` takes the
+  files fitted on (`data/eng/test.tsv` and `few_shot_data/50_samples/eng/train.tsv`; the full
+  `data/eng/train.tsv` is not in that repository's history), `--masakhanews-dev` its validation split
+  (`data/eng/dev.tsv`), which becomes the held-out set tests/digests/data/heldout_uk_news.tsv: UK and
+  world news from another outlet, era and labelling than the training rows' HuffPost. A row's
+  summary is the article's first sentences, up to about 300 characters, as a feed's summary would be.
 
-Each HuffPost row is mapped from its section to a topic slug ("-" for sections that are no topic)
-and split by a hash of its headline: one row in five goes to the held-out evaluation set
-(tests/digests/data/heldout_news.tsv), never to the training file (digests/data/topic_examples.tsv.gz).
-Sections that mix topics (U.S. NEWS, COMEDY, MEDIA, IMPACT, the identity sections) are left out.
+The training file is digests/data/topic_examples.tsv.gz; its header names every source and licence.
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import gzip
 import hashlib
 import json
-import sys
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAINING = ROOT / "digests" / "data" / "topic_examples.tsv.gz"
 HELD_OUT = ROOT / "tests" / "digests" / "data" / "heldout_news.tsv"
+HELD_OUT_UK = ROOT / "tests" / "digests" / "data" / "heldout_uk_news.tsv"
 
 HUFFPOST_SECTIONS = {
     "POLITICS": "us-politics", "WORLD NEWS": "diplomacy", "THE WORLDPOST": "diplomacy", "WORLDPOST": "diplomacy",
@@ -38,19 +51,34 @@ HUFFPOST_SECTIONS = {
     "STYLE & BEAUTY": "-", "STYLE": "-", "HOME & LIVING": "-", "FOOD & DRINK": "-", "TASTE": "-",
     "PARENTING": "-", "PARENTS": "-", "TRAVEL": "-", "WEDDINGS": "-", "WEIRD NEWS": "-",
 }
+# BBC sections. Politics there is UK and world politics, which the built-in taxonomy files under
+# "Diplomacy & World" (its politics topic is the United States').
+MASAKHANEWS_SECTIONS = {
+    "business": "economy", "entertainment": "culture", "health": "science-health", "politics": "diplomacy",
+    "sports": "sports", "technology": "technology",
+}
+SUMMARY_CHARS = 300
 HEADER = """\
 # Labelled news for fitting the semantic topic tagger (see digests/topics.py and digests/semantic.py).
 # Columns: topic slug ("-" = no topic), title, summary. Rebuilt by tools/build_topic_examples.py.
 # Sources and licences:
-#   huffpost: News Category Dataset, Rishabh Misra (2022), CC BY 4.0, https://rishabhmisra.github.io/publications/
-#             (sections mapped to topics; one row in five held out for evaluation, never fitted on)
-#   uci:      UCI News Aggregator, Gasparetti (2017), CC BY 4.0, business headlines only
+#   huffpost:    News Category Dataset, Rishabh Misra (2022), CC BY 4.0, https://rishabhmisra.github.io/publications/
+#                (sections mapped to topics; one row in five held out for evaluation, never fitted on)
+#   uci:         UCI News Aggregator, Gasparetti (2017), CC BY 4.0, business headlines only
+#   masakhanews: MasakhaNEWS, English, Adelani et al. (2023), Academic Free License 3.0,
+#                https://github.com/masakhane-io/masakhane-news (BBC sections mapped to topics; its
+#                validation split is held out for evaluation, never fitted on)
 """
-
-
 HELD_OUT_HEADER = """\
 # Held-out evaluation rows for the topic tagger: never fitted on (tools/build_topic_examples.py).
 # Source: News Category Dataset, Rishabh Misra (2022), CC BY 4.0; HuffPost sections mapped to one topic each.
+source\ttitle\tsummary\ttopics
+"""
+HELD_OUT_UK_HEADER = """\
+# Held-out evaluation rows for the topic tagger: never fitted on (tools/build_topic_examples.py).
+# Source: MasakhaNEWS, English, validation split (Adelani et al. 2023, Academic Free License 3.0): BBC News
+# articles of the early 2020s, with their section mapped to one topic each (politics: diplomacy); the summary is
+# the article's first sentences.
 source\ttitle\tsummary\ttopics
 """
 
@@ -59,34 +87,83 @@ def clean(text: str) -> str:
     return " ".join(text.replace("\t", " ").split())
 
 
+def lead(text: str) -> str:
+    """The first sentences of an article body, up to about SUMMARY_CHARS, as a feed's summary."""
+    summary = ""
+    for sentence in re.split(r"(?<=[.!?])\s+", clean(text)):
+        if summary and len(summary) + len(sentence) > SUMMARY_CHARS:
+            break
+        summary = f"{summary} {sentence}".strip()
+    return summary[:SUMMARY_CHARS + 100]
+
+
 def held_out(headline: str) -> bool:
     return int(hashlib.sha1(headline.encode(), usedforsecurity=False).hexdigest(), 16) % 5 == 0
 
 
-def main(huffpost: str, *uci_files: str) -> None:
-    training: list[tuple[str, str, str]] = []
-    evaluation: list[tuple[str, str, str]] = []
-    with open(huffpost, encoding="utf-8") as lines:
+def huffpost_rows(path: str) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
+    """(training, held-out) rows of the News Category Dataset."""
+    training, evaluation = [], []
+    with open(path, encoding="utf-8") as lines:
         for line in lines:
             row = json.loads(line)
             slug = HUFFPOST_SECTIONS.get(row["category"])
             title, summary = clean(row["headline"]), clean(row["short_description"])
             if slug is not None and title:
                 (evaluation if held_out(title) else training).append((slug, title, summary))
-    seen = set()
-    for path in uci_files:
-        with open(path, encoding="utf-8", errors="replace", newline="") as rows:
-            for row in csv.DictReader(rows):
+    return training, evaluation
+
+
+def uci_rows(paths: list[str]) -> list[tuple[str, str, str]]:
+    """The business headlines of the UCI News Aggregator files, each once."""
+    rows, seen = [], set()
+    for path in paths:
+        with open(path, encoding="utf-8", errors="replace", newline="") as lines:
+            for row in csv.DictReader(lines):
                 title = clean(row["TITLE"])
                 if row["CATEGORY"] == "b" and title and title not in seen:
                     seen.add(title)
-                    training.append(("economy", title, ""))
+                    rows.append(("economy", title, ""))
+    return rows
+
+
+def masakhanews_rows(paths: list[str], exclude: set[str] = frozenset()) -> list[tuple[str, str, str]]:
+    """MasakhaNEWS rows (category, headline, text), each headline once and none of `exclude`."""
+    csv.field_size_limit(1 << 24)
+    rows, seen = [], set(exclude)
+    for path in paths:
+        with open(path, encoding="utf-8", newline="") as lines:
+            for row in csv.DictReader(lines, delimiter="\t"):
+                title = clean(row["headline"])
+                if title and title not in seen:
+                    seen.add(title)
+                    rows.append((MASAKHANEWS_SECTIONS[row["category"]], title, lead(row["text"])))
+    return rows
+
+
+def write_held_out(path: Path, header: str, source: str, rows: list[tuple[str, str, str]]) -> None:
+    path.write_text(header + "".join(f"{source}\t{title}\t{summary}\t{slug}\n" for slug, title, summary in rows),
+                    encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--huffpost", required=True)
+    parser.add_argument("--uci", nargs="*", default=[])
+    parser.add_argument("--masakhanews-train", nargs="*", default=[])
+    parser.add_argument("--masakhanews-dev")
+    args = parser.parse_args()
+    training, evaluation = huffpost_rows(args.huffpost)
+    training += uci_rows(args.uci)
+    evaluation_uk = masakhanews_rows([args.masakhanews_dev]) if args.masakhanews_dev else []
+    training += masakhanews_rows(args.masakhanews_train, exclude={title for _, title, _ in evaluation_uk})
     text = HEADER + "".join(f"{slug}\t{title}\t{summary}\n" for slug, title, summary in training)
     TRAINING.write_bytes(gzip.compress(text.encode(), compresslevel=9, mtime=0))  # mtime=0: reproducible bytes
-    text = HELD_OUT_HEADER + "".join(f"huffpost\t{title}\t{summary}\t{slug}\n" for slug, title, summary in evaluation)
-    HELD_OUT.write_text(text, encoding="utf-8")
-    print(f"{len(training)} training rows, {len(evaluation)} held out")
+    write_held_out(HELD_OUT, HELD_OUT_HEADER, "huffpost", evaluation)
+    if evaluation_uk:
+        write_held_out(HELD_OUT_UK, HELD_OUT_UK_HEADER, "masakhanews", evaluation_uk)
+    print(f"{len(training)} training rows, {len(evaluation)} + {len(evaluation_uk)} held out")
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    main()

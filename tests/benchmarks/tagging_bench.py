@@ -16,7 +16,7 @@ from digests.topics import load_taxonomy, semantic_text
 from tests.benchmarks.context import Context
 from tests.benchmarks.generator import StoryGenerator
 from tests.benchmarks.report import Figure
-from tests.digests.tagging_eval import HELD_OUT, LABELLED, measure, read_labelled, report
+from tests.digests.tagging_eval import HELD_OUT, HELD_OUT_UK, LABELLED, measure, read_labelled, report
 
 BATCH = 500
 
@@ -27,7 +27,8 @@ def run_t1(context: Context) -> list[Figure]:
     for tagger in ("semantic", "keywords"):
         taxonomy = load_taxonomy(tagger=tagger)
         for key, name, path in (("labelled", "labelled headlines", LABELLED),
-                                ("heldout", "held-out HuffPost", HELD_OUT)):
+                                ("heldout", "held-out HuffPost", HELD_OUT),
+                                ("heldout-uk", "held-out BBC (MasakhaNEWS)", HELD_OUT_UK)):
             quality = measure(taxonomy, read_labelled(path))
             context.log(f"T1 ({tagger}) " + report(name, quality))
             figure_id = f"T1.{key}.{'sem' if tagger == 'semantic' else 'kw'}"

@@ -4,7 +4,9 @@ The evaluation sets are never fitted on:
 - `labelled_headlines.tsv`: real items from the news snapshots plus wire-style headlines, labelled by
   hand with every topic that applies (see its header);
 - `heldout_news.tsv`: one HuffPost row in five, with its section mapped to one topic (see
-  tools/build_topic_examples.py, which keeps these rows out of the training file).
+  tools/build_topic_examples.py, which keeps these rows out of the training file);
+- `heldout_uk_news.tsv`: the validation split of MasakhaNEWS's English BBC articles, with their section
+  mapped to one topic: another outlet, country and labelling than most of the training rows.
 
 Figures, over the stories that have a label: per-topic precision and recall (topics with at least
 MIN_STORIES labelled stories), their macro means, mis-tagged (tagged, but no tag right), untagged, and
@@ -26,6 +28,7 @@ from digests.topics import Taxonomy
 DATA = Path(__file__).parent / "data"
 LABELLED = DATA / "labelled_headlines.tsv"
 HELD_OUT = DATA / "heldout_news.tsv"
+HELD_OUT_UK = DATA / "heldout_uk_news.tsv"
 MIN_STORIES = 5
 COARSE = {
     "economy": "business", "trade": "business", "technology": "sci-tech", "science-health": "sci-tech",

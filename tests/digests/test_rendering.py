@@ -147,6 +147,32 @@ def test_a_broken_user_template_is_a_clear_config_error(tmp_path, taxonomy):
         Renderer(tmp_path / "missing")
 
 
+def test_compiled_templates_are_kept_between_runs_and_compiled_again_when_edited(tmp_path, taxonomy):
+    overrides, cache = tmp_path / "templates", tmp_path / "cache"
+    overrides.mkdir()
+    (overrides / "topics.md.j2").write_text("First: {{ counts | length }}", encoding="utf-8")
+    assert Renderer(overrides, cache_dir=cache).topic_list([]) == ["First: 0"]
+    kept = sorted(cache.iterdir())
+    assert kept and cache.stat().st_mode & 0o777 == 0o700
+    # A new process: the compiled code is read back, so nothing new is written.
+    assert Renderer(overrides, cache_dir=cache).topic_list([]) == ["First: 0"]
+    assert sorted(cache.iterdir()) == kept
+    (overrides / "topics.md.j2").write_text("Second: {{ counts | length }}", encoding="utf-8")
+    assert Renderer(overrides, cache_dir=cache).topic_list([]) == ["Second: 0"]
+
+
+def test_a_cache_that_cannot_be_used_only_costs_compiling(tmp_path, taxonomy):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory", encoding="utf-8")
+    assert "Daily briefing" in Renderer(cache_dir=blocked / "templates").briefing(
+        make_digest(taxonomy, item("x")), tz=UTC_ZONE)[0]
+    gone = tmp_path / "gone"
+    renderer = Renderer(cache_dir=gone)
+    gone.rmdir()
+    gone.write_text("replaced by a file after start", encoding="utf-8")  # reading and writing both fail
+    assert "Daily briefing" in renderer.briefing(make_digest(taxonomy, item("x")), tz=UTC_ZONE)[0]
+
+
 def test_replies_keep_one_fact_per_line(renderer, taxonomy):
     digest = PersonalDigest(user_id=1, time_of_day="08:00", timezone="Europe/Brussels", created_at=NOW)
     next_at = datetime(2026, 11, 29, 8, tzinfo=ZoneInfo("Europe/Brussels"))

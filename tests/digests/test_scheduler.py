@@ -78,12 +78,15 @@ async def test_catch_up_delivers_within_grace_and_never_before_creation(engine, 
     await scheduler.start()
     await scheduler.caught_up()
     jobs = {job.id for job in scheduler.scheduler.get_jobs()}
+    runs = [scheduler.next_run("channel", key) for key in (1, 2, 3)]
     await scheduler.stop()
     with session_scope(engine) as session:
         delivered = session.exec(select(Delivery.target_id, Delivery.slot_at)).all()
     assert delivered == [(1, now - timedelta(minutes=30))]
     assert [d.id for d in publisher.sent] == [1]
-    assert jobs == {"channel:1", "channel:2", "channel:3", "retry-unfinished"}
+    assert jobs == {f"slot:{at(ago)}|UTC|daily" for ago in (timedelta(minutes=30), timedelta(hours=3, minutes=30),
+                                                            timedelta(minutes=15))} | {"retry-unfinished"}
+    assert all(run is not None and run > now for run in runs)
 
 
 async def test_a_job_cancelled_by_shutdown_ends_quietly():
@@ -167,9 +170,48 @@ async def test_a_cron_job_that_should_have_fired_counts_as_due_and_the_scheduler
     await scheduler.start()
     assert scheduler.is_running()
     scheduler.scheduler.pause()  # jobs stop firing, as if the scheduler were stuck
-    scheduler.scheduler.add_job(lambda: None, "date", run_date=now - timedelta(minutes=3), id="user:7")
+    scheduler.scheduler.add_job(lambda: None, "date", run_date=now - timedelta(minutes=3), id="slot:09:00|UTC|daily")
     scheduler.scheduler.add_job(lambda: None, "date", run_date=now - timedelta(minutes=9), id="poll-feeds-late")
     oldest = scheduler.oldest_due_slot()
     await scheduler.stop()
     assert oldest == now - timedelta(minutes=3)  # a slot's job; other jobs are no slots
     assert not scheduler.is_running()
+
+
+async def test_targets_of_one_schedule_share_its_job_and_each_gets_the_slot(engine, taxonomy, renderer):
+    with session_scope(engine) as session:
+        for channel_id in (1, 2, 3):
+            make_briefing(session, taxonomy, channel_id, "09:00", NOW - timedelta(days=2))
+        make_briefing(session, taxonomy, 4, "09:00", NOW - timedelta(days=2), days="sat,sun")
+        make_briefing(session, taxonomy, 5, "10:00", NOW - timedelta(days=2))
+        for user_id in (7, 8):
+            subscribe(session=session, taxonomy=taxonomy, user_id=user_id, topic="trade", default_timezone="UTC",
+                      now=NOW - timedelta(days=2))
+            schedule_digest(session=session, user_id=user_id, time_of_day="09:00", timezone="UTC", now=NOW)
+    deliverer = Deliverer(engine=engine, taxonomy=taxonomy, renderer=renderer, publisher=Recorder(),
+                          clock=lambda: NOW)
+    scheduler = DeliveryScheduler(engine=engine, deliverer=deliverer, clock=lambda: NOW, grace=timedelta(hours=2),
+                                  workers=0)
+    for target in await asyncio.to_thread(scheduler._load_active):
+        scheduler._add_job(target, NOW)
+    assert sorted(job.id for job in scheduler.scheduler.get_jobs()) == [
+        "slot:09:00|UTC|daily", "slot:09:00|UTC|weekends", "slot:10:00|UTC|daily"]
+    assert scheduler.next_run("user", 7) == scheduler.next_run("channel", 1) == NOW.replace(hour=9, minute=0) + timedelta(days=1)
+
+    # Meanwhile another process deletes briefing 2 and moves briefing 3 to 07:00: the firing job
+    # queues the slot of every target still there, and follows the move.
+    with session_scope(engine) as session:
+        session.delete(session.get(ChannelBriefing, 2))
+        session.get(ChannelBriefing, 3).time_of_day = "07:00"
+    await scheduler._on_slot(("09:00", "UTC", "daily"))
+    queued = sorted((due.kind, due.key, due.slot_at) for *_, due in
+                    (scheduler.queue.get_nowait() for _ in range(scheduler.queue.qsize())))
+    nine, seven = NOW.replace(hour=9, minute=0), NOW.replace(hour=7, minute=0)
+    assert queued == [("channel", 1, nine), ("channel", 3, seven), ("user", 7, nine), ("user", 8, nine)]
+    assert scheduler.next_run("channel", 2) is None
+    assert scheduler.next_run("channel", 3) == seven + timedelta(days=1)
+
+    # The last target of a schedule takes its job with it.
+    scheduler.unschedule("channel", 5)
+    assert "slot:10:00|UTC|daily" not in {job.id for job in scheduler.scheduler.get_jobs()}
+    assert scheduler.next_run("channel", 1) is not None
