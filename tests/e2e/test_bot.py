@@ -464,8 +464,9 @@ def test_rich_style_for_a_briefing_and_a_personal_digest_through_the_commands(wo
     preview = manage("briefing preview")
     assert "Daily briefing" in preview.content and preview.embeds and preview.embeds[0]["title"]
     assert preview.embeds[0]["title"] not in "\n".join(preview.texts)
+    earlier = len(fake.channel_messages(channel))  # other tests of the module posted here too
     assert "Posted the briefing" in manage("briefing post-now").content
-    messages = fake.channel_messages(channel)
+    messages = fake.channel_messages(channel)[earlier:]
     assert messages[0]["embeds"][0]["title"] == preview.embeds[0]["title"]
     assert all(not m.get("embeds") for m in messages[1:]) and all(len(m["content"]) <= 2000 for m in messages)
     assert all(m["allowed_mentions"] == {"parse": []} for m in messages)
