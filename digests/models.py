@@ -23,6 +23,8 @@ URL_MAX = 2_000
 WEBHOOK_USERNAME_MAX = 80
 AVATAR_URL_MAX = 2_048
 THREAD_NAME_MAX = 100
+# How a target's digest looks: `text` (markdown only) or `rich` (the top story as an embed).
+DIGEST_STYLES = ("text", "rich")
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -122,6 +124,8 @@ class Story(SQLModel, table=True):
     dedupe_key: str = Field(max_length=URL_MAX + 100, unique=True)
     title: str = Field(max_length=TITLE_MAX)
     url: str | None = Field(default=None, max_length=URL_MAX)
+    # The article's picture as its feed gave it (an http(s) URL, checked at ingest); shown by rich digests.
+    image_url: str | None = Field(default=None, max_length=URL_MAX)
     canonical_url: str | None = Field(default=None, max_length=URL_MAX)
     source: str = Field(max_length=SOURCE_MAX)
     summary: str = Field(default="", max_length=SUMMARY_MAX)
@@ -215,6 +219,8 @@ class ChannelBriefing(SQLModel, table=True):
     forum_tag_id: int | None = Field(default=None, sa_column=snowflake_column(nullable=True))
     open_thread: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     publish: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # `text` or `rich` (see DIGEST_STYLES).
+    style: str = Field(default="text", max_length=8, sa_column_kwargs={"server_default": "text"})
     quiet_day_notice: bool = False
     paused: bool = False
     pause_reason: str | None = Field(default=None, max_length=300)
@@ -246,6 +252,8 @@ class PersonalDigest(SQLModel, table=True):
     # The DM channel Discord opened with the user, once it has: a DM then costs one request, after a
     # restart too (10,000 users' first digests after a restart would otherwise take 200 s longer).
     dm_channel_id: int | None = Field(default=None, sa_column=snowflake_column(nullable=True))
+    # `text` or `rich` (see DIGEST_STYLES).
+    style: str = Field(default="text", max_length=8, sa_column_kwargs={"server_default": "text"})
 
 
 class WebhookDigest(SQLModel, table=True):
@@ -321,7 +329,8 @@ class Delivery(SQLModel, table=True):
     `target_kind` is `channel` (target_id: the channel), `user` (target_id: the user) or `webhook`
     (target_id: the webhook).
     `status`: `sending` while parts go out, then `done`, `failed` (permanent error) or `empty`.
-    `parts` (a JSON list) is the rendered digest, fixed when the slot is claimed, so a delivery
+    `parts` (a JSON list) is the rendered digest (each part a string, or an object with the part's
+    content and its embed: see `digests.message_parts`), fixed when the slot is claimed, so a delivery
     resumed after a crash sends the same messages it started with. While `sending`, the process
     named by `lease_owner` holds it until `lease_until` (renewed with each part); another process
     takes an unfinished delivery over only once that lease has expired.
