@@ -30,6 +30,7 @@ _NAMES = {
     "create_public_threads": "Create Public Threads",
     "manage_messages": "Manage Messages",
     "manage_threads": "Manage Threads",
+    "embed_links": "Embed Links",
 }
 
 
@@ -73,6 +74,7 @@ class Needs:
     open_thread: bool
     publish: bool
     tag: discord.ForumTag | None
+    rich: bool = False  # the top story is an embed, which Discord hides without Embed Links
 
 
 def bot_lacks(channel: BriefingChannel, needs: Needs) -> list[str]:
@@ -88,6 +90,8 @@ def bot_lacks(channel: BriefingChannel, needs: Needs) -> list[str]:
             wanted.append("send_messages_in_threads")  # the parts after the first go into the post
         if needs.open_thread:
             wanted.append("create_public_threads")
+        if needs.rich:
+            wanted.append("embed_links")
     if needs.publish and needs.via_webhook:
         wanted.append("manage_messages")  # crossposting messages that are not the bot's own
     if needs.tag is not None and needs.tag.moderated and not needs.via_webhook:

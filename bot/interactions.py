@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
+from bot.embeds import discord_embeds
 from bot.posting import NO_MENTIONS
+from digests.message_parts import Part, content_of, embed_of
 from digests.timeutil import timezone_names
 
 if TYPE_CHECKING:
@@ -16,6 +18,11 @@ if TYPE_CHECKING:
 
 MAX_CHOICES = 25
 CHOICE_NAME_MAX = 100
+# The `style` option of /briefing setup and /digest style (digests.models.DIGEST_STYLES).
+STYLE_CHOICES = [
+    app_commands.Choice(name="text: the whole digest in markdown", value="text"),
+    app_commands.Choice(name="rich: the top story as an embed, with its picture", value="rich"),
+]
 
 
 class NotManager(app_commands.CheckFailure):
@@ -31,21 +38,26 @@ def client_of(interaction: discord.Interaction) -> BriefbotClient:
 _ORIGINAL_SENT = "briefbot_original_sent"
 
 
-async def send_parts(interaction: discord.Interaction, parts: list[str], *, ephemeral: bool = True) -> None:
-    """Answer with each part as a message: the first as the response, the rest as followups.
+async def send_parts(interaction: discord.Interaction, parts: list[Part], *, ephemeral: bool = True) -> None:
+    """Answer with each part as a message (with its embed, a rich digest's top story): the first as the
+    response, the rest as followups.
 
     After a defer, the first part edits the deferred ("thinking") response in place (PATCH
     `@original`), as Discord documents, rather than relying on a first followup to replace it; its
     visibility was fixed by the defer.
     """
-    for index, content in enumerate(parts or ["…"]):
+    for index, part in enumerate(parts or ["…"]):
+        content = content_of(part) or None
+        embeds = discord_embeds(embed_of(part))
         if index == 0 and not interaction.response.is_done():
-            await interaction.response.send_message(content, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS)
+            await interaction.response.send_message(content, embeds=embeds, ephemeral=ephemeral,
+                                                    allowed_mentions=NO_MENTIONS)
         elif index == 0 and _awaits_original(interaction):
-            await interaction.edit_original_response(content=content, allowed_mentions=NO_MENTIONS)
+            await interaction.edit_original_response(content=content, embeds=embeds, allowed_mentions=NO_MENTIONS)
             interaction.extras[_ORIGINAL_SENT] = True
         else:
-            await interaction.followup.send(content, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS)
+            await interaction.followup.send(content, embeds=embeds, ephemeral=ephemeral,
+                                            allowed_mentions=NO_MENTIONS)
 
 
 async def send_file(interaction: discord.Interaction, content: str, *, filename: str, data: bytes) -> None:

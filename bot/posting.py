@@ -1,6 +1,7 @@
 """Posting digest parts to Discord: the domain's `Publisher`, over discord.py.
 
-Every message goes out with `allowed_mentions` none, except a channel briefing's opted-in role.
+Every message goes out with `allowed_mentions` none, except a channel briefing's opted-in role; a rich
+digest's first part carries its top story's embed (see `bot.embeds`) on every route alike.
 A part carries the delivery's `nonce`; discord.py sends it with `enforce_nonce`, so Discord
 drops a repeat of the part that was in flight when the bot died. Discord's errors are sorted here:
 
@@ -35,8 +36,10 @@ from typing import Any, TypeVar
 import aiohttp
 import discord
 
+from bot.embeds import discord_embeds, embeds_payload
 from bot.pacing import Pacer
 from digests.delivery import Destination
+from digests.embeds import Embed
 from digests.errors import DeliveryError
 
 log = logging.getLogger(__name__)
@@ -108,34 +111,37 @@ class DiscordPublisher:
         self._dm_channels: dict[int, int] = {}
 
     async def send(self, destination: Destination, content: str, *, nonce: str, mention_role_id: int | None,
-                   thread_id: int | None = None) -> int:
-        """Post one part (into `thread_id`, if given); returns the message id."""
+                   thread_id: int | None = None, embed: Embed | None = None) -> int:
+        """Post one part (into `thread_id`, if given) with its embed, if any; returns the message id."""
 
         async def attempt(destination: Destination) -> int:
             if destination.webhook_url:
-                message = await self._send_webhook(destination, content, mention_role_id, thread_id=thread_id)
+                message = await self._send_webhook(destination, content, mention_role_id, thread_id=thread_id,
+                                                   **embeds_payload(embed))
                 return int(message["id"])
             channel = await self._channel(destination, thread_id)
             await self.pacer.message(channel.id)
-            sent = await channel.send(content, nonce=nonce, allowed_mentions=mentions_for(mention_role_id))
+            sent = await channel.send(content or None, nonce=nonce, allowed_mentions=mentions_for(mention_role_id),
+                                      embeds=discord_embeds(embed))
             return sent.id
 
         return await self._with_retries(destination, attempt)
 
     async def start_post(self, destination: Destination, *, title: str, content: str, tag_id: int | None,
-                         mention_role_id: int | None) -> int:
-        """Start a forum post whose first message is `content`; returns the post's id."""
+                         mention_role_id: int | None, embed: Embed | None = None) -> int:
+        """Start a forum post whose first message is `content` (and `embed`); returns the post's id."""
         tags = [str(tag_id)] if tag_id else []
 
         async def attempt(destination: Destination) -> int:
             if destination.webhook_url:
                 message = await self._send_webhook(destination, content, mention_role_id, thread_name=title,
-                                                   applied_tags=tags)
+                                                   applied_tags=tags, **embeds_payload(embed))
                 return int(message["channel_id"])
             await self.pacer.message(destination.id)
             payload: dict[str, Any] = {
                 "name": title, "auto_archive_duration": AUTO_ARCHIVE_MINUTES,
-                "message": {"content": content, "allowed_mentions": mentions_for(mention_role_id).to_dict()},
+                "message": {"content": content, "allowed_mentions": mentions_for(mention_role_id).to_dict(),
+                            **embeds_payload(embed)},
             }
             if tags:
                 payload["applied_tags"] = tags
@@ -287,8 +293,10 @@ class DiscordPublisher:
 async def execute_webhook(session: aiohttp.ClientSession, url: str, content: str,
                           allowed_mentions: discord.AllowedMentions, *, username: str | None = None,
                           avatar_url: str | None = None, thread_id: int | None = None, thread_name: str | None = None,
-                          applied_tags: list[str] | None = None) -> dict[str, Any]:
-    """Post `content` through a stored webhook URL in exactly one request; returns the message.
+                          applied_tags: list[str] | None = None, embeds: list[dict[str, Any]] | None = None
+                          ) -> dict[str, Any]:
+    """Post `content` (and `embeds`, Discord's JSON) through a stored webhook URL in exactly one request; returns
+    the message.
 
     `username` / `avatar_url` replace the webhook's own for this message; `thread_id` posts into a
     thread of its channel, `thread_name` (a forum's webhook) starts a post, tagged `applied_tags`;
@@ -302,7 +310,7 @@ async def execute_webhook(session: aiohttp.ClientSession, url: str, content: str
         raise DeliveryError("the stored webhook URL is not a Discord webhook URL", permanent=True)
     payload: dict[str, Any] = {"content": content, "allowed_mentions": allowed_mentions.to_dict()}
     optional = {"username": username, "avatar_url": avatar_url, "thread_name": thread_name,
-                "applied_tags": applied_tags or None}
+                "applied_tags": applied_tags or None, "embeds": embeds or None}
     payload.update({key: value for key, value in optional.items() if value is not None})
     params = {"wait": "true"} | ({"thread_id": str(thread_id)} if thread_id else {})
     async with session.post(discord.http.Route.BASE + found.group(), params=params, json=payload,

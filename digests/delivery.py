@@ -35,7 +35,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from digests import archive
+from digests.embeds import Embed
 from digests.errors import DeliveryError
+from digests.message_parts import Part, content_of, dump_parts, embed_of, load_parts
 from digests.models import ChannelBriefing, Delivery, DeliveryPart, Target, WebhookDigest
 from digests.rendering import Renderer
 from digests.selection import Digest, StoryPools, select_digest
@@ -90,16 +92,17 @@ class Publisher(Protocol):
     """Sends messages, starts posts and threads, crossposts; raises DeliveryError when Discord will not."""
 
     async def send(self, destination: Destination, content: str, *, nonce: str, mention_role_id: int | None,
-                   thread_id: int | None = None) -> int:
-        """Post `content` (into `thread_id`, a thread of the destination, if given); returns the message id.
+                   thread_id: int | None = None, embed: Embed | None = None) -> int:
+        """Post `content` (into `thread_id`, a thread of the destination, if given) with `embed` below it, if
+        given; returns the message id.
 
         The same `nonce` twice must not post twice.
         """
         ...
 
     async def start_post(self, destination: Destination, *, title: str, content: str, tag_id: int | None,
-                         mention_role_id: int | None) -> int:
-        """Start a forum post with `content` as its first message; returns the post's (thread's) id.
+                         mention_role_id: int | None, embed: Embed | None = None) -> int:
+        """Start a forum post with `content` (and `embed`) as its first message; returns the post's (thread's) id.
 
         A forum post's first message has the post's id.
         """
@@ -153,7 +156,7 @@ class Composed:
     """A target's digest at some moment and its messages; `digest` is None when nothing was selected."""
 
     digest: Digest | None
-    parts: list[str]
+    parts: list[Part]
 
 
 def compose(
@@ -177,7 +180,7 @@ def compose(
                 if target.quiet_day_notice else []
             return Composed(digest, quiet)
         return Composed(digest, renderer.briefing(digest, tz=tz, mention_role_id=target.mention_role_id,
-                                                  covered=covered))
+                                                  covered=covered, style=target.style))
     if isinstance(target, WebhookDigest):
         digest = select_digest(session=session, taxonomy=taxonomy, topics=target.topic_slugs, since=None, now=now,
                                covered=covered, guild_ids=[], pools=pools)
@@ -189,13 +192,13 @@ def compose(
     digest = select_digest(session=session, taxonomy=taxonomy, topics=[t.slug for t in found.topics], since=None,
                            now=now, covered=covered, guild_ids=found.guild_ids, pools=pools)
     return Composed(digest, [] if digest.is_empty else renderer.personal_digest(digest, tz=tz, topics=found.topics,
-                                                                                covered=covered))
+                                                                                covered=covered, style=target.style))
 
 
 def render_target(
     *, session: Session, taxonomy: Taxonomy, renderer: Renderer, target: AnyTarget, now: datetime,
     pools: StoryPools | None = None, readers: SlotReaders | None = None,
-) -> list[str]:
+) -> list[Part]:
     """The messages of the target's digest if it were delivered at `now` ([] when there is nothing)."""
     return compose(session=session, taxonomy=taxonomy, renderer=renderer, target=target, now=now, pools=pools,
                    readers=readers).parts
@@ -210,7 +213,7 @@ class Claim:
     """
 
     delivery: Delivery
-    parts: list[str]
+    parts: list[Part]
     sent: dict[int, int]  # part index -> message id
     owned: bool = True
     created: bool = False  # this claim made the row (it was not another worker's or process's)
@@ -251,7 +254,7 @@ def claim(
                                                              target=target, now=slot_at, pools=pools, readers=readers)
         parts = composed.parts
         delivery = Delivery(target_kind=destination.kind, target_id=destination.id, slot_at=slot_at,
-                            status="sending" if parts else "empty", parts=json.dumps(parts), claimed_at=now,
+                            status="sending" if parts else "empty", parts=dump_parts(parts), claimed_at=now,
                             lease_owner=owner, lease_until=now + lease)
         try:
             with session.begin_nested():
@@ -267,7 +270,7 @@ def claim(
             return Claim(delivery, parts, {}, created=True)
     owned = existing.status in FINISHED or _take_lease(session, existing, owner=owner, now=now, lease=lease)
     rows = session.exec(select(DeliveryPart).where(col(DeliveryPart.delivery_id) == existing.id)).all()
-    return Claim(existing, json.loads(existing.parts), {row.part_index: row.message_id for row in rows}, owned,
+    return Claim(existing, load_parts(existing.parts), {row.part_index: row.message_id for row in rows}, owned,
                  published={row.part_index for row in rows if row.published})
 
 
@@ -403,15 +406,17 @@ class Deliverer:
             title = self.renderer.thread_title(slot_at=delivery.slot_at, tz=parse_timezone(target.timezone),
                                                name=placement.title_name)
         thread_id = delivery.thread_id
-        for index, content in enumerate(claimed.parts):
+        for index, part in enumerate(claimed.parts):
+            # A publisher that never posts in threads or embeds needs no such argument.
+            embed = {"embed": embed_of(part)} if embed_of(part) else {}
             if index not in sent and index == 0 and placement.forum_post:
-                thread_id = sent[0] = await self._start_post(delivery, destination, placement, title, content, mention)
+                thread_id = sent[0] = await self._start_post(delivery, destination, placement, title, part, mention)
                 self.telemetry.part_sent(destination.kind)
             elif index not in sent:
                 into = thread_id if placement.forum_post else destination.thread_id
-                where = {"thread_id": into} if into else {}  # a publisher that never posts in threads needs no such arg
-                sent[index] = await self.publisher.send(destination, content, nonce=f"bb{delivery.id}p{index}",
-                                                        mention_role_id=mention, **where)
+                where = {"thread_id": into} if into else {}
+                sent[index] = await self.publisher.send(destination, content_of(part), nonce=f"bb{delivery.id}p{index}",
+                                                        mention_role_id=mention, **where, **embed)
                 await asyncio.to_thread(self._record_part, delivery.id, index, sent[index])
                 self.telemetry.part_sent(destination.kind)
             if index == 0 and placement.discussion_thread and thread_id is None:
@@ -419,7 +424,7 @@ class Deliverer:
                 await asyncio.to_thread(self._record_thread, delivery.id, thread_id)
 
     async def _start_post(self, delivery: Delivery, destination: Destination, placement: Placement, title: str,
-                          content: str, mention: int | None) -> int:
+                          part: Part, mention: int | None) -> int:
         """Start the delivery's forum post with its first part, or find the one a crashed run started."""
         thread_id = None
         if delivery.thread_requested_at is not None:
@@ -429,8 +434,9 @@ class Deliverer:
         if thread_id is None:
             delivery.thread_requested_at = self.clock()
             await asyncio.to_thread(self._note_thread_request, delivery.id, delivery.thread_requested_at)
-            thread_id = await self.publisher.start_post(destination, title=title, content=content,
-                                                        tag_id=placement.tag_id, mention_role_id=mention)
+            embed = {"embed": embed_of(part)} if embed_of(part) else {}
+            thread_id = await self.publisher.start_post(destination, title=title, content=content_of(part),
+                                                        tag_id=placement.tag_id, mention_role_id=mention, **embed)
         await asyncio.to_thread(self._record_part, delivery.id, 0, thread_id, thread_id=thread_id)
         return thread_id
 
@@ -442,11 +448,11 @@ class Deliverer:
                 await asyncio.to_thread(self._record_published, claimed.delivery.id, index)
                 claimed.published.add(index)
 
-    async def preview(self, target: AnyTarget) -> list[str]:
+    async def preview(self, target: AnyTarget) -> list[Part]:
         """The messages the target would get now, without claiming anything."""
         return await asyncio.to_thread(self._preview, target)
 
-    def _preview(self, target: AnyTarget) -> list[str]:
+    def _preview(self, target: AnyTarget) -> list[Part]:
         with session_scope(self.engine) as session:
             session.add(target)
             return render_target(session=session, taxonomy=self.taxonomy, renderer=self.renderer, target=target,

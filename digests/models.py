@@ -24,6 +24,8 @@ URL_MAX = 2_000
 WEBHOOK_USERNAME_MAX = 80
 AVATAR_URL_MAX = 2_048
 THREAD_NAME_MAX = 100
+# How a target's digest looks: `text` (markdown only) or `rich` (the top story as an embed).
+DIGEST_STYLES = ("text", "rich")
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -123,6 +125,8 @@ class Story(SQLModel, table=True):
     dedupe_key: str = Field(max_length=URL_MAX + 100, unique=True)
     title: str = Field(max_length=TITLE_MAX)
     url: str | None = Field(default=None, max_length=URL_MAX)
+    # The article's picture as its feed gave it (an http(s) URL, checked at ingest); shown by rich digests.
+    image_url: str | None = Field(default=None, max_length=URL_MAX)
     canonical_url: str | None = Field(default=None, max_length=URL_MAX)
     source: str = Field(max_length=SOURCE_MAX)
     summary: str = Field(default="", max_length=SUMMARY_MAX)
@@ -188,15 +192,16 @@ class Target(SQLModel, table=True):
     """Something that gets a digest: a channel briefing, a personal digest or a webhook digest.
 
     One shape for every target. What every kind has lives here, once: the schedule (`time_of_day`,
-    `timezone`, `days`), the pause (`paused`, the `pause_reason` shown to users), `created_at` and
-    the watermark `last_delivered_at` (the next digest holds only what arrived after it). What only
-    one kind has lives in that kind's table (`ChannelBriefing`, `PersonalDigest`, `WebhookDigest`),
-    whose primary key is this `id`: one id per target, whatever its kind, so what applies to any
-    target (the scheduler's jobs; filters, saved searches and feed routing next) refers to `target.id`
-    alone instead of a (kind, key) pair per table. It is the layout of SQLAlchemy's joined-table
-    inheritance, which SQLModel cannot map: each kind's row holds its `target` (loaded with it, in
-    one query) and reads and writes the shared fields through it, so code that has a briefing writes
-    `briefing.paused` as before. Deleting a kind's row deletes its target, and the other way round.
+    `timezone`, `days`), the pause (`paused`, the `pause_reason` shown to users), `created_at`, the
+    watermark `last_delivered_at` (the next digest holds only what arrived after it) and the `style`.
+    What only one kind has lives in that kind's table (`ChannelBriefing`, `PersonalDigest`,
+    `WebhookDigest`), whose primary key is this `id`: one id per target, whatever its kind, so what
+    applies to any target (filters, saved searches and feed routing next) can refer to `target.id`
+    alone instead of a (kind, key) pair per table, and a new shared setting is one column here, not
+    one per kind. It is the layout of SQLAlchemy's joined-table inheritance, which SQLModel cannot
+    map: each kind's row holds its `target` (loaded with it, in one query) and reads and writes the
+    shared fields through it, so code that has a briefing writes `briefing.paused` as before.
+    Deleting a kind's row deletes its target, and the other way round.
 
     `kind` is `channel`, `user` or `webhook`. `days` is `daily`, `weekdays`, `weekends` or a list
     such as `mon,wed,fri` (personal digests are daily). `topics` is a comma-separated list of slugs
@@ -215,6 +220,8 @@ class Target(SQLModel, table=True):
     pause_reason: str | None = Field(default=None, max_length=300)
     created_at: datetime = Field(sa_column=utc_column())
     last_delivered_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    # How its digests look: `text` or `rich` (see DIGEST_STYLES); webhook digests stay `text`.
+    style: str = Field(default="text", max_length=8, sa_column_kwargs={"server_default": "text"})
 
     @property
     def topic_slugs(self) -> list[str]:
@@ -224,7 +231,7 @@ class Target(SQLModel, table=True):
 
 # The fields every kind shares, kept on `Target`.
 TARGET_FIELDS = ("time_of_day", "timezone", "days", "topics", "paused", "pause_reason", "created_at",
-                 "last_delivered_at")
+                 "last_delivered_at", "style")
 
 
 def _target_id_column() -> sa.Column:
@@ -269,6 +276,7 @@ class _TargetFields:
     pause_reason = _through_target("pause_reason")
     created_at = _through_target("created_at")
     last_delivered_at = _through_target("last_delivered_at")
+    style = _through_target("style")
 
     @property
     def topic_slugs(self) -> list[str]:
@@ -391,7 +399,8 @@ class Delivery(SQLModel, table=True):
     channel never gets two digests of one slot even when its briefing is removed and set up again
     within it, and a removed target's deliveries stay, as history (`Target.id` would give neither).
     `status`: `sending` while parts go out, then `done`, `failed` (permanent error) or `empty`.
-    `parts` (a JSON list) is the rendered digest, fixed when the slot is claimed, so a delivery
+    `parts` (a JSON list) is the rendered digest (each part a string, or an object with the part's
+    content and its embed: see `digests.message_parts`), fixed when the slot is claimed, so a delivery
     resumed after a crash sends the same messages it started with. While `sending`, the process
     named by `lease_owner` holds it until `lease_until` (renewed with each part); another process
     takes an unfinished delivery over only once that lease has expired.

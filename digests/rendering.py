@@ -21,7 +21,9 @@ from zoneinfo import ZoneInfo
 from jinja2 import ChoiceLoader, Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.bccache import Bucket
 
+from digests.embeds import Embed
 from digests.errors import ConfigError
+from digests.message_parts import Part, RichPart
 from digests.selection import Coverage, Digest, StoryList
 from digests.story_items import StoryItem
 from digests.text import LINK_MAX, cut_at_word, markdown_url
@@ -43,6 +45,10 @@ _MASKED_LINK_RE = re.compile(r"\[(?:\\.|[^\\\]\n])*+\]\(<[^>\n]*+>\)")
 _BODIES_KEPT = 4_096
 # Rendered story lines kept: those of a slot's pools.
 _LINES_KEPT = 20_000
+# Where a rich digest's top story embed goes: the `top_story_embed` global of the templates. No text a user
+# gave can hold it (ingest drops control characters).
+_EMBED_MARK = "\x00top-story-embed\x00"
+_EMBED_TEMPLATE = "top_story_embed.md.j2"
 
 
 def escape_markdown(text: str) -> str:
@@ -195,11 +201,13 @@ class Renderer:
         self.env.globals["utc"] = ZoneInfo("UTC")
         self.env.globals["digest_body"] = self._digest_body
         self.env.globals["shared_line"] = self._story_line
-        self._bodies: OrderedDict[int, tuple[Digest, str]] = OrderedDict()
+        self.env.globals["top_story_embed"] = _EMBED_MARK
+        self._bodies: OrderedDict[tuple[int, bool], tuple[Digest, str]] = OrderedDict()
         # An entry keeps its digest alive, so no other digest can be given its `id` meanwhile.
         self._messages: OrderedDict[tuple, tuple[Digest, tuple[str, ...]]] = OrderedDict()
         self._bodies_lock = threading.Lock()
         self._lines: OrderedDict[tuple[StoryItem, datetime], str] = OrderedDict()
+        self._embeds: OrderedDict[StoryItem, Embed] = OrderedDict()
 
     def render(self, template: str, **context: object) -> str:
         """The text of `template` with `context`; a broken user template is a ConfigError."""
@@ -213,29 +221,45 @@ class Renderer:
         return split_message(self.render(template, **context))
 
     def briefing(self, digest: Digest, *, tz: ZoneInfo, mention_role_id: int | None = None,
-                 covered: Coverage | None = None) -> list[str]:
-        """A channel briefing, as messages; `covered` (what it covers) names its period and a pause it skips."""
-        return self._digest_parts("briefing.md.j2", digest, (tz.key, mention_role_id, covered),
+                 covered: Coverage | None = None, style: str = "text") -> list[Part]:
+        """A channel briefing, as messages; `covered` (what it covers) names its period and a pause it skips.
+
+        With `style` "rich" the top story is an embed (see `_digest_parts`).
+        """
+        return self._digest_parts("briefing.md.j2", digest, (tz.key, mention_role_id, covered), style=style,
                                   tz=tz, mention=mention_role_id, covered=covered)
 
     def personal_digest(self, digest: Digest, *, tz: ZoneInfo, topics: list[Topic],
-                        covered: Coverage | None = None) -> list[str]:
-        """A user's personal digest, as messages (`covered` as for `briefing`)."""
+                        covered: Coverage | None = None, style: str = "text") -> list[Part]:
+        """A user's personal digest, as messages (`covered` and `style` as for `briefing`)."""
         return self._digest_parts("personal_digest.md.j2", digest, (tz.key, tuple(t.slug for t in topics), covered),
-                                  tz=tz, topics=topics, covered=covered)
+                                  style=style, tz=tz, topics=topics, covered=covered)
 
-    def _digest_parts(self, template: str, digest: Digest, key: tuple, **context: object) -> list[str]:
-        """`template`'s messages for `digest`, rendered once per digest and `key` (all else the context holds).
+    def _digest_parts(self, template: str, digest: Digest, key: tuple, *, style: str,
+                      **context: object) -> list[Part]:
+        """`template`'s messages for `digest`, rendered once per digest, style and `key` (all else the context holds).
 
         Thousands of targets of a slot share a digest (see `_digest_body`) and many also a timezone,
         topics and coverage: they get the same messages, rendered once.
+
+        A rich digest's top story is an embed under the text before it (the heading): the message that
+        ends there carries it, and the rest of the digest follows as text. A TEMPLATES_DIR override that
+        never asks for the embed (`digest_body(digest, top_embed=rich)`) keeps the top story in its text.
         """
-        full_key = (template, id(digest), *key)
+        rich = style == "rich" and digest.top is not None
+        full_key = (template, id(digest), rich, *key)
         with self._bodies_lock:
             kept = self._messages.get(full_key)
         if kept is not None:
             return list(kept[1])
-        parts = self.render_parts(template, digest=digest, now=digest.now, **context)
+        text = self.render(template, digest=digest, now=digest.now, rich=rich, **context)
+        head, marked, rest = text.partition(_EMBED_MARK)
+        if marked and digest.top is not None:
+            heading = split_message(head) or [""]
+            parts: list[Part] = [*heading[:-1], RichPart(heading[-1], self.top_story_embed(digest.top)),
+                                 *split_message(rest)]
+        else:
+            parts = split_message(text)
         with self._bodies_lock:
             self._messages[full_key] = (digest, tuple(parts))
             while len(self._messages) > _BODIES_KEPT:
@@ -251,24 +275,50 @@ class Renderer:
         title = " ".join(self.render("thread_title.md.j2", slot_at=slot_at, tz=tz, name=name).split())
         return cut_at_word(title, THREAD_TITLE_MAX) or "Briefing"
 
-    def _digest_body(self, digest: Digest) -> str:
-        """The `digest_body` macro of `_macros.md.j2`, rendered once per digest object.
+    def top_story_embed(self, item: StoryItem) -> Embed:
+        """The embed of a rich digest's top story: each field a macro of `top_story_embed.md.j2`, cut to fit.
+
+        Rendered once per story: the digests of a slot share their top stories.
+        """
+        with self._bodies_lock:
+            kept = self._embeds.get(item)
+        if kept is not None:
+            return kept
+        try:
+            module = self.env.get_template(_EMBED_TEMPLATE).module
+            fields = {name: " ".join(str(getattr(module, name)(item)).split())
+                      for name in ("title", "description", "author", "footer")}
+        except (TemplateError, AttributeError) as exc:
+            raise ConfigError(f"template {_EMBED_TEMPLATE} failed: {exc}") from None
+        embed = Embed(**fields, url=item.url, timestamp=item.effective_at, image_url=item.image_url).fitted()
+        with self._bodies_lock:
+            self._embeds[item] = embed
+            while len(self._embeds) > _LINES_KEPT:
+                self._embeds.popitem(last=False)
+        return embed
+
+    def _digest_body(self, digest: Digest, top_embed: bool = False) -> str:
+        """The `digest_body` macro of `_macros.md.j2`, rendered once per digest object (and `top_embed`).
 
         The targets of a slot that follow the same topics share one `Digest` (see
         `digests.selection.StoryPool`): only their headings differ, so the body is rendered once.
         An entry keeps its digest alive, so no other digest can be given its `id` meanwhile.
         """
+        key = (id(digest), top_embed)
         with self._bodies_lock:
-            kept = self._bodies.get(id(digest))
+            kept = self._bodies.get(key)
         if kept is not None:
             return kept[1]
         try:
             macro = self.env.get_template("_macros.md.j2").module.digest_body
         except AttributeError:
             raise ConfigError("template _macros.md.j2 has no digest_body macro") from None
-        body = str(macro(digest))
+        try:
+            body = str(macro(digest, top_embed=True) if top_embed else macro(digest))
+        except TypeError:  # an override of _macros.md.j2 from before rich digests: the top story stays text
+            body = str(macro(digest))
         with self._bodies_lock:
-            self._bodies[id(digest)] = (digest, body)
+            self._bodies[key] = (digest, body)
             while len(self._bodies) > _BODIES_KEPT:
                 self._bodies.popitem(last=False)
         return body

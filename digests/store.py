@@ -359,10 +359,10 @@ def _refresh_existing(
       story is then entirely its version (title, link, outlet, summary, body, dates, topics): no
       text a guild's feed wrote ever becomes public. It counts as new from then (`public_at`).
     - A public story changes only when a deployment-wide source of the same outlet (`source`)
-      republishes its URL with a new title or summary: another feed that lists that URL (an
+      republishes its URL with a new title, summary or picture: another feed that lists that URL (an
       aggregator, a hostile publisher) cannot rewrite an outlet's story, and two feeds cannot make
       it flip at every poll.
-    - A guild's source changes (title and summary) only a story that is private to that guild
+    - A guild's source changes (title, summary and picture) only a story that is private to that guild
       alone; a public story, or one another guild's feed carries too, is just shared, unchanged.
 
     Each UPDATE re-checks its condition, so a story made public or shared by another process
@@ -371,14 +371,18 @@ def _refresh_existing(
     if not drafts:
         return _Known([], 0)
     rows = session.execute(
-        sa.select(Story.id, Story.dedupe_key, Story.title, Story.summary, Story.source, Story.effective_at)
+        sa.select(Story.id, Story.dedupe_key, Story.title, Story.summary, Story.source, Story.effective_at,
+                  Story.image_url)
         .where(col(Story.dedupe_key).in_(list(drafts)))
     ).all()
     retag: dict[int, tuple[StoryDraft, datetime]] = {}
     updated = 0
-    for story_id, key, title, summary, source, effective_at in rows:
+    for story_id, key, title, summary, source, effective_at, image_url in rows:
         draft = drafts[key]
-        edited = _shared_key(key).startswith("url:") and (draft.title, draft.summary) != (title, summary)
+        # A new picture counts as an edit; a feed that stopped giving one keeps the story's.
+        new_image = draft.image_url is not None and draft.image_url != image_url
+        edited = _shared_key(key).startswith("url:") and ((draft.title, draft.summary) != (title, summary)
+                                                           or new_image)
         if guild_id is None and _publish(session, story_id, draft, now):
             retag[story_id] = (draft, draft.effective_at(now))
             updated += (draft.title, draft.summary) != (title, summary)
@@ -400,7 +404,7 @@ def _publish(session: Session, story_id: int, draft: StoryDraft, now: datetime) 
 
 
 def _rewrite(session: Session, story_id: int, draft: StoryDraft, *, guild_id: int | None, same_outlet: bool) -> bool:
-    """Give a story the draft's title and summary, if this source may (see `_refresh_existing`)."""
+    """Give a story the draft's title, summary and picture, if this source may (see `_refresh_existing`)."""
     statement = sa.update(Story).where(col(Story.id) == story_id)
     if guild_id is None:
         if not same_outlet:
@@ -410,7 +414,8 @@ def _rewrite(session: Session, story_id: int, draft: StoryDraft, *, guild_id: in
         others = sa.select(StoryGuild.story_id).where(col(StoryGuild.story_id) == story_id,
                                                        col(StoryGuild.guild_id) != guild_id)
         statement = statement.where(sa.not_(col(Story.public)), ~others.exists())
-    return _update(session, statement.values(title=draft.title, summary=draft.summary or Story.summary))
+    return _update(session, statement.values(title=draft.title, summary=draft.summary or Story.summary,
+                                             image_url=draft.image_url or Story.image_url))
 
 
 def _update(session: Session, statement: sa.Update) -> bool:
@@ -448,6 +453,7 @@ def _story_row(key: str, draft: StoryDraft, now: datetime, *, public: bool) -> d
         "dedupe_key": key,
         "title": draft.title,
         "url": draft.url,
+        "image_url": draft.image_url,
         "canonical_url": _shared_key(key)[4:] if _shared_key(key).startswith("url:") else None,
         "source": draft.source,
         "summary": draft.summary,

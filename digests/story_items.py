@@ -20,7 +20,8 @@ DEFAULT_HORIZON = timedelta(hours=36)
 class StoryItem:
     """A story as it is shown: one line, or the top story with its summary.
 
-    `also` names the other outlets that carried the same event (see `digests.clustering`).
+    `also` names the other outlets that carried the same event (see `digests.clustering`); `image_url` is
+    the picture its feed gave (shown by rich digests).
     """
 
     id: int
@@ -32,6 +33,7 @@ class StoryItem:
     topics: tuple[str, ...]
     has_body: bool
     also: tuple[str, ...] = ()
+    image_url: str | None = None
 
     def score(self, now: datetime, horizon: timedelta = DEFAULT_HORIZON) -> float:
         """Rank in a digest: 2 × (outlets − 1) + 0.5 with a body + freshness (1 when new, 0 at `horizon`).
@@ -44,7 +46,7 @@ class StoryItem:
 
 # The columns a listing needs: a digest reads thousands of stories, so never their bodies.
 _ITEM_COLUMNS = (Story.id, Story.title, Story.url, Story.source, Story.summary, Story.effective_at,
-                 col(Story.body).is_not(None).label("has_body"))
+                 col(Story.body).is_not(None).label("has_body"), Story.image_url)
 
 
 def listing(guild_ids: Sequence[int] | None) -> sa.Select:
@@ -65,6 +67,7 @@ def load_items(session: Session, statement: sa.Select) -> list[StoryItem]:
     links = topic_links(session=session, story_ids=[row.id for row in rows])
     return [
         StoryItem(id=row.id, title=row.title, url=row.url, source=row.source, summary=row.summary,
-                  effective_at=row.effective_at, topics=tuple(links.get(row.id, ())), has_body=bool(row.has_body))
+                  effective_at=row.effective_at, topics=tuple(links.get(row.id, ())), has_body=bool(row.has_body),
+                  image_url=row.image_url)
         for row in rows
     ]

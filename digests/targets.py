@@ -20,7 +20,15 @@ from sqlmodel import Session, col, select
 
 from digests.archive import set_archive
 from digests.errors import InputError, NotFoundError
-from digests.models import ChannelBriefing, MemberGuild, PersonalDigest, Subscription, Target, WebhookDigest
+from digests.models import (
+    DIGEST_STYLES,
+    ChannelBriefing,
+    MemberGuild,
+    PersonalDigest,
+    Subscription,
+    Target,
+    WebhookDigest,
+)
 from digests.scheduling import next_slot, parse_days, period_at
 from digests.selection import DAILY, Coverage, coverage
 from digests.store import member_guilds
@@ -53,6 +61,14 @@ def canonical_time(value: str) -> str:
 def canonical_timezone(value: str) -> str:
     """The IANA name of `value` (case-insensitive), or InputError."""
     return parse_timezone(value).key
+
+
+def parse_style(value: str) -> str:
+    """A digest style (`text` or `rich`), or InputError naming them."""
+    style = value.strip().lower()
+    if style not in DIGEST_STYLES:
+        raise InputError(f"A digest's style is one of {', '.join(DIGEST_STYLES)} (not “{value[:40]}”).")
+    return style
 
 
 def resolve_topic(taxonomy: Taxonomy, value: str) -> Topic:
@@ -101,13 +117,15 @@ def setup_briefing(
     webhook_username: str | None = None,
     webhook_avatar_url: str | None = None,
     webhook_thread: str | None = None,
+    style: str | None = None,
 ) -> tuple[ChannelBriefing, bool]:
     """Create the channel's briefing, or update it; returns it and whether it is new.
 
     `webhook_url` None keeps the current route, `none` goes back to posting as the bot; the same for
     the webhook's name, avatar and thread. `archive` (`on`, `off`, `new-link`; None keeps it as it is)
     is its web archive: see `digests.archive`. `placement` says what kind of channel it is and how the
-    briefing lands there (None: a text channel, as it was).
+    briefing lands there (None: a text channel, as it was). `style` (`text` or `rich`; None keeps it) is how
+    its digests look.
     """
     values = {
         "time_of_day": canonical_time(time_of_day),
@@ -133,6 +151,8 @@ def setup_briefing(
         briefing.webhook_url = None if wants_bot else parse_webhook_url(webhook_url)[1]
     if archive is not None:
         set_archive(briefing, archive)
+    if style is not None:
+        briefing.style = parse_style(style)
     briefing.webhook_username = _changed(webhook_username, parse_username, briefing.webhook_username)
     briefing.webhook_avatar_url = _changed(webhook_avatar_url, parse_avatar_url, briefing.webhook_avatar_url)
     briefing.webhook_thread_id = _changed(webhook_thread, parse_thread_id, briefing.webhook_thread_id)
@@ -283,6 +303,14 @@ def schedule_digest(
         digest.time_of_day, digest.timezone = values["time_of_day"], values["timezone"]
     session.add(digest)
     session.flush()
+    return digest
+
+
+def set_digest_style(*, session: Session, user_id: int, style: str) -> PersonalDigest:
+    """Choose how the user's digest looks (`text` or `rich`)."""
+    digest = require_personal_digest(session=session, user_id=user_id)
+    digest.style = parse_style(style)
+    session.add(digest)
     return digest
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from html import unescape
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 # Longest input we ever hand to the HTML reader: anything past this is noise for a summary and a
 # cheap way for a hostile feed to burn CPU. Titles and summaries show at most 400 characters, so
@@ -175,6 +175,32 @@ def markdown_url(url: str) -> str:
     host = _IPV6_HOST_RE.match(url)
     head = host[0] if host else ""
     return head + quote(url[len(head):], safe=_LINK_SAFE, errors="replace")  # a lone surrogate becomes "?"
+
+
+# What a URL may hold as it is, besides ASCII letters and digits; anything else is percent-encoded.
+_URL_SAFE = "-._~:/?#[]@!$&'()*+,;=%"
+_WHITESPACE_RE = re.compile(r"\s")
+
+
+def web_url(url: str | None, limit: int) -> str | None:
+    """`url` if it is an absolute http(s) URL Discord will take in an embed, else None.
+
+    Feeds are hostile: it must have a host and no user name or password (they would be shown to every
+    reader), no control character or white space, and be at most `limit` characters once its non-ASCII
+    characters are percent-encoded (which it then is).
+    """
+    url = (url or "").strip()
+    if not url or len(url) > limit or _WHITESPACE_RE.search(url) or drop_controls(url) != url:
+        return None
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a malformed host ("http://[::1/") or port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+        return None
+    encoded = quote(url, safe=_URL_SAFE)
+    return encoded if len(encoded) <= limit else None
 
 
 def tidy(text: str) -> str:

@@ -19,7 +19,15 @@ from bot.channels import (
     requires_tag,
     tag_choices,
 )
-from bot.interactions import ManagerGroup, choice, client_of, reply, send_parts, timezone_autocomplete
+from bot.interactions import (
+    STYLE_CHOICES,
+    ManagerGroup,
+    choice,
+    client_of,
+    reply,
+    send_parts,
+    timezone_autocomplete,
+)
 from digests.archive import archive_link, archive_path
 from digests.delivery import last_delivery
 from digests.models import ChannelBriefing, Delivery
@@ -101,12 +109,14 @@ async def _pick(interaction: discord.Interaction, channel: BriefingChannel | Non
     webhook_name="With a webhook: the name its briefings are posted under (`none`: the webhook's own)",
     webhook_avatar="With a webhook: an http(s) image URL for its avatar (`none`: the webhook's own)",
     webhook_thread="With a webhook: the id of a thread of the channel to post into (`none`: the channel)",
+    style="text (default): all in markdown; rich: the top story as an embed with its picture",
 )
 @app_commands.choices(archive=[
     app_commands.Choice(name="on", value="on"),
     app_commands.Choice(name="off (its pages stop working; on again brings them back)", value="off"),
     app_commands.Choice(name="on, with a new link (the old links stop working)", value="new-link"),
 ])
+@app_commands.choices(style=STYLE_CHOICES)
 @app_commands.autocomplete(timezone=timezone_autocomplete)
 async def setup(
     interaction: discord.Interaction,
@@ -125,6 +135,7 @@ async def setup(
     webhook_name: app_commands.Range[str, 1, 80] | None = None,
     webhook_avatar: app_commands.Range[str, 1, 2048] | None = None,
     webhook_thread: app_commands.Range[str, 1, 30] | None = None,
+    style: app_commands.Choice[str] | None = None,
 ) -> None:
     refusal = _beyond_the_members_rights(interaction, channel, mention)
     if refusal is not None:
@@ -146,10 +157,12 @@ async def setup(
             mention_role_id=mention.id if mention else None, quiet_day_notice=quiet_day, now=now,
             webhook_url=webhook, archive=archive.value if archive else None, placement=placement,
             webhook_username=webhook_name, webhook_avatar_url=webhook_avatar, webhook_thread=webhook_thread,
+            style=style.value if style else None,
         )
         needs = Needs(kind=briefing.channel_kind, via_webhook=briefing.webhook_url is not None,
                       open_thread=briefing.open_thread, publish=briefing.publish,
-                      tag=chosen_tag if tag else _stored_tag(channel, briefing.forum_tag_id))
+                      tag=chosen_tag if tag else _stored_tag(channel, briefing.forum_tag_id),
+                      rich=briefing.style == "rich")
         missing = member_lacks(interaction.namespace.channel.permissions, needs)
         if missing:
             session.rollback()

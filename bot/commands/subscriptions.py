@@ -7,6 +7,7 @@ from discord import app_commands
 from sqlmodel import Session
 
 from bot.interactions import (
+    STYLE_CHOICES,
     client_of,
     ranked_choices,
     reply,
@@ -23,6 +24,7 @@ from digests.targets import (
     personal_digest_of,
     require_personal_digest,
     schedule_digest,
+    set_digest_style,
     set_paused,
     subscribe,
     subscribed_topics,
@@ -127,6 +129,16 @@ async def digest_preview(interaction: discord.Interaction) -> None:
         await send_parts(interaction, parts)
     else:
         await reply(interaction, "nothing_to_preview", what="your topics")
+
+
+@digest_group.command(name="style", description="Choose how your digest looks: all text, or the top story as an embed")
+@app_commands.describe(style="text: all in markdown (default); rich: the top story as an embed with its picture")
+@app_commands.choices(style=STYLE_CHOICES)
+async def digest_style(interaction: discord.Interaction, style: app_commands.Choice[str]) -> None:
+    client = client_of(interaction)
+    digest = await client.db(lambda session: set_digest_style(session=session, user_id=interaction.user.id,
+                                                              style=style.value))
+    await reply(interaction, "digest_style", digest=digest)
 
 
 async def _set_digest_paused(interaction: discord.Interaction, paused: bool) -> None:

@@ -1,8 +1,8 @@
 """The templates: every one compiles (TEMPLATES_DIR overrides first), and every message renders from sample data.
 
 A broken override is named by its path; the built-in file it replaces is the fallback users can
-compare with. Overrides of `replies.md.j2` and `_macros.md.j2` must define every macro the built-in
-file defines, since the bot calls them by name.
+compare with. Overrides of `replies.md.j2`, `_macros.md.j2` and `top_story_embed.md.j2` must define every
+macro the built-in file defines, since the bot calls them by name.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from digests.story_items import StoryItem
 from digests.topics import Taxonomy
 
 NAME = "templates"
-_MACRO_FILES = ("replies.md.j2", "_macros.md.j2")
+_MACRO_FILES = ("replies.md.j2", "_macros.md.j2", "top_story_embed.md.j2")
 
 
 def check_templates(templates_dir: Path | None, taxonomy: Taxonomy, now: datetime,
@@ -105,6 +105,7 @@ def _render_samples(renderer: Renderer, taxonomy: Taxonomy, now: datetime) -> li
     samples = [
         ("briefing.md.j2", lambda: renderer.briefing(digest, tz=utc, mention_role_id=123)),
         ("personal_digest.md.j2", lambda: renderer.personal_digest(digest, tz=utc, topics=topics)),
+        ("top_story_embed.md.j2", lambda: renderer.briefing(digest, tz=utc, style="rich")),
         ("quiet_day.md.j2", lambda: renderer.render_parts("quiet_day.md.j2", now=now, tz=utc)),
         ("story_list.md.j2", lambda: renderer.story_list(StoryList(topics[0] if topics else None, "sample", 24,
                                                                    (story, headline)), tz=utc, now=now)),

@@ -18,6 +18,7 @@ from digests.text import (
     normalise_title,
     one_line,
     tidy,
+    web_url,
 )
 
 # Query parameters that identify a campaign or a click, never a page: utm_* and AT Internet's at_*
@@ -48,6 +49,7 @@ class StoryDraft:
     body: str | None = None
     published_at: datetime | None = None
     topics: tuple[str, ...] = field(default_factory=tuple)
+    image_url: str | None = None
 
     def clean(self) -> StoryDraft:
         """Tidy and cap every field; derive the summary from the body when absent.
@@ -69,6 +71,7 @@ class StoryDraft:
             body=body or None,
             published_at=self.published_at,
             topics=self.topics,
+            image_url=clean_image_url(self.image_url),
         )
 
     def dedupe_key(self) -> str:
@@ -95,6 +98,11 @@ def _clean_url(url: str | None) -> str | None:
             or drop_controls(url) != url or len(markdown_url(url)) > LINK_MAX):
         return None
     return url
+
+
+def clean_image_url(url: str | None) -> str | None:
+    """An image URL from a feed made safe to hand to Discord as an embed's image, else None (see `web_url`)."""
+    return web_url(url, URL_MAX)
 
 
 def canonical_url(url: str) -> str | None:

@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 
 from digests.errors import InputError, SourceError
-from digests.ingest.draft import StoryDraft
+from digests.ingest.draft import StoryDraft, clean_image_url
 from digests.ingest.json_text import JSON_ERRORS, json_error_message, load_json
 from digests.text import SHORT_HTML_MAX, has_visible_text, headline_from_lead, html_to_text
 from digests.timeutil import as_utc_or_none, parse_iso_datetime, utc_from_struct_time
@@ -139,7 +139,40 @@ def _draft_from_entry(entry: feedparser.FeedParserDict, *, source: str, base: st
         summary=summary if summary != body else "",
         body=body or None,
         published_at=utc_from_struct_time(published),
+        image_url=_entry_image(entry, base),
     )
+
+
+def _entry_image(entry: feedparser.FeedParserDict, base: str) -> str | None:
+    """The entry's picture: an image media:content, else an image enclosure, else a media:thumbnail.
+
+    The first candidate that is a safe URL wins (see `clean_image_url`); a bad one is passed over and
+    never fails the entry. A media:content says it is an image by its `medium` or its MIME `type`
+    (one that says neither may be a video).
+    """
+    candidates: list[object] = []
+    for media in _dicts(entry.get("media_content")):
+        if media.get("medium") == "image" or str(media.get("type") or "").startswith("image/"):
+            candidates.append(media.get("url"))
+    candidates += [link.get("href") for link in _dicts(entry.get("enclosures"))
+                   if str(link.get("type") or "").startswith("image/")]
+    candidates += [media.get("url") for media in _dicts(entry.get("media_thumbnail"))]
+    return _first_image(candidates, base)
+
+
+def _first_image(candidates: list[object], base: str) -> str | None:
+    """The first candidate that is, made absolute against `base`, a URL `clean_image_url` keeps."""
+    for candidate in candidates:
+        if isinstance(candidate, str) and candidate.strip():
+            image = clean_image_url(_link(candidate.strip(), base))
+            if image:
+                return image
+    return None
+
+
+def _dicts(value: object) -> list[dict]:
+    """The mappings of a feedparser list attribute (missing or malformed: none)."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 def _has_undeclared_entity(text: str) -> bool:
@@ -186,6 +219,7 @@ def _draft_from_json_item(item: object, *, source: str, base: str) -> StoryDraft
         summary=summary,
         body=body or None,
         published_at=_lenient_date(published),
+        image_url=_first_image([item.get("image"), item.get("banner_image")], base),
     )
 
 

@@ -1,5 +1,5 @@
 """JSON Lines: one story object a line (`title` required; `url`, `summary`, `body`, `source`,
-`published` as ISO 8601, `topics` optional)."""
+`published` as ISO 8601, `topics`, `image` (the article's picture, an http(s) URL) optional)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from digests.errors import InputError
-from digests.ingest.draft import StoryDraft
+from digests.ingest.draft import StoryDraft, clean_image_url
 from digests.ingest.json_text import JSON_ERRORS, json_error_message, load_json
 from digests.text import SHORT_HTML_MAX, has_visible_text, html_to_text
 from digests.timeutil import parse_iso_datetime
@@ -95,6 +95,8 @@ def _draft(obj: object, *, default_source: str) -> StoryDraft:
         body=html_to_text(_text(obj, "body")) or None,
         published_at=parse_iso_datetime(published) if published else None,
         topics=tuple(t.strip().lower() for t in topics),
+        # A bad picture is dropped, never the story: it is optional decoration.
+        image_url=clean_image_url(obj.get("image")) if isinstance(obj.get("image"), str) else None,
     )
 
 

@@ -293,3 +293,64 @@ async def test_telemetry_counts_each_delivery_by_outcome_and_each_part_once(engi
                                             ("channel", "failed"): 1, ("channel", "postponed"): 1})
     assert telemetry.parts == Counter({"channel": report.parts_total + 1})  # flaky's first part went out
     assert telemetry.parts["channel"] == len(publisher.sent)
+
+
+class EmbedRecordingPublisher(RecordingPublisher):
+    """A publisher that takes embeds, recording each part's embed (None for a text part)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embeds: list = []
+
+    async def send(self, destination, content, *, nonce, mention_role_id, embed=None) -> int:
+        message_id = await super().send(destination, content, nonce=nonce, mention_role_id=mention_role_id)
+        self.embeds.append(embed)
+        return message_id
+
+
+async def test_a_rich_briefing_sends_its_top_story_embed_first_and_a_resumed_one_sends_the_same(
+        engine, taxonomy, renderer, now):
+    with session_scope(engine) as session:
+        add_stories(session=session, taxonomy=taxonomy, now=now - timedelta(hours=2), drafts=[
+            StoryDraft(title="NATO ministers meet in Brussels", source="Wire", url="https://wire.example/nato",
+                       body="Defence ministers met.", image_url="https://img.example/nato.jpg"),
+            *[StoryDraft(title=f"Tariff story {i}: " + " ".join(f"w{i}x{k}" for k in range(40)), source=f"S{i}")
+              for i in range(14)]])
+    target = briefing(engine, taxonomy, now, style="rich")
+    dying = EmbedRecordingPublisher()
+    dying.fail_on[2] = Crash()
+    with pytest.raises(Crash):
+        await deliverer(engine, taxonomy, renderer, now, dying).deliver(target, slot_at=now)
+    first = dying.embeds[0]
+    assert first.title == "NATO ministers meet in Brussels" and first.image_url == "https://img.example/nato.jpg"
+    assert dying.embeds[1] is None and "NATO" not in dying.sent[1][1]
+    # The story's picture changes before the restart: the resumed delivery sends what it started with.
+    with session_scope(engine) as session:
+        add_stories(session=session, taxonomy=taxonomy, now=now, drafts=[StoryDraft(
+            title="NATO ministers meet in Brussels", source="Wire", url="https://wire.example/nato",
+            body="Defence ministers met.", image_url="https://img.example/other.jpg")])
+    restarted = EmbedRecordingPublisher()
+    report = await deliverer(engine, taxonomy, renderer, now + timedelta(minutes=3), restarted).deliver(
+        target, slot_at=now)
+    assert report.status == "done" and report.parts_sent == report.parts_total == 2 + len(restarted.sent)
+    assert restarted.embeds == [None] * len(restarted.sent)
+    with session_scope(engine) as session:
+        stored = session.exec(select(Delivery.parts)).one()
+    assert "https://img.example/nato.jpg" in stored and "other.jpg" not in stored
+
+
+async def test_a_delivery_stored_before_rich_digests_resumes_from_its_plain_parts(engine, taxonomy, renderer, now):
+    import json
+
+    target = briefing(engine, taxonomy, now)
+    with session_scope(engine) as session:  # as an older version left it: plain strings, the first one sent
+        delivery = Delivery(target_kind="channel", target_id=55, slot_at=now, status="sending", claimed_at=now,
+                            parts=json.dumps(["## 📰 Old part one", "• old part two"]), lease_owner="gone",
+                            lease_until=now - timedelta(minutes=5))
+        session.add(delivery)
+        session.flush()
+        session.add(DeliveryPart(delivery_id=delivery.id, part_index=0, message_id=77, sent_at=now))
+    publisher = EmbedRecordingPublisher()
+    report = await deliverer(engine, taxonomy, renderer, now, publisher).deliver(target, slot_at=now)
+    assert report.status == "done" and [content for _, content, _, _ in publisher.sent] == ["• old part two"]
+    assert publisher.embeds == [None]

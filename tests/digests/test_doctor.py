@@ -196,6 +196,13 @@ def test_an_unreachable_postgresql_is_a_transient_failure():
     assert f"127.0.0.1:{port}" in check.detail
 
 
+def test_an_embed_template_override_must_define_every_field_and_render(tmp_path, taxonomy, now):
+    (tmp_path / "top_story_embed.md.j2").write_text("{% macro title(item) %}{{ item.headline }}{% endmacro %}\n")
+    failures = [check.detail for check in check_templates(tmp_path, taxonomy, now) if check.status is Status.FAILURE]
+    assert any(detail.startswith(f"{tmp_path / 'top_story_embed.md.j2'} lacks the macro(s) author, description, "
+                                 "footer") for detail in failures)
+
+
 def test_template_overrides(tmp_path, taxonomy, now):
     overrides = tmp_path / "t"
     overrides.mkdir()

@@ -282,3 +282,62 @@ def test_a_quiet_week_is_called_so(renderer):
     text = renderer.render("quiet_day.md.j2", now=NOW, tz=ZoneInfo("UTC"), covered=weekly)
     assert text.startswith("## 📰 Weekly briefing") and "A quiet week" in text
     assert "Daily briefing" in renderer.render("quiet_day.md.j2", now=NOW, tz=ZoneInfo("UTC"), covered=None)
+
+
+def test_a_rich_briefing_puts_its_top_story_in_an_embed_under_the_heading_and_the_rest_in_text(renderer, taxonomy):
+    from digests.message_parts import RichPart
+
+    top = StoryItem(id=1, title="Storm *nears* @everyone coast", url="https://news.example/storm", source="Wire",
+                    summary="Winds of 150 km/h are expected.", effective_at=NOW - timedelta(hours=2),
+                    topics=("economy",), has_body=True, also=("AP", "BBC"), image_url="https://img.example/storm.jpg")
+    digest = make_digest(taxonomy, top, item("Markets rally"))
+    parts = renderer.briefing(digest, tz=UTC_ZONE, mention_role_id=42, style="rich")
+    first, rest = parts[0], parts[1:]
+    assert isinstance(first, RichPart) and all(isinstance(part, str) for part in rest)
+    assert first.content.startswith("<@&42>\n## 📰") and "Storm" not in first.content
+    embed = first.embed
+    assert embed.title == "Storm \\*nears\\* @\u200beveryone coast"
+    assert embed.url == "https://news.example/storm" and embed.image_url == "https://img.example/storm.jpg"
+    assert embed.description == "Winds of 150 km/h are expected."
+    assert embed.author == "Wire" and embed.footer == "⭐ Top story · also: AP, BBC"
+    assert embed.timestamp == NOW - timedelta(hours=2)
+    text = "\n".join(rest)
+    assert "Markets rally" in text and "Storm" not in text and "⭐" not in text
+    # The text style is today's look, unchanged, and shares nothing with the rich one's cache.
+    plain = renderer.briefing(digest, tz=UTC_ZONE, mention_role_id=42)
+    assert all(isinstance(part, str) for part in plain) and "⭐ **[Storm" in plain[0]
+
+
+def test_a_rich_personal_digest_and_a_top_story_without_picture_or_link(renderer, taxonomy):
+    top = item("Quiet day at the Fed", url=None, summary="Nothing moved.")
+    parts = renderer.personal_digest(make_digest(taxonomy, top), tz=UTC_ZONE, topics=[taxonomy.get("economy")],
+                                     style="rich")
+    assert parts[0].content.startswith("## 📬 Your briefing")
+    assert (parts[0].embed.title, parts[0].embed.url, parts[0].embed.image_url) == ("Quiet day at the Fed", None, None)
+
+
+def test_an_overlong_top_story_gives_an_embed_within_discords_limits(taxonomy):
+    from digests.embeds import DESCRIPTION_MAX, TITLE_MAX, TOTAL_MAX
+
+    renderer = Renderer()
+    huge = StoryItem(id=1, title="Storm " * 100, url="https://news.example/" + "a" * 3_000, source="Wire " * 100,
+                     summary="word " * 2_000, effective_at=NOW, topics=("economy",), has_body=True,
+                     also=tuple(f"Outlet {n}" for n in range(50)))
+    embed = renderer.top_story_embed(huge)
+    assert len(embed.title) <= TITLE_MAX and embed.title.endswith("…")
+    assert len(embed.description) <= DESCRIPTION_MAX and embed.size <= TOTAL_MAX
+    assert len(embed.author) <= 256 and embed.url is None
+
+
+def test_a_template_override_that_never_asks_for_the_embed_keeps_the_top_story_in_text(tmp_path, taxonomy):
+    (tmp_path / "briefing.md.j2").write_text("## Old override\n{{ digest_body(digest) }}\n", encoding="utf-8")
+    parts = Renderer(tmp_path).briefing(make_digest(taxonomy, item("Fed holds")), tz=UTC_ZONE, style="rich")
+    assert all(isinstance(part, str) for part in parts) and "⭐ **[Fed holds" in parts[0]
+
+
+def test_an_embed_template_override_renders_its_fields(tmp_path, taxonomy):
+    source = (Renderer().env.loader.get_source(Renderer().env, "top_story_embed.md.j2")[0]
+              .replace("⭐ Top story", "Lead of the day"))
+    (tmp_path / "top_story_embed.md.j2").write_text(source, encoding="utf-8")
+    parts = Renderer(tmp_path).briefing(make_digest(taxonomy, item("Fed holds")), tz=UTC_ZONE, style="rich")
+    assert parts[0].embed.footer == "Lead of the day"

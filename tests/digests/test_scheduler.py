@@ -196,8 +196,8 @@ async def test_targets_of_one_schedule_share_its_job_and_each_gets_the_slot(engi
         scheduler._add_job(target, NOW)
     assert sorted(job.id for job in scheduler.scheduler.get_jobs()) == [
         "slot:09:00|UTC|daily", "slot:09:00|UTC|weekends", "slot:10:00|UTC|daily"]
-    assert scheduler.next_run("user", 7) == scheduler.next_run("channel", 1) == (
-        NOW.replace(hour=9, minute=0) + timedelta(days=1))
+    tomorrow_nine = NOW.replace(hour=9, minute=0) + timedelta(days=1)
+    assert scheduler.next_run("user", 7) == scheduler.next_run("channel", 1) == tomorrow_nine
 
     # Meanwhile another process deletes briefing 2 and moves briefing 3 to 07:00: the firing job
     # queues the slot of every target still there, and follows the move.

@@ -315,3 +315,67 @@ def test_upgrading_from_0010_dates_public_stories_and_guild_shares_from_their_in
         assert len(_search(engine, "tariffs")) == 3
     finally:
         engine.dispose()
+
+
+def test_upgrading_from_0014_keeps_stories_and_targets_and_makes_every_digest_text(database_url, taxonomy):
+    """Migration 0016 adds `story.image_url` (none for stories stored before) and `style` (`text`) to briefings
+    and personal digests, on both stores, losing nothing."""
+    from digests.models import ChannelBriefing, PersonalDigest
+
+    engine = create_engine(database_url)
+    upgrade_database(engine, "0014")
+    at = sa.bindparam("at", type_=UTCDateTime())
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO story (dedupe_key, title, url, canonical_url, source, summary, ingested_at, "
+                             "effective_at, public) VALUES ('url:https://a.example/1', 'Tariffs rise', "
+                             "'https://a.example/1', 'https://a.example/1', 'Wire', 'Duties up.', :at, :at, true)"
+                             ).bindparams(at), {"at": datetime(2026, 11, 28, 6, tzinfo=UTC)})
+        conn.execute(sa.text("INSERT INTO channel_briefing (guild_id, channel_id, time_of_day, timezone, topics, days,"
+                             " quiet_day_notice, paused, created_at, channel_kind) VALUES (1, 2, '08:00', 'UTC', "
+                             "'trade', 'daily', false, false, '2026-11-28 07:00:00', 'forum')"))
+        conn.execute(sa.text("INSERT INTO personal_digest (user_id, time_of_day, timezone, paused, created_at) "
+                             "VALUES (9, '07:30', 'Europe/Brussels', false, '2026-11-28 07:00:00')"))
+    engine.dispose()
+    engine = open_store(database_url, taxonomy)
+    try:
+        with session_scope(engine) as session:
+            story = session.exec(select(Story)).one()
+            briefing = session.exec(select(ChannelBriefing)).one()
+            digest = session.exec(select(PersonalDigest)).one()
+            assert (story.title, story.summary, story.image_url) == ("Tariffs rise", "Duties up.", None)
+            assert (briefing.channel_id, briefing.channel_kind, briefing.topics, briefing.style) == (
+                2, "forum", "trade", "text")
+            assert (digest.user_id, digest.time_of_day, digest.style) == (9, "07:30", "text")
+            briefing.style, digest.style = "rich", "rich"
+            add_stories(session=session, taxonomy=taxonomy, now=datetime(2026, 11, 28, 8, tzinfo=UTC), drafts=[
+                StoryDraft(title="Tariffs rise", source="Wire", url="https://a.example/1", summary="Duties up.",
+                           image_url="https://img.example/tariffs.jpg")])
+        with session_scope(engine) as session:
+            assert session.exec(select(Story.image_url)).one() == "https://img.example/tariffs.jpg"
+            assert {session.exec(select(ChannelBriefing)).one().style, session.exec(select(PersonalDigest)).one().style
+                    } == {"rich"}
+    finally:
+        engine.dispose()
+
+
+def test_a_stored_picture_is_kept_when_a_feed_stops_giving_one_and_replaced_by_its_own_outlet(engine, taxonomy, now):
+    url = "https://wire.example/storm"
+
+    def ingest(image, *, source="Wire", guild_id=None, at=now):
+        with session_scope(engine) as session:
+            return add_stories(session=session, taxonomy=taxonomy, now=at, guild_id=guild_id, drafts=[
+                StoryDraft(title="Storm nears coast", source=source, url=url, image_url=image)])
+
+    def stored():
+        with session_scope(engine) as session:
+            return session.exec(select(Story.image_url)).one()
+
+    assert ingest("https://img.example/first.jpg").new == 1
+    assert ingest(None).updated == 0 and stored() == "https://img.example/first.jpg"
+    assert ingest("https://img.example/other.jpg", source="Aggregator").updated == 0  # not its story to change
+    assert ingest("https://img.example/other.jpg", guild_id=7).updated == 0  # a guild's feed never rewrites public
+    assert stored() == "https://img.example/first.jpg"
+    assert ingest("https://img.example/second.jpg", at=now + timedelta(hours=1)).updated == 1
+    assert stored() == "https://img.example/second.jpg"
+    with session_scope(engine) as session:
+        assert session.exec(select(Story.ingested_at)).one() == now  # an edit is not a new story

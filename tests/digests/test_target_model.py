@@ -1,4 +1,4 @@
-"""One target model (migration 0016): every kind's schedule, pause and watermark in `target`, data kept on upgrade."""
+"""One target model (migration 0017): every kind's schedule, pause and watermark in `target`, data kept on upgrade."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from digests.targets import (
 from tests.conftest import NOW
 
 # The migration under test, and the revision before it.
-ONE_TARGET, BEFORE = "0016", "0015"
+ONE_TARGET, BEFORE = "0017", "0016"
 SLOT = NOW - timedelta(hours=1)
 WATERMARK = NOW - timedelta(days=1)
 WEBHOOK_URL = "https://discord.com/api/webhooks/123456789012345678/" + "t" * 68
@@ -36,7 +36,7 @@ def _insert(conn: sa.Connection, table: str, **values: object) -> None:
 
 
 def _store_before(database_url: str) -> None:
-    """A store at the revision before 0016: two briefings (one archived, with its delivery), two personal digests
+    """A store at the revision before 0017: two briefings (one archived, with its delivery), two personal digests
     and a webhook digest."""
     engine = create_engine(database_url)
     upgrade_database(engine, BEFORE)
@@ -45,11 +45,11 @@ def _store_before(database_url: str) -> None:
     with engine.begin() as conn:
         _insert(conn, "channel_briefing", id=3, channel_id=30, topics="economy,trade", days="mon", mention_role_id=77,
                 last_delivered_at=WATERMARK, archive=True, archive_token="a" * 22, channel_kind="forum",
-                forum_tag_id=55, **briefing)
+                forum_tag_id=55, style="rich", **briefing)
         _insert(conn, "channel_briefing", id=7, channel_id=70, topics="", days="weekdays", webhook_url=WEBHOOK_URL,
                 webhook_username="Desk", **{**briefing, "paused": True}, pause_reason="Missing Access")
         _insert(conn, "personal_digest", user_id=900, time_of_day="07:30", timezone="Asia/Tokyo", paused=False,
-                created_at=NOW - timedelta(days=9), last_delivered_at=WATERMARK, dm_channel_id=4242)
+                created_at=NOW - timedelta(days=9), last_delivered_at=WATERMARK, dm_channel_id=4242, style="rich")
         _insert(conn, "personal_digest", user_id=500, time_of_day="18:00", timezone="UTC", paused=True,
                 pause_reason="DMs closed", created_at=NOW - timedelta(days=2))
         for position, slug in enumerate(("economy", "science-health", "sports", "trade")):
@@ -92,26 +92,29 @@ def test_upgrading_moves_every_kind_into_one_target_with_nothing_lost(database_u
                 30, 10, "08:00", "Europe/Brussels", "mon", ["economy", "trade"], False, NOW - timedelta(days=30),
                 WATERMARK)
             assert (archived.mention_role_id, archived.archive, archived.archive_token, archived.channel_kind,
-                    archived.forum_tag_id) == (77, True, "a" * 22, "forum", 55)
+                    archived.forum_tag_id, archived.style) == (77, True, "a" * 22, "forum", 55, "rich")
             paused = session.get(ChannelBriefing, 7)
             assert (paused.paused, paused.pause_reason, paused.webhook_url, paused.webhook_username, paused.days,
-                    paused.last_delivered_at) == (True, "Missing Access", WEBHOOK_URL, "Desk", "weekdays", None)
+                    paused.last_delivered_at, paused.style) == (
+                True, "Missing Access", WEBHOOK_URL, "Desk", "weekdays", None, "text")
 
             reader = personal_digest_of(session=session, user_id=900)
             assert (reader.time_of_day, reader.timezone, reader.days, reader.topics, reader.paused,
-                    reader.created_at, reader.last_delivered_at, reader.dm_channel_id) == (
-                "07:30", "Asia/Tokyo", "daily", "", False, NOW - timedelta(days=9), WATERMARK, 4242)
+                    reader.created_at, reader.last_delivered_at, reader.dm_channel_id, reader.style) == (
+                "07:30", "Asia/Tokyo", "daily", "", False, NOW - timedelta(days=9), WATERMARK, 4242, "rich")
             assert [t.slug for t in subscribed_topics(session=session, taxonomy=taxonomy, user_id=900)] == [
                 "economy", "science-health"]
             closed = personal_digest_of(session=session, user_id=500)
-            assert (closed.paused, closed.pause_reason, closed.last_delivered_at) == (True, "DMs closed", None)
+            assert (closed.paused, closed.pause_reason, closed.last_delivered_at, closed.style) == (
+                True, "DMs closed", None, "text")
             assert {kinds[reader.id], kinds[closed.id]} == {"user"} and reader.id != closed.id
 
             webhook = session.exec(select(WebhookDigest)).one()
             assert kinds[webhook.id] == "webhook" and webhook.id not in (3, 7)
             assert (webhook.webhook_id, webhook.webhook_url, webhook.topics, webhook.timezone, webhook.time_of_day,
-                    webhook.last_delivered_at, webhook.username, webhook.thread_name) == (
-                123456789012345678, WEBHOOK_URL, "science", "America/New_York", None, WATERMARK, "Wire", "Digest")
+                    webhook.last_delivered_at, webhook.username, webhook.thread_name, webhook.style) == (
+                123456789012345678, WEBHOOK_URL, "science", "America/New_York", None, WATERMARK, "Wire", "Digest",
+                "text")
 
             entry = find_entry(session=session, briefing_id=3, key="2026-11-28-0700")
             assert entry is not None and entry.slot_at == SLOT

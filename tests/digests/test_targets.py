@@ -242,3 +242,28 @@ def test_a_briefing_placement_must_fit_its_channel(engine, taxonomy, now):
         assert placement_of(hooked) == Placement()  # a webhook bound to a thread posts there, nothing else
         cleared = setup_in(session, BriefingPlacement(kind="announcement"), webhook_thread="none")
         assert cleared.webhook_thread_id is None and placement_of(cleared).publish
+
+
+def test_a_briefings_style_is_text_until_chosen_kept_on_update_and_checked(engine, taxonomy, now):
+    with session_scope(engine) as session:
+        briefing, _ = setup(session, taxonomy, now, 7)
+        assert briefing.style == "text"
+        assert setup(session, taxonomy, now, 7, style="RICH ")[0].style == "rich"
+        assert setup(session, taxonomy, now, 7, time_of_day="9:00")[0].style == "rich"  # None keeps it
+        with pytest.raises(InputError, match="text, rich"):
+            setup(session, taxonomy, now, 7, style="fancy")
+
+
+def test_a_personal_digests_style_needs_a_digest_and_is_kept(engine, taxonomy, now):
+    from digests.targets import set_digest_style
+
+    with session_scope(engine) as session:
+        with pytest.raises(NotFoundError):
+            set_digest_style(session=session, user_id=5, style="rich")
+        subscribe(session=session, taxonomy=taxonomy, user_id=5, topic="trade", default_timezone="UTC", now=now)
+        assert personal_digest_of(session=session, user_id=5).style == "text"
+        set_digest_style(session=session, user_id=5, style="rich")
+        with pytest.raises(InputError):
+            set_digest_style(session=session, user_id=5, style="embed")
+    with session_scope(engine) as session:
+        assert personal_digest_of(session=session, user_id=5).style == "rich"

@@ -281,6 +281,91 @@ def _form_error(path: Sequence[str | int], code: str, message: str) -> _ApiError
     return _ApiError(400, 50035, errors=node)
 
 
+# Discord's embed limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits) and
+# its OpenAPI description's RichEmbed: texts by field path, URLs of at most 2,048 characters.
+EMBED_TEXT_LIMITS = {("title",): 256, ("description",): 4096, ("footer", "text"): 2048, ("author", "name"): 256}
+EMBED_FIELD_LIMITS = {"name": 256, "value": 1024}
+EMBED_URLS = (("url",), ("image", "url"), ("thumbnail", "url"), ("author", "url"), ("author", "icon_url"),
+              ("footer", "icon_url"))
+EMBED_URL_MAX = 2048
+EMBED_TOTAL_MAX = 6000
+EMBEDS_PER_MESSAGE = 10
+_EMBED_URL_RE = re.compile(r"^(?:https?://[^\s/?#@]+[^\s]*|attachment://[^\s]+)$")
+
+
+def _validate_embeds(embeds: Any) -> None:
+    """A message's ``embeds`` as Discord checks them: a 400 / 50035 naming the first field over a limit."""
+    if embeds is None:
+        return
+    if not isinstance(embeds, list):
+        raise _form_error(("embeds",), "LIST_TYPE_CONVERT", "Only iterables may be used in a ListType.")
+    if len(embeds) > EMBEDS_PER_MESSAGE:
+        raise _form_error(("embeds",), "BASE_TYPE_MAX_LENGTH", f"Must be {EMBEDS_PER_MESSAGE} or fewer in length.")
+    total = 0
+    for index, embed in enumerate(embeds):
+        if not isinstance(embed, dict):
+            raise _form_error(("embeds", index), "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType.")
+        for path, limit in EMBED_TEXT_LIMITS.items():
+            text = _embed_value(embed, path)
+            if text is not None and (not isinstance(text, str) or len(text) > limit):
+                raise _form_error(("embeds", index, *path), "BASE_TYPE_MAX_LENGTH",
+                                  f"Must be {limit} or fewer in length.")
+            total += len(text or "")
+        fields = embed.get("fields") or []
+        if len(fields) > 25:
+            raise _form_error(("embeds", index, "fields"), "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
+        for number, item in enumerate(fields):
+            for key, limit in EMBED_FIELD_LIMITS.items():
+                if len(str(item.get(key, ""))) > limit:
+                    raise _form_error(("embeds", index, "fields", number, key), "BASE_TYPE_MAX_LENGTH",
+                                      f"Must be {limit} or fewer in length.")
+                total += len(str(item.get(key, "")))
+        for path in EMBED_URLS:
+            url = _embed_value(embed, path)
+            if url is None:
+                continue
+            if not isinstance(url, str) or len(url) > EMBED_URL_MAX:
+                raise _form_error(("embeds", index, *path), "BASE_TYPE_MAX_LENGTH",
+                                  f"Must be {EMBED_URL_MAX} or fewer in length.")
+            if not _EMBED_URL_RE.match(url):
+                scheme = url.split(":", 1)[0] if ":" in url else ""
+                if scheme and scheme.isalpha() and scheme.lower() not in ("http", "https", "attachment"):
+                    raise _form_error(("embeds", index, *path), "URL_TYPE_INVALID_SCHEME",
+                                      f'Scheme "{scheme}" is not supported. Scheme must be one of (\'http\', '
+                                      "'https').")
+                raise _form_error(("embeds", index, *path), "URL_TYPE_INVALID_URL", "Not a well formed URL.")
+        stamp = embed.get("timestamp")
+        if stamp is not None:
+            try:
+                datetime.fromisoformat(str(stamp))
+            except ValueError:
+                raise _form_error(("embeds", index, "timestamp"), "DATE_TYPE_PARSE",
+                                  f"Could not parse {stamp}. Should be ISO8601.") from None
+    if total > EMBED_TOTAL_MAX:
+        raise _form_error(("embeds",), "MESSAGE_EMBED_TOTAL_SIZE",
+                          f"Embed size exceeds maximum size of {EMBED_TOTAL_MAX}")
+
+
+def _embed_value(embed: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    """The value at `path` of an embed (None when any step is missing)."""
+    value: Any = embed
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _embed_response(embed: Mapping[str, Any]) -> dict[str, Any]:
+    """An embed as Discord answers it (MessageEmbedResponse): typed, its image proxied."""
+    shown = {"type": "rich", **json.loads(json.dumps(embed))}
+    for key in ("image", "thumbnail"):
+        if isinstance(shown.get(key), dict) and shown[key].get("url"):
+            shown[key] |= {"proxy_url": "https://media.discordapp.net/external/fake/" + key, "width": 800,
+                           "height": 450, "content_type": "image/jpeg"}
+    return shown
+
+
 # --------------------------------------------------------------------------------------------
 # Public records
 # --------------------------------------------------------------------------------------------
@@ -1602,7 +1687,7 @@ class FakeDiscord:
             "channel_id": str(channel_id),
             "author": dict(self._users[self.bot_user_id]),
             "attachments": [],
-            "embeds": list(body.get("embeds") or []),
+            "embeds": [_embed_response(embed) for embed in body.get("embeds") or []],
             "mentions": [],
             "mention_roles": [],
             "pinned": False,
@@ -2161,34 +2246,14 @@ class FakeDiscord:
             raise _form_error(
                 ("content",), "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_CONTENT_LENGTH} or fewer in length."
             )
-        embeds = body.get("embeds") or []
-        if len(embeds) > 10:
-            raise _form_error(("embeds",), "BASE_TYPE_MAX_LENGTH", "Must be 10 or fewer in length.")
-        total = 0
-        for index, embed in enumerate(embeds):
-            for key, limit in (("title", 256), ("description", 4096)):
-                if len(embed.get(key) or "") > limit:
-                    raise _form_error(
-                        ("embeds", index, key), "BASE_TYPE_MAX_LENGTH", f"Must be {limit} or fewer."
-                    )
-            if len(embed.get("fields") or []) > 25:
-                raise _form_error(("embeds", index, "fields"), "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer.")
-            total += len(embed.get("title") or "") + len(embed.get("description") or "")
-            total += sum(len(f.get("name", "")) + len(f.get("value", "")) for f in embed.get("fields") or [])
-            total += len((embed.get("footer") or {}).get("text", "")) + len(
-                (embed.get("author") or {}).get("name", "")
-            )
-        if total > 6000:
-            raise _form_error(
-                ("embeds",), "MESSAGE_EMBED_TOTAL_SIZE", "Embed size exceeds maximum size of 6000"
-            )
+        _validate_embeds(body.get("embeds"))
         nonce = body.get("nonce")
         if nonce is not None and len(str(nonce)) > MAX_NONCE_LENGTH:
             raise _form_error(
                 ("nonce",), "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_NONCE_LENGTH} or fewer in length."
             )
         has_payload = (
-            content or embeds or body.get("components") or body.get("sticker_ids") or body.get("poll")
+            content or body.get("embeds") or body.get("components") or body.get("sticker_ids") or body.get("poll")
         )
         if not partial and not has_payload and not files:
             raise _ApiError(400, 50006)
@@ -2394,9 +2459,10 @@ class FakeDiscord:
     def _apply_edit(message: dict[str, Any], body: Mapping[str, Any]) -> None:
         if "content" in body:
             message["content"] = body["content"] or ""
-        for key in ("embeds", "components"):
-            if key in body:
-                message[key] = list(body[key] or [])
+        if "embeds" in body:
+            message["embeds"] = [_embed_response(embed) for embed in body["embeds"] or []]
+        if "components" in body:
+            message["components"] = list(body["components"] or [])
         if "flags" in body and body["flags"] is not None:
             # Ephemerality is fixed by the first response; edits cannot change it.
             fixed = EPHEMERAL | LOADING

@@ -41,7 +41,9 @@ def test_commands_are_synced_with_their_spec_names(world: World):
     assert options_of(commands["stories"])["topic"]["autocomplete"] is True
     assert options_of(commands["stories"])["limit"]["max_value"] == 10
     assert options_of(commands["stories"])["hours"]["max_value"] == 168
-    assert set(options_of(commands["digest"])) == {"schedule", "preview", "pause", "resume"}
+    assert set(options_of(commands["digest"])) == {"schedule", "preview", "pause", "resume", "style"}
+    setup = options_of(options_of(commands["briefing"])["setup"])
+    assert [c["value"] for c in setup["style"]["choices"]] == ["text", "rich"] and not setup["style"].get("required")
     assert set(options_of(commands["briefing"])) == {
         "setup",
         "show",
@@ -448,3 +450,40 @@ def test_feeds_add_and_post_now_have_a_cooldown_per_server(world: World):
     again = invoke(busy, "briefing post-now")
     assert re.search(r"`/briefing post-now` was used too often .* Try again in \d+ s\.", again.content)
     assert len(fake.channel_messages(busy.channel("news"))) == posted
+
+
+def test_rich_style_for_a_briefing_and_a_personal_digest_through_the_commands(world: World):
+    fake, guild = world.fake, world.guild
+    channel = guild.channel("general")
+
+    def manage(command: str, options: dict | None = None):
+        return fake.invoke(command, options or {}, user_id=world.manager, guild_id=guild.id, channel_id=channel,
+                           permissions=MANAGE_GUILD)
+
+    saved = manage("briefing setup", {"channel": channel, "time": "07:00", "style": "rich"})
+    assert "Style: rich, the top story as an embed" in saved.content
+    assert "Style: rich" in manage("briefing show").content
+    preview = manage("briefing preview")
+    assert "Daily briefing" in preview.content and preview.embeds and preview.embeds[0]["title"]
+    assert preview.embeds[0]["title"] not in "\n".join(preview.texts)
+    earlier = len(fake.channel_messages(channel))  # other tests of the module posted here too
+    assert "Posted the briefing" in manage("briefing post-now").content
+    messages = fake.channel_messages(channel)[earlier:]
+    assert messages[0]["embeds"][0]["title"] == preview.embeds[0]["title"]
+    assert all(not m.get("embeds") for m in messages[1:]) and all(len(m["content"]) <= 2000 for m in messages)
+    assert all(m["allowed_mentions"] == {"parse": []} for m in messages)
+    kept = manage("briefing setup", {"channel": channel, "time": "07:30"})
+    assert "Style: rich" in kept.content  # an update without `style` keeps it
+    assert "Style: text" in manage("briefing setup", {"channel": channel, "time": "07:30", "style": "text"}).content
+    manage("briefing remove", {"channel": channel})
+
+    user = fake.add_user(username="rich-reader")
+    no_digest = fake.invoke("digest style", {"style": "rich"}, user_id=user, guild_id=guild.id)
+    assert no_digest.ephemeral and "no personal digest yet" in no_digest.content
+    fake.invoke("subscribe", {"topic": "immigration"}, user_id=user, guild_id=guild.id)
+    assert "Style: text" in fake.invoke("subscriptions", user_id=user, guild_id=guild.id).content
+    chosen = fake.invoke("digest style", {"style": "rich"}, user_id=user, guild_id=guild.id)
+    assert chosen.ephemeral and "Style: rich" in chosen.content
+    assert "Style: rich" in fake.invoke("subscriptions", user_id=user, guild_id=guild.id).content
+    preview = fake.invoke("digest preview", user_id=user, guild_id=guild.id)
+    assert "Your briefing" in preview.content and preview.embeds and preview.embeds[0]["title"]

@@ -18,6 +18,7 @@ from digests.topics import load_taxonomy
 from tests.e2e.conftest import DUMMY_TOKEN, MANAGE_GUILD
 from tests.e2e.fake_discord import (
     CREATE_PUBLIC_THREADS,
+    EMBED_LINKS,
     ClientProcess,
     FakeDiscord,
     FakeGuild,
@@ -61,6 +62,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
             {"name": "announcements", "type": 5},
             {"name": "no-threads", "permission_overwrites": [{"id": bot_id, "type": 1, "deny": CREATE_PUBLIC_THREADS}]},
             {"name": "hooked-news", "type": 5},
+            {"name": "no-embeds", "permission_overwrites": [{"id": bot_id, "type": 1, "deny": EMBED_LINKS}]},
         ])
         env = {**fake.env(DUMMY_TOKEN), "DATABASE_URL": database_url, "DISCORD_GUILD_ID": "", "PYTHONUNBUFFERED": "1"}
         with ClientProcess([sys.executable, "-m", "bot", "run"], env=env, cwd=workdir) as bot:
@@ -149,3 +151,12 @@ def test_webhook_identity_is_validated_and_publishing_through_a_webhook_needs_ma
     assert url.rsplit("/", 1)[1] not in saved.content
     stored = desk.stored("hooked-news")
     assert (stored.webhook_username, stored.webhook_avatar_url) == ("Morning Desk", "https://example.com/desk.png")
+
+
+def test_a_rich_briefing_needs_embed_links_unless_it_posts_through_a_webhook(desk: Desk):
+    refused = desk.setup("no-embeds", style="rich")
+    assert "The bot lacks Embed Links in" in refused.content and desk.stored("no-embeds") is None
+    assert "Style: text" in desk.setup("no-embeds").content  # a text briefing needs no embeds
+    url = desk.fake.add_webhook(desk.guild.channel("no-embeds"))
+    saved = desk.setup("no-embeds", style="rich", webhook=url)
+    assert "Style: rich" in saved.content and desk.stored("no-embeds").style == "rich"

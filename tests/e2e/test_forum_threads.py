@@ -102,8 +102,9 @@ def test_a_forum_post_made_before_a_crash_is_found_and_finished_once(fake, tmp_p
     fake.wait_for(lambda: target_states(database_url)["channel"][0][3] is not None, timeout=60, what="the watermark")
     stop_bot(fake, bot)
 
-    # The post, the look-up(s): the bot's requests and the fake's answers, as Discord documents them.
-    assert check_exchanges(fake.requests) == (3 if archived else 2)
+    # The post, the look-up(s), the second part (sent twice): the bot's requests and the fake's answers, as
+    # Discord documents them.
+    assert check_exchanges(fake.requests) == (3 if archived else 2) + 2
     second_part = fake.requests_matching("POST", rf"^/channels/{post_id}/messages$")
     assert len(second_part) == 2 and len({r.json["nonce"] for r in second_part}) == 1  # sent again, kept once
     posts = fake.threads(forum)
@@ -134,7 +135,7 @@ def test_a_text_channel_briefing_opens_one_discussion_thread_across_a_crash(fake
     fake.wait_for(lambda: target_states(database_url)["channel"][0][3] is not None, timeout=30, what="the watermark")
     stop_bot(fake, bot)
 
-    assert check_exchanges(fake.requests) == 2
+    assert check_exchanges(fake.requests) == 2 + SAMPLE_PARTS  # the thread opened twice, each part's message
     messages = fake.channel_messages(channel)
     assert_each_part_once(messages)
     [thread] = fake.threads(channel)
@@ -157,7 +158,8 @@ def test_an_announcement_briefing_crossposts_each_part_once_across_a_crash(fake,
     fake.wait_for(lambda: target_states(database_url)["channel"][0][3] is not None, timeout=60, what="the watermark")
     stop_bot(fake, bot)
 
-    assert check_exchanges(fake.requests) == SAMPLE_PARTS + 1  # one crosspost was repeated after the crash
+    # Each part's message and crosspost; one crosspost was repeated after the crash.
+    assert check_exchanges(fake.requests) == SAMPLE_PARTS + SAMPLE_PARTS + 1
     messages = fake.channel_messages(channel)
     assert_each_part_once(messages)
     assert all(m.get("crossposted") for m in messages)
@@ -175,7 +177,7 @@ def test_crossposts_over_the_hourly_limit_are_postponed_without_holding_the_part
                   what="the postponement")
     stop_bot(fake, bot)
 
-    assert check_exchanges(fake.requests) == 2
+    assert check_exchanges(fake.requests) == SAMPLE_PARTS + 2  # each part's message, a crosspost and a 429
     messages = fake.channel_messages(channel)
     assert_each_part_once(messages)
     assert [bool(m.get("crossposted")) for m in messages] == [True, False]

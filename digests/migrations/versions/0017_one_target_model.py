@@ -1,10 +1,10 @@
-"""One target model: the schedule, pause, creation time and watermark of every target in `target`.
+"""One target model: the schedule, pause, creation time, watermark and style of every target in `target`.
 
 Before, `channel_briefing`, `personal_digest` and `webhook_digest` each had their own copies of
-`time_of_day`, `timezone`, `days`, `topics`, `paused`, `pause_reason`, `created_at` and
-`last_delivered_at`. Now `target` holds them, once per target, with its `kind` (`channel`, `user`,
-`webhook`); each kind's table keeps only what differs, and its primary key `id` is its target's id
-(see `digests.models.Target`).
+`time_of_day`, `timezone`, `days`, `topics`, `paused`, `pause_reason`, `created_at`,
+`last_delivered_at` and (briefings and personal digests, since 0016) `style`. Now `target` holds
+them, once per target, with its `kind` (`channel`, `user`, `webhook`); each kind's table keeps only
+what differs, and its primary key `id` is its target's id (see `digests.models.Target`).
 
 Moving the rows:
 - a channel briefing keeps its id as its target's id, so its archive entries (`archive_entry.briefing_id`)
@@ -13,7 +13,7 @@ Moving the rows:
 - personal digests, then webhook digests, get the ids after the briefings' (in user id, then
   webhook digest id order); a personal digest was keyed by its user, who is now `user_id`, unique;
 - a personal digest's days are `daily` and its topics empty (its topics are its user's
-  subscriptions); a webhook digest has no time of day.
+  subscriptions); a webhook digest has no time of day, and its style is `text`.
 Deliveries name their destination (a channel, a user, a webhook), not a target row, so they are
 unchanged.
 
@@ -21,8 +21,8 @@ SQLite rebuilds `channel_briefing` to drop columns and add the foreign key; drop
 would cascade to `archive_entry` (foreign keys are on and cannot be turned off inside the
 migration's transaction), so the archive entries are set aside first and put back after.
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-11-30
 """
 
@@ -36,14 +36,14 @@ from alembic import op
 
 from digests.models import UTCDateTime
 
-revision = "0016"
-down_revision = "0015"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
 # The columns moved to `target`, by table, as they were there (what the downgrade puts back).
 _CHANNEL_SHARED = ("time_of_day", "timezone", "topics", "days", "paused", "pause_reason", "created_at",
-                   "last_delivered_at")
+                   "last_delivered_at", "style")
 _BRIEFING_FK = "channel_briefing_id_fkey"
 
 
@@ -57,7 +57,12 @@ def _shared_columns(*, time_nullable: bool = False) -> list[sa.Column]:
         sa.Column("pause_reason", sa.String(300)),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("last_delivered_at", UTCDateTime()),
+        _style(),
     ]
+
+
+def _style() -> sa.Column:
+    return sa.Column("style", sa.String(8), nullable=False, server_default="text")
 
 
 def _target_table() -> sa.Table:
@@ -76,6 +81,7 @@ def _old_personal_digest(metadata: sa.MetaData) -> sa.Table:
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("last_delivered_at", UTCDateTime()),
         sa.Column("dm_channel_id", sa.BigInteger),
+        _style(),
     )
 
 
@@ -171,9 +177,11 @@ def upgrade() -> None:
         row["target_id"] = number
     shared = ("paused", "pause_reason", "created_at", "last_delivered_at")
     targets = [{"id": row["target_id"], "kind": "user", "time_of_day": row["time_of_day"], "timezone": row["timezone"],
-                "days": "daily", "topics": "", **{name: row[name] for name in shared}} for row in digests]
+                "days": "daily", "topics": "", "style": row["style"], **{name: row[name] for name in shared}}
+               for row in digests]
     targets += [{"id": row["target_id"], "kind": "webhook", "time_of_day": None, "timezone": row["timezone"],
-                 "days": "daily", "topics": row["topics"], **{name: row[name] for name in shared}} for row in webhooks]
+                 "days": "daily", "topics": row["topics"], "style": "text", **{name: row[name] for name in shared}}
+                for row in webhooks]
     if targets:
         bind.execute(target.insert(), targets)
     _move_sequence_past(bind, "target")
@@ -210,7 +218,8 @@ def downgrade() -> None:
             batch.drop_constraint(_BRIEFING_FK, type_="foreignkey")
             for column in _shared_columns():
                 if column.name in _CHANNEL_SHARED:
-                    batch.add_column(sa.Column(column.name, column.type, nullable=True))
+                    batch.add_column(sa.Column(column.name, column.type, nullable=True,
+                                               server_default="text" if column.name == "style" else None))
         for name in _CHANNEL_SHARED:
             bind.exec_driver_sql(f"UPDATE channel_briefing SET {name} = "  # noqa: S608 (our column names)
                                  f"(SELECT {name} FROM target WHERE target.id = channel_briefing.id)")
