@@ -38,11 +38,11 @@ from digests import archive
 from digests.embeds import Embed
 from digests.errors import DeliveryError
 from digests.message_parts import Part, content_of, dump_parts, embed_of, load_parts
-from digests.models import ChannelBriefing, Delivery, DeliveryPart, WebhookDigest
+from digests.models import ChannelBriefing, Delivery, DeliveryPart, Target, WebhookDigest
 from digests.rendering import Renderer
 from digests.selection import Digest, StoryPools, select_digest
 from digests.store import session_scope
-from digests.targets import FORUM_KINDS, SlotReaders, Target, coverage_of, readers_of, set_paused
+from digests.targets import FORUM_KINDS, AnyTarget, SlotReaders, coverage_of, readers_of, set_paused
 from digests.telemetry import NO_TELEMETRY, DeliveryOutcome, Telemetry
 from digests.timeutil import parse_timezone
 from digests.topics import Taxonomy
@@ -121,7 +121,7 @@ class Publisher(Protocol):
         ...
 
 
-def destination_of(target: Target) -> Destination:
+def destination_of(target: AnyTarget) -> Destination:
     """Where a target's digest goes."""
     if isinstance(target, ChannelBriefing):
         if target.webhook_url is None:
@@ -135,7 +135,7 @@ def destination_of(target: Target) -> Destination:
     return Destination("user", target.user_id, dm_channel_id=target.dm_channel_id)
 
 
-def placement_of(target: Target) -> Placement:
+def placement_of(target: AnyTarget) -> Placement:
     """Where a target's parts land (see `Placement`); a webhook bound to one thread always posts there."""
     if isinstance(target, ChannelBriefing):
         in_thread = target.webhook_url is not None and target.webhook_thread_id is not None
@@ -160,7 +160,7 @@ class Composed:
 
 
 def compose(
-    *, session: Session, taxonomy: Taxonomy, renderer: Renderer, target: Target, now: datetime,
+    *, session: Session, taxonomy: Taxonomy, renderer: Renderer, target: AnyTarget, now: datetime,
     pools: StoryPools | None = None, readers: SlotReaders | None = None,
 ) -> Composed:
     """The target's digest if it were delivered at `now`, and its messages ([] when there is nothing to post).
@@ -196,7 +196,7 @@ def compose(
 
 
 def render_target(
-    *, session: Session, taxonomy: Taxonomy, renderer: Renderer, target: Target, now: datetime,
+    *, session: Session, taxonomy: Taxonomy, renderer: Renderer, target: AnyTarget, now: datetime,
     pools: StoryPools | None = None, readers: SlotReaders | None = None,
 ) -> list[Part]:
     """The messages of the target's digest if it were delivered at `now` ([] when there is nothing)."""
@@ -225,7 +225,7 @@ def claim(
     session: Session,
     taxonomy: Taxonomy,
     renderer: Renderer,
-    target: Target,
+    target: AnyTarget,
     slot_at: datetime,
     now: datetime,
     owner: str = "",
@@ -248,7 +248,7 @@ def claim(
     if existing is None:
         # The watermark as stored now: a command may have posted (`/briefing post-now`) since the target
         # was loaded, and then that digest already holds this slot's stories.
-        set_committed_value(target, "last_delivered_at", _stored_watermark(session, target))
+        set_committed_value(target.target, "last_delivered_at", _stored_watermark(session, target))
         passed = target.last_delivered_at is not None and target.last_delivered_at >= slot_at
         composed = Composed(None, []) if passed else compose(session=session, taxonomy=taxonomy, renderer=renderer,
                                                              target=target, now=slot_at, pools=pools, readers=readers)
@@ -316,19 +316,15 @@ def _find(session: Session, destination: Destination, slot_at: datetime) -> Deli
     )).first()
 
 
-def _is_target(target: Target) -> sa.ColumnElement[bool]:
-    key = sa.inspect(type(target)).primary_key[0]
-    return key == getattr(target, key.key)
+def _stored_watermark(session: Session, target: AnyTarget) -> datetime | None:
+    return session.execute(sa.select(Target.last_delivered_at).where(col(Target.id) == target.id)).scalar_one_or_none()
 
 
-def _stored_watermark(session: Session, target: Target) -> datetime | None:
-    return session.execute(sa.select(type(target).last_delivered_at).where(_is_target(target))).scalar_one_or_none()
-
-
-def _advance_watermark(session: Session, target: Target, slot_at: datetime) -> None:
+def _advance_watermark(session: Session, target: AnyTarget, slot_at: datetime) -> None:
     """Move the target's watermark forward to `slot_at`, never back: a later slot or a post-now may be past it."""
-    watermark = col(type(target).last_delivered_at)
-    session.execute(sa.update(type(target)).where(_is_target(target), sa.or_(watermark.is_(None), watermark < slot_at))
+    watermark = col(Target.last_delivered_at)
+    session.execute(sa.update(Target)
+                    .where(col(Target.id) == target.id, sa.or_(watermark.is_(None), watermark < slot_at))
                     .values(last_delivered_at=slot_at).execution_options(synchronize_session=False))
 
 
@@ -360,7 +356,7 @@ class Deliverer:
         self.publisher = publisher
         self.clock = clock
 
-    async def deliver(self, target: Target, *, slot_at: datetime) -> DeliveryReport:
+    async def deliver(self, target: AnyTarget, *, slot_at: datetime) -> DeliveryReport:
         """Deliver (or resume) the target's digest for `slot_at`; a transient DeliveryError leaves it to a retry."""
         kind = destination_of(target).kind
         try:
@@ -375,7 +371,7 @@ class Deliverer:
             self.telemetry.delivery_ended(kind, outcome)
         return report
 
-    async def _deliver(self, target: Target, slot_at: datetime) -> tuple[DeliveryReport, DeliveryOutcome | None]:
+    async def _deliver(self, target: AnyTarget, slot_at: datetime) -> tuple[DeliveryReport, DeliveryOutcome | None]:
         """The delivery, and how it ended here (None: it was finished before, or another process holds it)."""
         claimed = await asyncio.to_thread(self._claim, target, slot_at)
         delivery = claimed.delivery
@@ -400,7 +396,7 @@ class Deliverer:
                  slot_at.isoformat(), report.parts_sent)
         return report, "done"
 
-    async def _send_parts(self, target: Target, claimed: Claim, destination: Destination) -> None:
+    async def _send_parts(self, target: AnyTarget, claimed: Claim, destination: Destination) -> None:
         """Send the parts not sent yet, starting the post or opening the thread the placement asks for."""
         delivery, sent = claimed.delivery, claimed.sent
         placement = placement_of(target)
@@ -452,17 +448,17 @@ class Deliverer:
                 await asyncio.to_thread(self._record_published, claimed.delivery.id, index)
                 claimed.published.add(index)
 
-    async def preview(self, target: Target) -> list[Part]:
+    async def preview(self, target: AnyTarget) -> list[Part]:
         """The messages the target would get now, without claiming anything."""
         return await asyncio.to_thread(self._preview, target)
 
-    def _preview(self, target: Target) -> list[Part]:
+    def _preview(self, target: AnyTarget) -> list[Part]:
         with session_scope(self.engine) as session:
             session.add(target)
             return render_target(session=session, taxonomy=self.taxonomy, renderer=self.renderer, target=target,
                                  now=self.clock())
 
-    def _claim(self, target: Target, slot_at: datetime) -> Claim:
+    def _claim(self, target: AnyTarget, slot_at: datetime) -> Claim:
         with session_scope(self.engine) as session:
             session.add(target)
             return claim(session=session, taxonomy=self.taxonomy, renderer=self.renderer, target=target,
@@ -500,13 +496,13 @@ class Deliverer:
         session.execute(sa.update(Delivery).where(col(Delivery.id) == delivery_id).values(**values)
                         .execution_options(synchronize_session=False))
 
-    def _finish(self, delivery_id: int, target: Target) -> None:
+    def _finish(self, delivery_id: int, target: AnyTarget) -> None:
         with session_scope(self.engine) as session:
             delivery = session.get(Delivery, delivery_id)
             delivery.status, delivery.finished_at = "done", self.clock()
             _advance_watermark(session, target, delivery.slot_at)
 
-    def _fail(self, delivery_id: int, target: Target, reason: str) -> None:
+    def _fail(self, delivery_id: int, target: AnyTarget, reason: str) -> None:
         with session_scope(self.engine) as session:
             delivery = session.get(Delivery, delivery_id)
             delivery.status, delivery.finished_at, delivery.error = "failed", self.clock(), reason[:500]
@@ -523,7 +519,7 @@ class Deliverer:
                                   error=delivery.error)
 
 
-def last_delivery(*, session: Session, target: Target) -> Delivery | None:
+def last_delivery(*, session: Session, target: AnyTarget) -> Delivery | None:
     """The target's most recent delivery, for `/briefing show` and `/subscriptions`."""
     destination = destination_of(target)
     return session.exec(select(Delivery).where(
@@ -531,7 +527,7 @@ def last_delivery(*, session: Session, target: Target) -> Delivery | None:
     ).order_by(col(Delivery.slot_at).desc())).first()
 
 
-def unfinished_slot(*, session: Session, target: Target, now: datetime, horizon: timedelta = timedelta(days=1)
+def unfinished_slot(*, session: Session, target: AnyTarget, now: datetime, horizon: timedelta = timedelta(days=1)
                     ) -> datetime | None:
     """The slot of the target's latest delivery still `sending` within `horizon`: a run cut short, to resume."""
     destination = destination_of(target)

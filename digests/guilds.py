@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from digests.models import ChannelBriefing, Feed, GuildDailyStories, MemberGuild, Story, StoryGuild
+from digests.models import ChannelBriefing, Feed, GuildDailyStories, MemberGuild, Story, StoryGuild, Target
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,8 @@ def forget_guild(*, session: Session, guild_id: int) -> ForgottenGuild:
                                                       ~others.exists()))
     _delete(session, sa.delete(StoryGuild).where(col(StoryGuild.guild_id) == guild_id))
     feeds = _delete(session, sa.delete(Feed).where(col(Feed.guild_id) == guild_id))
-    _delete(session, sa.delete(ChannelBriefing).where(col(ChannelBriefing.guild_id) == guild_id))
+    # Deleting the targets deletes their briefing rows and archives (ON DELETE CASCADE).
+    _delete(session, sa.delete(Target).where(col(Target.id).in_(briefing_ids)))
     members = _delete(session, sa.delete(MemberGuild).where(col(MemberGuild.guild_id) == guild_id))
     _delete(session, sa.delete(GuildDailyStories).where(col(GuildDailyStories.guild_id) == guild_id))
     return ForgottenGuild(feeds=feeds, briefing_ids=briefing_ids, members=members, stories=stories)

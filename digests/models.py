@@ -6,9 +6,10 @@ Every timestamp is stored as UTC and comes back timezone-aware on every backend 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import ClassVar
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Relationship, SQLModel
 
 from digests.timeutil import as_utc
 
@@ -187,24 +188,116 @@ class IngestRun(SQLModel, table=True):
 
 
 
-class ChannelBriefing(SQLModel, table=True):
-    """A scheduled briefing posted into one channel of a guild.
+class Target(SQLModel, table=True):
+    """Something that gets a digest: a channel briefing, a personal digest or a webhook digest.
 
-    `topics` is a comma-separated list of slugs (empty: all topics); `days` is `daily`,
-    `weekdays`, `weekends` or a list such as `mon,wed,fri`. `last_delivered_at` is the watermark:
-    the next digest holds only stories ingested after it. With a `webhook_url` (a secret: it holds
-    the webhook's token) the briefing is posted through that channel webhook instead of the bot.
+    One shape for every target. What every kind has lives here, once: the schedule (`time_of_day`,
+    `timezone`, `days`), the pause (`paused`, the `pause_reason` shown to users), `created_at`, the
+    watermark `last_delivered_at` (the next digest holds only what arrived after it) and the `style`.
+    What only one kind has lives in that kind's table (`ChannelBriefing`, `PersonalDigest`,
+    `WebhookDigest`), whose primary key is this `id`: one id per target, whatever its kind, so what
+    applies to any target (filters, saved searches and feed routing next) can refer to `target.id`
+    alone instead of a (kind, key) pair per table, and a new shared setting is one column here, not
+    one per kind. It is the layout of SQLAlchemy's joined-table inheritance, which SQLModel cannot
+    map: each kind's row holds its `target` (loaded with it, in one query) and reads and writes the
+    shared fields through it, so code that has a briefing writes `briefing.paused` as before.
+    Deleting a kind's row deletes its target, and the other way round.
+
+    `kind` is `channel`, `user` or `webhook`. `days` is `daily`, `weekdays`, `weekends` or a list
+    such as `mon,wed,fri` (personal digests are daily). `topics` is a comma-separated list of slugs
+    (empty: all topics) for briefings and webhook digests; a personal digest follows its user's
+    `Subscription`s instead, so it keeps this empty. A webhook digest has no schedule of its own
+    (cron runs `briefbot post`), so its `time_of_day` is None.
     """
 
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=10)
+    time_of_day: str | None = Field(default=None, max_length=5)
+    timezone: str = Field(max_length=64)
+    days: str = Field(default="daily", max_length=40)
+    topics: str = Field(default="", max_length=1_000)
+    paused: bool = False
+    pause_reason: str | None = Field(default=None, max_length=300)
+    created_at: datetime = Field(sa_column=utc_column())
+    last_delivered_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    # How its digests look: `text` or `rich` (see DIGEST_STYLES); webhook digests stay `text`.
+    style: str = Field(default="text", max_length=8, sa_column_kwargs={"server_default": "text"})
+
+    @property
+    def topic_slugs(self) -> list[str]:
+        """The topics as a list; empty means all topics."""
+        return [slug for slug in self.topics.split(",") if slug]
+
+
+# The fields every kind shares, kept on `Target`.
+TARGET_FIELDS = ("time_of_day", "timezone", "days", "topics", "paused", "pause_reason", "created_at",
+                 "last_delivered_at", "style")
+
+
+def _target_id_column() -> sa.Column:
+    """A kind's primary key: its target's id (deleting the target deletes the row)."""
+    return sa.Column(sa.ForeignKey("target.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+
+
+def _target_relationship():
+    """A kind's `target`: loaded in the same query (an inner join), saved and deleted with the row."""
+    return Relationship(sa_relationship_kwargs={"lazy": "joined", "innerjoin": True, "single_parent": True,
+                                                "cascade": "all, delete-orphan"})
+
+
+def _through_target(name: str) -> property:
+    """A shared field of the row's target, read and written as if it were the row's own (see `Target`)."""
+    return property(lambda row: getattr(row.target, name), lambda row, value: setattr(row.target, name, value),
+                    doc=f"The target's `{name}` (see `Target`).")
+
+
+class _TargetFields:
+    """The shared fields of a kind's row, each read and written through its `target`.
+
+    A row is built with them as if they were its own (`ChannelBriefing(channel_id=…, time_of_day=…)`):
+    they go to its new `Target`. Python-side only: queries name `Target`'s columns (joined on `id`).
+    """
+
+    KIND: ClassVar[str]
+
+    def __init__(self, **values: object) -> None:
+        shared = {name: values.pop(name) for name in TARGET_FIELDS if name in values}
+        if "target" not in values:
+            values["target"] = Target(kind=self.KIND, **shared)
+        elif shared:
+            raise TypeError("give the shared fields to the Target, or no Target")
+        super().__init__(**values)
+
+    time_of_day = _through_target("time_of_day")
+    timezone = _through_target("timezone")
+    days = _through_target("days")
+    topics = _through_target("topics")
+    paused = _through_target("paused")
+    pause_reason = _through_target("pause_reason")
+    created_at = _through_target("created_at")
+    last_delivered_at = _through_target("last_delivered_at")
+    style = _through_target("style")
+
+    @property
+    def topic_slugs(self) -> list[str]:
+        """The target's topics as a list; empty means all topics."""
+        return self.target.topic_slugs
+
+
+class ChannelBriefing(_TargetFields, SQLModel, table=True):
+    """A scheduled briefing posted into one channel of a guild (its schedule and watermark: `Target`).
+
+    With a `webhook_url` (a secret: it holds the webhook's token) the briefing is posted through
+    that channel webhook instead of the bot.
+    """
+
+    KIND: ClassVar[str] = "channel"
     __tablename__ = "channel_briefing"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, sa_column=_target_id_column())
+    target: Target = _target_relationship()
     guild_id: int = Field(sa_column=snowflake_column(index=True))
     channel_id: int = Field(sa_column=snowflake_column(unique=True))
-    time_of_day: str = Field(max_length=5)
-    timezone: str = Field(max_length=64)
-    topics: str = Field(default="", max_length=1_000)
-    days: str = Field(default="daily", max_length=40)
     mention_role_id: int | None = Field(default=None, sa_column=snowflake_column(nullable=True))
     webhook_url: str | None = Field(default=None, max_length=300, repr=False)
     # How the webhook presents itself, and the thread of the channel it posts into (None: the channel).
@@ -219,49 +312,35 @@ class ChannelBriefing(SQLModel, table=True):
     forum_tag_id: int | None = Field(default=None, sa_column=snowflake_column(nullable=True))
     open_thread: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     publish: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
-    # `text` or `rich` (see DIGEST_STYLES).
-    style: str = Field(default="text", max_length=8, sa_column_kwargs={"server_default": "text"})
     quiet_day_notice: bool = False
-    paused: bool = False
-    pause_reason: str | None = Field(default=None, max_length=300)
-    created_at: datetime = Field(sa_column=utc_column())
-    last_delivered_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     # The web archive (see digests.archive): whether deliveries are archived and served, and the random
     # token of its URLs, kept when the archive is turned off so turning it on again keeps its links.
     archive: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     archive_token: str | None = Field(default=None, max_length=40, unique=True, index=True, repr=False)
 
-    @property
-    def topic_slugs(self) -> list[str]:
-        """The topics as a list; empty means all topics."""
-        return [slug for slug in self.topics.split(",") if slug]
 
+class PersonalDigest(_TargetFields, SQLModel, table=True):
+    """A user's personal digest, sent by DM (its schedule, pause, watermark: `Target`; its topics: `Subscription`)."""
 
-class PersonalDigest(SQLModel, table=True):
-    """A user's personal digest: when it is sent by DM, and whether it is paused."""
-
+    KIND: ClassVar[str] = "user"
     __tablename__ = "personal_digest"
 
-    user_id: int = Field(sa_column=snowflake_column(primary_key=True))
-    time_of_day: str = Field(max_length=5)
-    timezone: str = Field(max_length=64)
-    paused: bool = False
-    pause_reason: str | None = Field(default=None, max_length=300)
-    created_at: datetime = Field(sa_column=utc_column())
-    last_delivered_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    id: int | None = Field(default=None, sa_column=_target_id_column())
+    target: Target = _target_relationship()
+    user_id: int = Field(sa_column=snowflake_column(unique=True))
     # The DM channel Discord opened with the user, once it has: a DM then costs one request, after a
     # restart too (10,000 users' first digests after a restart would otherwise take 200 s longer).
     dm_channel_id: int | None = Field(default=None, sa_column=snowflake_column(nullable=True))
-    # `text` or `rich` (see DIGEST_STYLES).
-    style: str = Field(default="text", max_length=8, sa_column_kwargs={"server_default": "text"})
 
 
-class WebhookDigest(SQLModel, table=True):
-    """A digest posted through a Discord webhook by `briefbot post --webhook`, with its own watermark."""
+class WebhookDigest(_TargetFields, SQLModel, table=True):
+    """A digest posted through a Discord webhook by `briefbot post --webhook` (its watermark: `Target`)."""
 
+    KIND: ClassVar[str] = "webhook"
     __tablename__ = "webhook_digest"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, sa_column=_target_id_column())
+    target: Target = _target_relationship()
     webhook_id: int = Field(sa_column=snowflake_column(unique=True))
     webhook_url: str = Field(max_length=300, repr=False)
     # The name and avatar to post under; a thread to post into, or (a forum's webhook) the name that
@@ -270,17 +349,6 @@ class WebhookDigest(SQLModel, table=True):
     avatar_url: str | None = Field(default=None, max_length=AVATAR_URL_MAX)
     thread_id: int | None = Field(default=None, sa_column=snowflake_column(nullable=True))
     thread_name: str | None = Field(default=None, max_length=THREAD_NAME_MAX)
-    topics: str = Field(default="", max_length=1_000)
-    timezone: str = Field(max_length=64)
-    paused: bool = False
-    pause_reason: str | None = Field(default=None, max_length=300)
-    created_at: datetime = Field(sa_column=utc_column())
-    last_delivered_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
-
-    @property
-    def topic_slugs(self) -> list[str]:
-        """The topics as a list; empty means all topics."""
-        return [slug for slug in self.topics.split(",") if slug]
 
 
 class Subscription(SQLModel, table=True):
@@ -327,7 +395,9 @@ class Delivery(SQLModel, table=True):
     """One digest for one target and one slot; the unique (target, slot) row is the claim.
 
     `target_kind` is `channel` (target_id: the channel), `user` (target_id: the user) or `webhook`
-    (target_id: the webhook).
+    (target_id: the webhook): the claim names where the digest goes, not the `Target` row, so a
+    channel never gets two digests of one slot even when its briefing is removed and set up again
+    within it, and a removed target's deliveries stay, as history (`Target.id` would give neither).
     `status`: `sending` while parts go out, then `done`, `failed` (permanent error) or `empty`.
     `parts` (a JSON list) is the rendered digest (each part a string, or an object with the part's
     content and its embed: see `digests.message_parts`), fixed when the slot is claimed, so a delivery

@@ -30,12 +30,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlmodel import Session, col, select
 
-from digests.delivery import Deliverer, Target
+from digests.delivery import Deliverer
 from digests.errors import DeliveryError
-from digests.models import ChannelBriefing, Delivery, PersonalDigest, Subscription
+from digests.models import ChannelBriefing, Delivery, PersonalDigest, Subscription, Target
 from digests.scheduling import cron_trigger
 from digests.store import session_scope
-from digests.targets import days_of
+from digests.targets import AnyTarget
 
 log = logging.getLogger(__name__)
 
@@ -75,15 +75,18 @@ class Due:
     slot_at: datetime
 
 
-def active_targets(session: Session) -> list[Target]:
+def active_targets(session: Session) -> list[AnyTarget]:
     """Every target that should have a job: unpaused briefings, unpaused digests with topics."""
-    briefings = session.exec(select(ChannelBriefing).where(col(ChannelBriefing.paused).is_(False))).all()
+    unpaused = col(Target.paused).is_(False)
+    briefings = session.exec(select(ChannelBriefing).join(Target, col(Target.id) == col(ChannelBriefing.id))
+                             .where(unpaused)).all()
     has_topics = sa.exists().where(col(Subscription.user_id) == col(PersonalDigest.user_id))
-    digests = session.exec(select(PersonalDigest).where(col(PersonalDigest.paused).is_(False), has_topics)).all()
+    digests = session.exec(select(PersonalDigest).join(Target, col(Target.id) == col(PersonalDigest.id))
+                           .where(unpaused, has_topics)).all()
     return [*briefings, *digests]
 
 
-def is_active(session: Session, target: Target) -> bool:
+def is_active(session: Session, target: AnyTarget) -> bool:
     """Whether one target should have a job (the rule of `active_targets`, for a single target)."""
     if target.paused:
         return False
@@ -93,26 +96,28 @@ def is_active(session: Session, target: Target) -> bool:
     return True
 
 
-def identity(target: Target) -> tuple[Kind, int]:
+def identity(target: AnyTarget) -> tuple[Kind, int]:
     """The (kind, key) that names a target in jobs and queues."""
     if isinstance(target, ChannelBriefing):
         return "channel", target.id or 0
     return "user", target.user_id
 
 
-def load_target(session: Session, kind: Kind, key: int) -> Target | None:
+def load_target(session: Session, kind: Kind, key: int) -> AnyTarget | None:
     """The target named by (kind, key), if it still exists."""
-    return session.get(ChannelBriefing if kind == "channel" else PersonalDigest, key)
+    if kind == "channel":
+        return session.get(ChannelBriefing, key)
+    return session.exec(select(PersonalDigest).where(col(PersonalDigest.user_id) == key)).first()
 
 
-def schedule_of(target: Target) -> Schedule:
+def schedule_of(target: AnyTarget) -> Schedule:
     """The target's schedule, as jobs are shared by."""
-    return target.time_of_day, target.timezone, days_of(target)
+    return target.time_of_day, target.timezone, target.days
 
 
-def latest_slot(target: Target, now: datetime) -> datetime | None:
+def latest_slot(target: AnyTarget, now: datetime) -> datetime | None:
     """The target's most recent slot at or before `now`."""
-    return _latest_slot(target.time_of_day, target.timezone, days_of(target), now)
+    return _latest_slot(target.time_of_day, target.timezone, target.days, now)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -180,7 +185,7 @@ class DeliveryScheduler:
         await self.queue.join()
 
     @stops_quietly
-    async def _start_catching_up(self, targets: list[Target]) -> None:
+    async def _start_catching_up(self, targets: list[AnyTarget]) -> None:
         await self.retry_unfinished()
         await self.catch_up(targets)
 
@@ -198,11 +203,11 @@ class DeliveryScheduler:
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
 
-    def _load_active(self) -> list[Target]:
+    def _load_active(self) -> list[AnyTarget]:
         with session_scope(self.engine) as session:
             return active_targets(session)
 
-    def _add_job(self, target: Target, now: datetime) -> None:
+    def _add_job(self, target: AnyTarget, now: datetime) -> None:
         """Put the target in its schedule's job, adding the job if it is the schedule's first target.
 
         The job's first run is computed here, memoised (see `_next_slot`).
@@ -222,7 +227,7 @@ class DeliveryScheduler:
     async def sync_target(self, kind: Kind, key: int) -> None:
         """Re-read one target after a change and add, replace or remove its job."""
 
-        def load() -> Target | None:
+        def load() -> AnyTarget | None:
             with session_scope(self.engine) as session:
                 target = load_target(session, kind, key)
                 return target if target is not None and is_active(session, target) else None
@@ -265,7 +270,7 @@ class DeliveryScheduler:
         """
         members = sorted(self._members.get(schedule, ()))
 
-        def load() -> list[tuple[tuple[Kind, int], Target | None]]:
+        def load() -> list[tuple[tuple[Kind, int], AnyTarget | None]]:
             with session_scope(self.engine) as session:
                 return [(member, load_target(session, *member)) for member in members]
 
@@ -287,7 +292,7 @@ class DeliveryScheduler:
             self._queued.add(marker)
             self.queue.put_nowait((0 if resume else 1, next(self._arrivals), due))
 
-    async def catch_up(self, targets: list[Target]) -> None:
+    async def catch_up(self, targets: list[AnyTarget]) -> None:
         """Queue each target's latest missed slot if it is within the grace window; log the rest."""
         now = self.clock()
         missed = await asyncio.to_thread(self._missed_slots, targets, now)
@@ -304,7 +309,7 @@ class DeliveryScheduler:
             log.warning("skipped %d slot(s) missed by more than CATCHUP_GRACE_MINUTES (%s); LOG_LEVEL=DEBUG lists them",
                         skipped, self.grace)
 
-    def _missed_slots(self, targets: list[Target], now: datetime) -> list[tuple[Target, datetime]]:
+    def _missed_slots(self, targets: list[AnyTarget], now: datetime) -> list[tuple[AnyTarget, datetime]]:
         with session_scope(self.engine) as session:
             delivered = set(session.execute(sa.select(Delivery.target_kind, Delivery.target_id, Delivery.slot_at)
                                             .where(col(Delivery.slot_at) >= now - _LOOKBACK)).all())
@@ -382,7 +387,7 @@ class DeliveryScheduler:
 
     async def _deliver(self, due: Due) -> str | None:
         """Deliver a due slot; returns the delivery's status (None: the target is gone or paused)."""
-        def load() -> Target | None:
+        def load() -> AnyTarget | None:
             with session_scope(self.engine) as session:
                 return load_target(session, due.kind, due.key)
 

@@ -20,7 +20,15 @@ from sqlmodel import Session, col, select
 
 from digests.archive import set_archive
 from digests.errors import InputError, NotFoundError
-from digests.models import DIGEST_STYLES, ChannelBriefing, MemberGuild, PersonalDigest, Subscription, WebhookDigest
+from digests.models import (
+    DIGEST_STYLES,
+    ChannelBriefing,
+    MemberGuild,
+    PersonalDigest,
+    Subscription,
+    Target,
+    WebhookDigest,
+)
 from digests.scheduling import next_slot, parse_days, period_at
 from digests.selection import DAILY, Coverage, coverage
 from digests.store import member_guilds
@@ -30,7 +38,8 @@ from digests.webhook_identity import CLEAR, WebhookIdentity, parse_avatar_url, p
 
 T = TypeVar("T")
 
-Target = ChannelBriefing | PersonalDigest | WebhookDigest
+# A target as the code handles it: its kind's row, which carries its `Target` (see `digests.models.Target`).
+AnyTarget = ChannelBriefing | PersonalDigest | WebhookDigest
 DEFAULT_DIGEST_TIME = "08:00"
 # A webhook digest has no schedule (`briefbot post` runs when cron says): it covers at most a week.
 UNSCHEDULED_PERIOD = timedelta(days=7)
@@ -235,7 +244,7 @@ def remove_briefing(*, session: Session, briefing: ChannelBriefing) -> None:
 
 def personal_digest_of(*, session: Session, user_id: int) -> PersonalDigest | None:
     """The user's digest settings, if they ever subscribed or scheduled."""
-    return session.get(PersonalDigest, user_id)
+    return session.exec(select(PersonalDigest).where(col(PersonalDigest.user_id) == user_id)).first()
 
 
 def subscribed_topics(*, session: Session, taxonomy: Taxonomy, user_id: int) -> list[Topic]:
@@ -340,12 +349,7 @@ def upsert_webhook_digest(
     return digest
 
 
-def days_of(target: Target) -> str:
-    """The days a target is sent on: a briefing's own, every day for a personal digest."""
-    return target.days if isinstance(target, ChannelBriefing) else "daily"
-
-
-def period_of(target: Target, at: datetime) -> timedelta:
+def period_of(target: AnyTarget, at: datetime) -> timedelta:
     """The target's period at `at` (see `digests.scheduling.period_at`).
 
     A webhook digest has no schedule: its period is the time since its last post (a day before the
@@ -355,17 +359,17 @@ def period_of(target: Target, at: datetime) -> timedelta:
         if target.last_delivered_at is None:
             return DAILY
         return min(max(at - target.last_delivered_at, timedelta(0)), UNSCHEDULED_PERIOD)
-    return period_at(time_of_day=target.time_of_day, timezone=target.timezone, days=days_of(target), at=at)
+    return period_at(time_of_day=target.time_of_day, timezone=target.timezone, days=target.days, at=at)
 
 
-def coverage_of(target: Target, at: datetime) -> Coverage:
+def coverage_of(target: AnyTarget, at: datetime) -> Coverage:
     """What the target's digest at `at` covers, from its watermark and its schedule's period."""
     return coverage(since=target.last_delivered_at, now=at, period=period_of(target, at))
 
 
 def next_coverage(target: ChannelBriefing | PersonalDigest, now: datetime) -> Coverage:
     """What the target's next scheduled digest will cover, as things stand at `now`."""
-    slot = next_slot(time_of_day=target.time_of_day, timezone=target.timezone, days=days_of(target), after=now)
+    slot = next_slot(time_of_day=target.time_of_day, timezone=target.timezone, days=target.days, after=now)
     return coverage_of(target, slot)
 
 
@@ -420,14 +424,13 @@ class SlotReaders:
 
 def _readers_due_at(session: Session, taxonomy: Taxonomy, slot_at: datetime) -> dict[int, Readers]:
     """The readers of every unpaused personal digest with a slot at `slot_at`."""
-    schedules = session.execute(sa.select(PersonalDigest.time_of_day, PersonalDigest.timezone).distinct()
-                                .where(col(PersonalDigest.paused).is_(False))).all()
+    unpaused = (col(Target.kind) == "user", col(Target.paused).is_(False))
+    schedules = session.execute(sa.select(Target.time_of_day, Target.timezone).distinct().where(*unpaused)).all()
     due = [(time_of_day, zone) for time_of_day, zone in schedules if _fires_at(time_of_day, zone, slot_at)]
     if not due:
         return {}
-    users = sa.select(PersonalDigest.user_id).where(
-        col(PersonalDigest.paused).is_(False),
-        sa.tuple_(col(PersonalDigest.time_of_day), col(PersonalDigest.timezone)).in_(due))
+    users = sa.select(PersonalDigest.user_id).join(Target, col(Target.id) == col(PersonalDigest.id)).where(
+        *unpaused, sa.tuple_(col(Target.time_of_day), col(Target.timezone)).in_(due))
     slugs: dict[int, set[str]] = {user_id: set() for user_id in session.execute(users).scalars()}
     for user_id, slug in session.execute(sa.select(Subscription.user_id, Subscription.topic_slug)
                                          .where(col(Subscription.user_id).in_(users))):
@@ -452,7 +455,7 @@ def _in_taxonomy_order(taxonomy: Taxonomy, slugs: Sequence[str] | set[str]) -> l
     return [topic for topic in taxonomy if topic.slug in slugs]
 
 
-def set_paused(target: Target, *, paused: bool, reason: str | None = None) -> None:
+def set_paused(target: AnyTarget, *, paused: bool, reason: str | None = None) -> None:
     """Pause (with the reason shown to users) or resume a briefing or a digest."""
     target.paused = paused
     target.pause_reason = reason[:300] if paused and reason else None

@@ -21,6 +21,7 @@ from digests.scheduling import next_slot
 from digests.targets import (
     ALL,
     next_coverage,
+    personal_digest_of,
     require_personal_digest,
     schedule_digest,
     set_digest_style,
@@ -86,7 +87,7 @@ async def subscriptions_command(interaction: discord.Interaction) -> None:
 
     def work(session: Session):
         topics = subscribed_topics(session=session, taxonomy=taxonomy, user_id=interaction.user.id)
-        digest = session.get(PersonalDigest, interaction.user.id)
+        digest = personal_digest_of(session=session, user_id=interaction.user.id)
         last = last_delivery(session=session, target=digest) if digest else None
         return topics, digest, last
 

@@ -138,11 +138,12 @@ def _unreachable(url: sa.URL, shown: str, error: sa.exc.DBAPIError) -> Check:
 
 # Every stored schedule, grouped: 10,000 targets usually share a few dozen (time, zone, days).
 _SCHEDULE_QUERIES = {
-    "channel briefing": "SELECT time_of_day, timezone, days, NOT paused AS scheduled, COUNT(*) FROM channel_briefing "
-                        "GROUP BY time_of_day, timezone, days, paused",
-    "personal digest": "SELECT time_of_day, timezone, 'daily', NOT paused AND EXISTS (SELECT 1 FROM subscription s "
-                       "WHERE s.user_id = personal_digest.user_id) AS scheduled, COUNT(*) FROM personal_digest "
-                       "GROUP BY time_of_day, timezone, scheduled",
+    "channel briefing": "SELECT time_of_day, timezone, days, NOT paused AS scheduled, COUNT(*) FROM target "
+                        "WHERE kind = 'channel' GROUP BY time_of_day, timezone, days, paused",
+    "personal digest": "SELECT t.time_of_day, t.timezone, 'daily', NOT t.paused AND EXISTS (SELECT 1 "
+                       "FROM subscription s WHERE s.user_id = d.user_id) AS scheduled, COUNT(*) "
+                       "FROM target t JOIN personal_digest d ON d.id = t.id "
+                       "GROUP BY t.time_of_day, t.timezone, scheduled",
 }
 
 
@@ -152,7 +153,7 @@ def stored_schedules(connection: sa.Connection) -> list[StoredSchedule]:
     for what, query in _SCHEDULE_QUERIES.items():
         for time_of_day, timezone, days, scheduled, count in connection.execute(sa.text(query)):
             found.append(StoredSchedule(what, time_of_day, timezone, days, bool(scheduled), count))
-    webhooks = "SELECT timezone, COUNT(*) FROM webhook_digest GROUP BY timezone"
+    webhooks = "SELECT timezone, COUNT(*) FROM target WHERE kind = 'webhook' GROUP BY timezone"
     found += [StoredSchedule("`briefbot post` webhook digest", "00:00", timezone, "daily", False, count)
               for timezone, count in connection.execute(sa.text(webhooks))]
     return found

@@ -57,7 +57,7 @@ def seed_targets(
     rng = random.Random(seed)
     weighted_topics = [slug for slug, weight in TOPIC_WEIGHTS.items() for _ in range(weight)]
     created = rawstore.sql_time(created_at)
-    digests, subscriptions, briefings = [], [], []
+    targets, digests, subscriptions, briefings = [], [], [], []
     users: list[int] = []
     channels: list[tuple[int, int]] = []
     for index in range(count):
@@ -71,27 +71,30 @@ def seed_targets(
             time_of_day, days = local.strftime("%H:%M"), local.strftime("%a").lower() if weekly else "daily"
             delivered = None if never else rawstore.sql_time(
                 previous_slot(time_of_day=time_of_day, timezone=zone, days=days, before=slot))
+        target_id = index + 1
         if weekly or rng.random() < channel_share:
             guild_id, channel_id = GUILD_ID_BASE + index // 4, CHANNEL_ID_BASE + index
             topics = "" if rng.random() < 0.5 else ",".join(_topics(rng, weighted_topics, rng.randint(2, 5)))
-            briefings.append((guild_id, channel_id, time_of_day, zone, topics, days, None, 0, 0, None,
-                              created, delivered))
+            targets.append((target_id, "channel", time_of_day, zone, days, topics, 0, None, created, delivered))
+            briefings.append((target_id, guild_id, channel_id, None, 0))
             channels.append((guild_id, channel_id))
             continue
         user_id = USER_ID_BASE + index
-        digests.append((user_id, time_of_day, zone, 0, None, created, delivered))
+        targets.append((target_id, "user", time_of_day, zone, "daily", "", 0, None, created, delivered))
+        digests.append((target_id, user_id))
         subscriptions += [(user_id, slug, created) for slug in _topics(rng, weighted_topics, rng.choice(TOPIC_COUNTS))]
         users.append(user_id)
     connection = rawstore.connect(path)
     try:
         connection.execute("BEGIN")
-        connection.executemany("INSERT INTO personal_digest (user_id, time_of_day, timezone, paused, pause_reason, "
-                               "created_at, last_delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?)", digests)
+        connection.executemany("INSERT INTO target (id, kind, time_of_day, timezone, days, topics, paused, "
+                               "pause_reason, created_at, last_delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               targets)
+        connection.executemany("INSERT INTO personal_digest (id, user_id) VALUES (?, ?)", digests)
         connection.executemany("INSERT INTO subscription (user_id, topic_slug, created_at) VALUES (?, ?, ?)",
                                subscriptions)
-        connection.executemany("INSERT INTO channel_briefing (guild_id, channel_id, time_of_day, timezone, topics, "
-                               "days, mention_role_id, quiet_day_notice, paused, pause_reason, created_at, "
-                               "last_delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", briefings)
+        connection.executemany("INSERT INTO channel_briefing (id, guild_id, channel_id, mention_role_id, "
+                               "quiet_day_notice) VALUES (?, ?, ?, ?, ?)", briefings)
         connection.execute("COMMIT")
     finally:
         connection.close()
@@ -104,8 +107,8 @@ def make_due(path: Path, users: Sequence[int], *, slot: datetime, since: datetim
     try:
         connection.execute("BEGIN")
         connection.executemany(
-            "UPDATE personal_digest SET time_of_day = ?, timezone = 'UTC', created_at = ?, last_delivered_at = ? "
-            "WHERE user_id = ?",
+            "UPDATE target SET time_of_day = ?, timezone = 'UTC', created_at = ?, last_delivered_at = ? "
+            "WHERE id = (SELECT id FROM personal_digest WHERE user_id = ?)",
             [(slot.strftime("%H:%M"), rawstore.sql_time(since), rawstore.sql_time(since), user) for user in users])
         connection.execute("COMMIT")
     finally:

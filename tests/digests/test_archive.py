@@ -332,9 +332,11 @@ def test_upgrading_from_0012_keeps_every_briefing_with_its_archive_off(database_
                 2, "trade", False, None)
             set_archive(briefing, "on")
         with engine.connect() as conn, pytest.raises(sa.exc.IntegrityError):
-            conn.execute(sa.text("INSERT INTO channel_briefing (guild_id, channel_id, time_of_day, timezone, topics, "
-                                 "days, quiet_day_notice, paused, created_at, archive, archive_token) VALUES (1, 3, "
-                                 "'08:00', 'UTC', '', 'daily', false, false, '2026-11-28 07:00:00', true, :token)"),
+            conn.execute(sa.text("INSERT INTO target (id, kind, time_of_day, timezone, topics, days, paused, "
+                                 "created_at) VALUES (99, 'channel', '08:00', 'UTC', '', 'daily', false, "
+                                 "'2026-11-28 07:00:00')"))
+            conn.execute(sa.text("INSERT INTO channel_briefing (id, guild_id, channel_id, quiet_day_notice, archive, "
+                                 "archive_token) VALUES (99, 1, 3, false, true, :token)"),
                          {"token": briefing.archive_token})
     finally:
         engine.dispose()

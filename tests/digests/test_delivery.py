@@ -14,9 +14,9 @@ from sqlmodel import select
 from digests.delivery import Deliverer, Destination, claim
 from digests.errors import DeliveryError
 from digests.ingest.draft import StoryDraft
-from digests.models import ChannelBriefing, Delivery, DeliveryPart, PersonalDigest
+from digests.models import ChannelBriefing, Delivery, DeliveryPart
 from digests.store import add_stories, session_scope
-from digests.targets import setup_briefing, subscribe
+from digests.targets import personal_digest_of, setup_briefing, subscribe
 
 
 class RecordingPublisher:
@@ -167,7 +167,7 @@ async def test_a_personal_digest_goes_by_dm_with_the_users_topics_only(engine, t
     with session_scope(engine) as session:
         subscribe(session=session, taxonomy=taxonomy, user_id=77, topic="defense", default_timezone="UTC",
                   now=now - timedelta(days=1))
-        digest = session.get(PersonalDigest, 77)
+        digest = personal_digest_of(session=session, user_id=77)
     publisher = RecordingPublisher()
     report = await deliverer(engine, taxonomy, renderer, now, publisher).deliver(digest, slot_at=now)
     assert report.status == "done" and len(publisher.sent) == 1
@@ -193,12 +193,12 @@ async def test_a_late_delivery_sends_the_slots_digest_and_leaves_later_stories_t
                     drafts=[StoryDraft(title="Tariffs on steel", source="Wire")])
         add_stories(session=session, taxonomy=taxonomy, now=now + timedelta(minutes=4),
                     drafts=[StoryDraft(title="Tariffs on wine", source="Wire")])
-        target = session.get(PersonalDigest, 77)
+        target = personal_digest_of(session=session, user_id=77)
     publisher = RecordingPublisher()
     late = deliverer(engine, taxonomy, renderer, now + timedelta(minutes=5), publisher)  # the clock: 5 min late
     await late.deliver(target, slot_at=now)
     with session_scope(engine) as session:
-        target = session.get(PersonalDigest, 77)
+        target = personal_digest_of(session=session, user_id=77)
         assert target.last_delivered_at == now  # the watermark is the slot, not the clock
     await late.deliver(target, slot_at=now + timedelta(days=1))
     assert ["wine" in content for _, content, _, _ in publisher.sent] == [False, True]

@@ -166,11 +166,12 @@ def test_stored_timezones_this_machine_does_not_know(engine, taxonomy, now):
     url = engine.url.render_as_string(hide_password=False)
     assert check_database(url)[1].detail == "4 stored schedule(s) in 2 timezone(s), all valid"
     with engine.begin() as connection:  # a zone a later tzdata dropped, say
-        connection.execute(sa.text("UPDATE channel_briefing SET timezone = 'Europe/Atlantis' WHERE channel_id = 3"))
+        connection.execute(sa.text("UPDATE target SET timezone = 'Europe/Atlantis' WHERE id = "
+                                   "(SELECT id FROM channel_briefing WHERE channel_id = 3)"))
     paused = check_database(url)[1]
     assert paused.status is Status.WARNING and "1 channel briefing(s): “Europe/Atlantis”" in paused.detail
     with engine.begin() as connection:
-        connection.execute(sa.text("UPDATE personal_digest SET timezone = 'Asia/Nowhere'"))
+        connection.execute(sa.text("UPDATE target SET timezone = 'Asia/Nowhere' WHERE kind = 'user'"))
     scheduled = check_database(url)[1]
     assert scheduled.status is Status.FAILURE
     assert "1 personal digest(s): “Asia/Nowhere” is not a known IANA timezone" in scheduled.detail

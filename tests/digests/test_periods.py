@@ -18,6 +18,7 @@ from digests.targets import (
     coverage_of,
     next_coverage,
     period_of,
+    personal_digest_of,
     readers_of,
     schedule_digest,
     set_paused,
@@ -164,7 +165,7 @@ def test_the_slots_readers_are_read_once_and_match_a_read_of_each_user(engine, t
                           now=MONDAY - timedelta(days=3))
         remember_member(session=session, user_id=1, guild_id=77)
         schedule_digest(session=session, user_id=3, time_of_day="09:00", timezone="UTC", now=MONDAY)
-        set_paused(session.get(PersonalDigest, 2), paused=True)
+        set_paused(personal_digest_of(session=session, user_id=2), paused=True)
     readers = SlotReaders()
     with session_scope(engine) as session:
         got = {user: readers.get(session=session, taxonomy=taxonomy, user_id=user, slot_at=MONDAY)
@@ -183,7 +184,7 @@ def test_a_personal_digest_through_shared_pools_and_readers_is_the_one_read_alon
     with session_scope(engine) as session:
         subscribe(session=session, taxonomy=taxonomy, user_id=5, topic="diplomacy", default_timezone="UTC",
                   now=MONDAY - timedelta(days=3))
-        session.get(PersonalDigest, 5).last_delivered_at = MONDAY - timedelta(days=1)
+        personal_digest_of(session=session, user_id=5).last_delivered_at = MONDAY - timedelta(days=1)
     with session_scope(engine) as session:
         target = session.exec(select(PersonalDigest).where(PersonalDigest.user_id == 5)).one()
         alone = render_target(session=session, taxonomy=taxonomy, renderer=renderer, target=target, now=MONDAY)

@@ -352,7 +352,7 @@ def test_upgrading_from_0014_keeps_stories_and_targets_and_makes_every_digest_te
                            image_url="https://img.example/tariffs.jpg")])
         with session_scope(engine) as session:
             assert session.exec(select(Story.image_url)).one() == "https://img.example/tariffs.jpg"
-            assert {session.exec(select(ChannelBriefing.style)).one(), session.exec(select(PersonalDigest.style)).one()
+            assert {session.exec(select(ChannelBriefing)).one().style, session.exec(select(PersonalDigest)).one().style
                     } == {"rich"}
     finally:
         engine.dispose()

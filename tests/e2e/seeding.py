@@ -10,7 +10,7 @@ from sqlmodel import select
 from digests.ingest.briefing_text import parse_briefing_text
 from digests.models import ChannelBriefing, PersonalDigest
 from digests.store import add_stories, open_store, session_scope
-from digests.targets import setup_briefing, subscribe
+from digests.targets import personal_digest_of, setup_briefing, subscribe
 from digests.topics import load_taxonomy
 
 SAMPLE = (resources.files("digests") / "data" / "sample-briefing.txt").read_text(encoding="utf-8")
@@ -43,7 +43,7 @@ def seed(
         for user_id in users:
             subscribe(session=session, taxonomy=taxonomy, user_id=user_id, topic=topic, default_timezone="UTC",
                       now=created)
-            session.get(PersonalDigest, user_id).time_of_day = time_of_day
+            personal_digest_of(session=session, user_id=user_id).time_of_day = time_of_day
     engine.dispose()
 
 

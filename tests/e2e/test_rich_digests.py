@@ -78,7 +78,7 @@ def stored_parts(database_url: str) -> list:
     engine = open_store(database_url, load_taxonomy())
     with session_scope(engine) as session:
         parts = json.loads(session.exec(select(Delivery.parts)).one())
-        assert session.exec(select(ChannelBriefing.style)).one() == "rich"
+        assert session.exec(select(ChannelBriefing)).one().style == "rich"
     engine.dispose()
     return parts
 
