@@ -24,6 +24,7 @@ from jinja2.bccache import Bucket
 from digests.embeds import Embed
 from digests.errors import ConfigError
 from digests.message_parts import Part, RichPart
+from digests.scheduling import describe_days
 from digests.selection import Coverage, Digest, StoryList
 from digests.story_items import StoryItem
 from digests.text import LINK_MAX, cut_at_word, markdown_url
@@ -198,6 +199,7 @@ class Renderer:
                                 clip=cut_at_word)
         self.env.filters["local"] = local_time
         self.env.filters["span"] = describe_span
+        self.env.filters["days"] = describe_days
         self.env.globals["utc"] = ZoneInfo("UTC")
         self.env.globals["digest_body"] = self._digest_body
         self.env.globals["shared_line"] = self._story_line

@@ -292,15 +292,18 @@ def unsubscribe(*, session: Session, taxonomy: Taxonomy, user_id: int, topic: st
 
 
 def schedule_digest(
-    *, session: Session, user_id: int, time_of_day: str, timezone: str, now: datetime
+    *, session: Session, user_id: int, time_of_day: str, timezone: str, now: datetime, days: str | None = None
 ) -> PersonalDigest:
-    """Set when the user's digest is sent."""
+    """Set when the user's digest is sent; `days` None keeps its days (a new digest's: daily)."""
     digest = personal_digest_of(session=session, user_id=user_id)
     values = {"time_of_day": canonical_time(time_of_day), "timezone": canonical_timezone(timezone)}
+    if days is not None:
+        values["days"] = parse_days(days)
     if digest is None:
         digest = PersonalDigest(user_id=user_id, created_at=now, **values)
     else:
-        digest.time_of_day, digest.timezone = values["time_of_day"], values["timezone"]
+        for name, value in values.items():
+            setattr(digest, name, value)
     session.add(digest)
     session.flush()
     return digest
@@ -425,12 +428,13 @@ class SlotReaders:
 def _readers_due_at(session: Session, taxonomy: Taxonomy, slot_at: datetime) -> dict[int, Readers]:
     """The readers of every unpaused personal digest with a slot at `slot_at`."""
     unpaused = (col(Target.kind) == "user", col(Target.paused).is_(False))
-    schedules = session.execute(sa.select(Target.time_of_day, Target.timezone).distinct().where(*unpaused)).all()
-    due = [(time_of_day, zone) for time_of_day, zone in schedules if _fires_at(time_of_day, zone, slot_at)]
+    schedules = session.execute(
+        sa.select(Target.time_of_day, Target.timezone, Target.days).distinct().where(*unpaused)).all()
+    due = [tuple(schedule) for schedule in schedules if _fires_at(*schedule, slot_at)]
     if not due:
         return {}
     users = sa.select(PersonalDigest.user_id).join(Target, col(Target.id) == col(PersonalDigest.id)).where(
-        *unpaused, sa.tuple_(col(Target.time_of_day), col(Target.timezone)).in_(due))
+        *unpaused, sa.tuple_(col(Target.time_of_day), col(Target.timezone), col(Target.days)).in_(due))
     slugs: dict[int, set[str]] = {user_id: set() for user_id in session.execute(users).scalars()}
     for user_id, slug in session.execute(sa.select(Subscription.user_id, Subscription.topic_slug)
                                          .where(col(Subscription.user_id).in_(users))):
@@ -443,9 +447,9 @@ def _readers_due_at(session: Session, taxonomy: Taxonomy, slot_at: datetime) -> 
             for user_id, followed in slugs.items()}
 
 
-def _fires_at(time_of_day: str, zone: str, slot_at: datetime) -> bool:
+def _fires_at(time_of_day: str, zone: str, days: str, slot_at: datetime) -> bool:
     try:
-        return next_slot(time_of_day=time_of_day, timezone=zone, days="daily",
+        return next_slot(time_of_day=time_of_day, timezone=zone, days=days,
                          after=slot_at - timedelta(seconds=1)) == slot_at
     except InputError:  # a zone this machine's tz database no longer knows: such a digest is read alone
         return False

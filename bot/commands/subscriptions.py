@@ -33,7 +33,7 @@ from digests.targets import (
 
 
 def _next_at(digest: PersonalDigest, now):
-    return next_slot(time_of_day=digest.time_of_day, timezone=digest.timezone, days="daily", after=now)
+    return next_slot(time_of_day=digest.time_of_day, timezone=digest.timezone, days=digest.days, after=now)
 
 
 @app_commands.command(name="subscribe", description="Add a topic to your personal digest, sent to you by DM")
@@ -101,17 +101,19 @@ digest_group = app_commands.Group(name="digest", description="Your personal dige
 
 
 @digest_group.command(name="schedule", description="Choose when your digest is sent")
-@app_commands.describe(time="24-hour time, e.g. 07:30", timezone="Your timezone, e.g. Europe/Brussels")
+@app_commands.describe(time="24-hour time, e.g. 07:30", timezone="Your timezone, e.g. Europe/Brussels",
+                       days="daily, weekdays, weekends, or days like mon,wed,fri (mon alone: a weekly digest)")
 @app_commands.autocomplete(timezone=timezone_autocomplete)
 async def digest_schedule(
-    interaction: discord.Interaction, time: app_commands.Range[str, 1, 20], timezone: app_commands.Range[str, 1, 64]
+    interaction: discord.Interaction, time: app_commands.Range[str, 1, 20], timezone: app_commands.Range[str, 1, 64],
+    days: app_commands.Range[str, 1, 60] | None = None,
 ) -> None:
     client = client_of(interaction)
     taxonomy, now = client.services.taxonomy, client.clock()
 
     def work(session: Session):
         digest = schedule_digest(session=session, user_id=interaction.user.id, time_of_day=time, timezone=timezone,
-                                 now=now)
+                                 now=now, days=days)
         return digest, bool(subscribed_topics(session=session, taxonomy=taxonomy, user_id=interaction.user.id))
 
     digest, has_topics = await client.db(work)

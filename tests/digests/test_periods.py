@@ -157,6 +157,31 @@ def test_a_weekly_digest_ranks_an_early_event_by_its_outlets_not_its_age(engine,
     assert best == [event(day) for day in range(5)]  # the events first, newest first; headlines after
 
 
+def test_a_weekly_personal_digest_holds_the_weeks_top_stories_and_is_read_only_on_its_day(engine, taxonomy,
+                                                                                          renderer, week):
+    with session_scope(engine) as session:
+        for user_id in (5, 6):
+            subscribe(session=session, taxonomy=taxonomy, user_id=user_id, topic="diplomacy", default_timezone="UTC",
+                      now=MONDAY - timedelta(days=30))
+            schedule_digest(session=session, user_id=user_id, time_of_day="08:00", timezone="UTC",
+                            now=MONDAY - timedelta(days=30), days="mon" if user_id == 5 else None)
+            personal_digest_of(session=session, user_id=user_id).last_delivered_at = MONDAY - timedelta(days=7)
+    with session_scope(engine) as session:
+        weekly, daily = (session.exec(select(PersonalDigest).where(PersonalDigest.user_id == user_id)).one()
+                         for user_id in (5, 6))
+        assert period_of(weekly, MONDAY) == timedelta(days=7) and period_of(daily, MONDAY) == timedelta(days=1)
+        body = "".join(render_target(session=session, taxonomy=taxonomy, renderer=renderer, target=weekly,
+                                     now=MONDAY, pools=StoryPools(), readers=SlotReaders()))
+        assert all(event(day) in body for day in range(7)) and event(9) not in body  # the week, not older
+        # The slot's readers: both on Monday at 08:00, only the daily one on Tuesday.
+        readers = SlotReaders()
+        readers.get(session=session, taxonomy=taxonomy, user_id=5, slot_at=MONDAY)
+        assert set(readers._slots[MONDAY].result()) == {5, 6}
+        tuesday = MONDAY + timedelta(days=1)
+        readers.get(session=session, taxonomy=taxonomy, user_id=6, slot_at=tuesday)
+        assert set(readers._slots[tuesday].result()) == {6}
+
+
 def test_the_slots_readers_are_read_once_and_match_a_read_of_each_user(engine, taxonomy):
     with session_scope(engine) as session:
         for user_id, topics in ((1, ["economy", "trade"]), (2, ["sports"]), (3, ["economy"])):

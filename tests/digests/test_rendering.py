@@ -179,8 +179,8 @@ def test_replies_keep_one_fact_per_line(renderer, taxonomy):
     lines = renderer.reply("subscribed", topic=taxonomy.get("trade"), digest=digest, already=False, first=True,
                            next_at=next_at)[0].split("\n")
     assert lines[0] == f"✅ Added {taxonomy.get('trade').label} to your personal digest."
-    assert lines[1].startswith("Your digest comes by DM daily at 08:00 (Europe/Brussels)")
-    assert lines[2] == "🕗 08:00 Europe/Brussels · next: Sun 29 Nov 08:00 (<t:1795935600:R>)"
+    assert lines[1].startswith("Your digest comes by DM every day at 08:00 (Europe/Brussels)")
+    assert lines[2] == "🕗 08:00 Europe/Brussels every day · next: Sun 29 Nov 08:00 (<t:1795935600:R>)"
     removed = renderer.reply("unsubscribed", removed=[taxonomy.get("trade")], remaining=[])[0].split("\n")
     assert len(removed) == 2
 

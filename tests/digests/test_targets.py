@@ -111,9 +111,15 @@ def test_unsubscribe_one_or_all(engine, taxonomy, now):
 def test_schedule_digest_validates_and_stores(engine, now):
     with session_scope(engine) as session:
         digest = schedule_digest(session=session, user_id=9, time_of_day="6:30", timezone="america/new_york", now=now)
-        assert (digest.time_of_day, digest.timezone) == ("06:30", "America/New_York")
+        assert (digest.time_of_day, digest.timezone, digest.days) == ("06:30", "America/New_York", "daily")
         with pytest.raises(InputError):
             schedule_digest(session=session, user_id=9, time_of_day="noon", timezone="UTC", now=now)
+        assert schedule_digest(session=session, user_id=9, time_of_day="7:00", timezone="UTC", now=now,
+                               days="Monday, FRI").days == "mon,fri"
+        assert schedule_digest(session=session, user_id=9, time_of_day="7:15", timezone="UTC", now=now).days == \
+            "mon,fri"  # left out: kept
+        with pytest.raises(InputError, match="not a schedule"):
+            schedule_digest(session=session, user_id=9, time_of_day="7:00", timezone="UTC", now=now, days="someday")
 
 
 @pytest.mark.parametrize(

@@ -121,7 +121,7 @@ def test_personal_digest_lifecycle(world: World):
     invoke = world.fake.invoke
     first = invoke("subscribe", {"topic": "economy"}, user_id=user, guild_id=world.guild.id)
     assert first.ephemeral and "Added 📈 Economy & Markets" in first.content
-    assert "daily at 08:00 (Europe/Brussels)" in first.content
+    assert "every day at 08:00 (Europe/Brussels)" in first.content
     again = invoke("subscribe", {"topic": "Economy & Markets"}, user_id=user, guild_id=world.guild.id)
     assert "already follow" in again.content
     invoke("subscribe", {"topic": "trade"}, user_id=user, guild_id=world.guild.id)
@@ -151,12 +151,18 @@ def test_personal_digest_lifecycle(world: World):
         user_id=user,
         guild_id=world.guild.id,
     )
-    assert "daily at 07:30 (America/New_York)" in scheduled.content
+    assert "every day at 07:30 (America/New_York)" in scheduled.content
+    bad_days = invoke("digest schedule", {"time": "7:30", "timezone": "America/New_York", "days": "someday"},
+                      user_id=user, guild_id=world.guild.id)
+    assert bad_days.ephemeral and "not a schedule" in bad_days.content
+    weekly = invoke("digest schedule", {"time": "7:30", "timezone": "America/New_York", "days": "monday"},
+                    user_id=user, guild_id=world.guild.id)
+    assert "sent on Mon at 07:30 (America/New_York)" in weekly.content and "next: Mon" in weekly.content
 
     status = invoke("subscriptions", user_id=user, guild_id=world.guild.id)
     assert status.ephemeral
     assert "Economy & Markets" in status.content and "Trade" in status.content
-    assert "07:30 America/New_York" in status.content and "never delivered yet" in status.content
+    assert "07:30 America/New_York on Mon" in status.content and "never delivered yet" in status.content
 
     preview = invoke("digest preview", user_id=user, guild_id=world.guild.id)
     assert preview.ephemeral and "Your briefing" in "\n".join(preview.texts)
