@@ -86,6 +86,33 @@ def active_targets(session: Session) -> list[AnyTarget]:
     return [*briefings, *digests]
 
 
+@dataclass(frozen=True)
+class Scheduled:
+    """What start-up needs of an active target: its name in jobs, its schedule, its creation, and the
+    id its deliveries are recorded under (the channel's or the user's). Read as plain rows: building
+    10,000 ORM targets took half a second of every start."""
+
+    kind: Kind
+    key: int
+    time_of_day: str
+    timezone: str
+    days: str
+    created_at: datetime
+    destination: int
+
+
+def scheduled_targets(session: Session) -> list[Scheduled]:
+    """Every target that should have a job (the rule of `active_targets`), as `Scheduled` rows."""
+    shared = (Target.time_of_day, Target.timezone, Target.days, Target.created_at)
+    unpaused = col(Target.paused).is_(False)
+    briefings = session.execute(sa.select(ChannelBriefing.id, *shared, ChannelBriefing.channel_id)
+                                .join(Target, col(Target.id) == col(ChannelBriefing.id)).where(unpaused))
+    has_topics = sa.exists().where(col(Subscription.user_id) == col(PersonalDigest.user_id))
+    digests = session.execute(sa.select(PersonalDigest.user_id, *shared, PersonalDigest.user_id)
+                              .join(Target, col(Target.id) == col(PersonalDigest.id)).where(unpaused, has_topics))
+    return [*(Scheduled("channel", *row) for row in briefings), *(Scheduled("user", *row) for row in digests)]
+
+
 def is_active(session: Session, target: AnyTarget) -> bool:
     """Whether one target should have a job (the rule of `active_targets`, for a single target)."""
     if target.paused:
@@ -167,7 +194,7 @@ class DeliveryScheduler:
         targets = await asyncio.to_thread(self._load_active)
         now = self.clock()
         for target in targets:
-            self._add_job(target, now)
+            self._join((target.kind, target.key), (target.time_of_day, target.timezone, target.days), now)
         # Every half lease: a dead process's deliveries are taken over within one and a half leases.
         self.scheduler.add_job(self.retry_unfinished, IntervalTrigger(seconds=self.deliverer.lease.total_seconds() / 2),
                                id="retry-unfinished", replace_existing=True)
@@ -185,7 +212,7 @@ class DeliveryScheduler:
         await self.queue.join()
 
     @stops_quietly
-    async def _start_catching_up(self, targets: list[AnyTarget]) -> None:
+    async def _start_catching_up(self, targets: list[Scheduled]) -> None:
         await self.retry_unfinished()
         await self.catch_up(targets)
 
@@ -203,16 +230,19 @@ class DeliveryScheduler:
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
 
-    def _load_active(self) -> list[AnyTarget]:
+    def _load_active(self) -> list[Scheduled]:
         with session_scope(self.engine) as session:
-            return active_targets(session)
+            return scheduled_targets(session)
 
     def _add_job(self, target: AnyTarget, now: datetime) -> None:
-        """Put the target in its schedule's job, adding the job if it is the schedule's first target.
+        """Put the target in its schedule's job (see `_join`)."""
+        self._join(identity(target), schedule_of(target), now)
+
+    def _join(self, member: tuple[Kind, int], schedule: Schedule, now: datetime) -> None:
+        """Put a target in its schedule's job, adding the job if it is the schedule's first target.
 
         The job's first run is computed here, memoised (see `_next_slot`).
         """
-        member, schedule = identity(target), schedule_of(target)
         if self._schedule_of.get(member) == schedule:
             return
         self.unschedule(*member)
@@ -292,13 +322,13 @@ class DeliveryScheduler:
             self._queued.add(marker)
             self.queue.put_nowait((0 if resume else 1, next(self._arrivals), due))
 
-    async def catch_up(self, targets: list[AnyTarget]) -> None:
+    async def catch_up(self, targets: list[Scheduled]) -> None:
         """Queue each target's latest missed slot if it is within the grace window; log the rest."""
         now = self.clock()
         missed = await asyncio.to_thread(self._missed_slots, targets, now)
         skipped = 0
         for target, slot_at in missed:
-            kind, key = identity(target)
+            kind, key = target.kind, target.key
             if now - slot_at <= self.grace:
                 log.info("catching up %s %s for slot %s", kind, key, slot_at.isoformat())
                 self.enqueue(Due(kind, key, slot_at))
@@ -309,18 +339,17 @@ class DeliveryScheduler:
             log.warning("skipped %d slot(s) missed by more than CATCHUP_GRACE_MINUTES (%s); LOG_LEVEL=DEBUG lists them",
                         skipped, self.grace)
 
-    def _missed_slots(self, targets: list[AnyTarget], now: datetime) -> list[tuple[AnyTarget, datetime]]:
+    def _missed_slots(self, targets: list[Scheduled], now: datetime) -> list[tuple[Scheduled, datetime]]:
         with session_scope(self.engine) as session:
             delivered = set(session.execute(sa.select(Delivery.target_kind, Delivery.target_id, Delivery.slot_at)
                                             .where(col(Delivery.slot_at) >= now - _LOOKBACK)).all())
         missed = []
         for target in targets:
-            slot_at = latest_slot(target, now)
-            kind = identity(target)[0]
-            target_id = target.channel_id if isinstance(target, ChannelBriefing) else target.user_id
-            if slot_at is None or slot_at < target.created_at or (kind, target_id, slot_at) in delivered:
+            slot_at = _latest_slot(target.time_of_day, target.timezone, target.days, now)
+            if slot_at is None or slot_at < target.created_at:
                 continue
-            missed.append((target, slot_at))
+            if (target.kind, target.destination, slot_at) not in delivered:
+                missed.append((target, slot_at))
         return missed
 
     @stops_quietly

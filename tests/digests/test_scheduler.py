@@ -11,7 +11,16 @@ from digests.delivery import Deliverer
 from digests.errors import DeliveryError
 from digests.ingest.draft import StoryDraft
 from digests.models import ChannelBriefing, Delivery, PersonalDigest
-from digests.scheduler import DeliveryScheduler, Due, active_targets, is_active, latest_slot, stops_quietly
+from digests.scheduler import (
+    DeliveryScheduler,
+    Due,
+    active_targets,
+    identity,
+    is_active,
+    latest_slot,
+    scheduled_targets,
+    stops_quietly,
+)
 from digests.store import add_stories, session_scope
 from digests.targets import schedule_digest, set_paused, setup_briefing, subscribe
 
@@ -55,6 +64,14 @@ def test_active_targets_leave_out_paused_ones_and_digests_without_topics(engine,
         kinds = sorted(type(t).__name__ for t in active)
         every = [*session.exec(select(ChannelBriefing)).all(), *session.exec(select(PersonalDigest)).all()]
         assert [t for t in every if is_active(session, t)] == [t for t in every if t in active]
+        # What start-up reads instead, without the ORM: the same targets, each with its schedule.
+        rows = {(row.kind, row.key): row for row in scheduled_targets(session)}
+        assert set(rows) == {identity(t) for t in active}
+        for target in active:
+            row = rows[identity(target)]
+            assert (row.time_of_day, row.timezone, row.days, row.created_at) == (
+                target.time_of_day, target.timezone, target.days, target.created_at)
+            assert row.destination == (target.channel_id if row.kind == "channel" else target.user_id)
     assert kinds == ["ChannelBriefing", "PersonalDigest"]
 
 
@@ -192,8 +209,9 @@ async def test_targets_of_one_schedule_share_its_job_and_each_gets_the_slot(engi
                           clock=lambda: NOW)
     scheduler = DeliveryScheduler(engine=engine, deliverer=deliverer, clock=lambda: NOW, grace=timedelta(hours=2),
                                   workers=0)
-    for target in await asyncio.to_thread(scheduler._load_active):
-        scheduler._add_job(target, NOW)
+    with session_scope(engine) as session:
+        for target in active_targets(session):
+            scheduler._add_job(target, NOW)
     assert sorted(job.id for job in scheduler.scheduler.get_jobs()) == [
         "slot:09:00|UTC|daily", "slot:09:00|UTC|weekends", "slot:10:00|UTC|daily"]
     tomorrow_nine = NOW.replace(hour=9, minute=0) + timedelta(days=1)
