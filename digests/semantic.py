@@ -35,7 +35,7 @@ from digests.errors import ConfigError
 log = logging.getLogger(__name__)
 
 MODEL_FILES = {
-    "embeddings.npz": "483e5e54ccf73a9c55dccae6db0c2a77bc14f2fbf5b6846c49ccbb2193a1eab4",
+    "embeddings.npz": "b6cff5127975e18cba6b96e7e5e24dd9f11213a5df340aa535a7faab2cbb5ff3",
     "tokenizer.json": "dd33465341c98889c3338356b6200c8b232b89af5f1b7aa8e6ee1d4d7a699631",
 }
 # A cap on any text embedded: a title and its first sentences (what taxonomy.semantic_text gives) are shorter.
