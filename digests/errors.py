@@ -26,7 +26,10 @@ class InputError(BriefbotError):
 
 class Refusal(InputError):
     """Input refused for a reason the templates word: `reply` names a macro of replies.md.j2, `details` are
-    its arguments. Its text (the reply's name) is for logs: the bot shows the reply."""
+    its arguments. Its text (the reply's name) is for logs: the bot shows the reply.
+
+    `details` are plain values, never rows of the session: the refused command's rollback expires those
+    before the reply is rendered."""
 
     def __init__(self, reply: str, **details: object) -> None:
         super().__init__(reply)

@@ -10,6 +10,7 @@ a feed removes it from every briefing; a briefing left without feeds takes every
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -18,6 +19,20 @@ from digests.errors import Refusal
 from digests.models import ChannelBriefing, Feed, TargetFeed
 
 MAX_BRIEFING_FEEDS = 25
+
+
+@dataclass(frozen=True)
+class FeedName:
+    """What a refusal shows of a feed: plain values, still there once the refused command's session rolled back."""
+
+    id: int
+    url: str
+    title: str | None
+    guild_id: int | None
+
+    @classmethod
+    def of(cls, feed: Feed) -> FeedName:
+        return cls(id=feed.id, url=feed.url, title=feed.title, guild_id=feed.guild_id)
 
 
 def routable_feeds(*, session: Session, guild_id: int) -> list[Feed]:
@@ -50,15 +65,23 @@ def limit_to_feed(*, session: Session, briefing: ChannelBriefing, feed: str | Fe
         raise Refusal("briefing_feed_unknown", feed=str(feed)[:100])
     current = feeds_of_target(session=session, target_id=briefing.id)
     if any(known.id == chosen.id for known in current):
-        raise Refusal("briefing_feed_exists", feed=chosen, briefing=briefing)
-    if len(current) >= MAX_BRIEFING_FEEDS:
-        raise Refusal("briefing_feed_limit", limit=MAX_BRIEFING_FEEDS, briefing=briefing)
+        raise Refusal("briefing_feed_exists", feed=FeedName.of(chosen), channel_id=briefing.channel_id)
+    check_room_for_a_feed(session=session, briefing=briefing)
     try:
         with session.begin_nested():
             session.add(TargetFeed(target_id=briefing.id, feed_id=chosen.id))
     except sa.exc.IntegrityError:  # added by a command running at the same moment
-        raise Refusal("briefing_feed_exists", feed=chosen, briefing=briefing) from None
+        raise Refusal("briefing_feed_exists", feed=FeedName.of(chosen), channel_id=briefing.channel_id) from None
     return chosen
+
+
+def check_room_for_a_feed(*, session: Session, briefing: ChannelBriefing) -> list[Feed]:
+    """The briefing's feeds; Refusal when it has the most it may have. `/feeds add briefing:` asks before it
+    registers the feed, so a refusal leaves nothing behind."""
+    current = feeds_of_target(session=session, target_id=briefing.id)
+    if len(current) >= MAX_BRIEFING_FEEDS:
+        raise Refusal("briefing_feed_limit", limit=MAX_BRIEFING_FEEDS, channel_id=briefing.channel_id)
+    return current
 
 
 def unlimit_feed(*, session: Session, briefing: ChannelBriefing, feed: str) -> tuple[Feed, list[Feed]]:
@@ -69,7 +92,8 @@ def unlimit_feed(*, session: Session, briefing: ChannelBriefing, feed: str) -> t
     current = feeds_of_target(session=session, target_id=briefing.id)
     chosen = _named(current, feed)
     if chosen is None:
-        raise Refusal("briefing_feed_not_chosen", feed=(feed or "").strip()[:100], briefing=briefing, feeds=current)
+        raise Refusal("briefing_feed_not_chosen", feed=(feed or "").strip()[:100], channel_id=briefing.channel_id,
+                      feeds=[FeedName.of(known) for known in current])
     session.execute(sa.delete(TargetFeed).where(col(TargetFeed.target_id) == briefing.id,
                                                 col(TargetFeed.feed_id) == chosen.id)
                     .execution_options(synchronize_session=False))

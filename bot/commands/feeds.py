@@ -12,8 +12,8 @@ from bot.channels import BriefingChannel
 from bot.interactions import ManagerGroup, client_of, ranked_choices, reply, send_file, send_parts, topic_autocomplete
 from digests.errors import InputError, SourceError
 from digests.feed_import import exported_feeds, import_feeds
-from digests.feed_registry import add_feed, feeds_of, remove_feed
-from digests.feed_routing import briefings_limited_to, feeds_of_target, limit_to_feed
+from digests.feed_registry import add_feed, feeds_of, find_feed, remove_feed
+from digests.feed_routing import briefings_limited_to, check_room_for_a_feed, limit_to_feed
 from digests.ingest.fetch import fetch_feed
 from digests.opml import MAX_OPML_BYTES, MAX_OPML_TEXT, MAX_OUTLINES, read_opml, write_opml
 from digests.rendering import without_userinfo
@@ -45,15 +45,16 @@ async def add(
     services, now = client.services, client.clock()
 
     def work(session: Session):
+        # The briefing is checked before the feed is written: a refusal (no briefing there, one with the most
+        # feeds it may have) leaves nothing behind.
+        routed = pick_briefing(session=session, guild_id=interaction.guild_id, channel_id=briefing.id,
+                               current_channel_id=None) if briefing is not None else None
+        routes = check_room_for_a_feed(session=session, briefing=routed) if routed else []
         feed, created = add_feed(session=session, taxonomy=services.taxonomy, url=url, guild_id=interaction.guild_id,
                                  topic=topic, added_by=interaction.user.id,
                                  allow_private=services.settings.allow_private_feeds, now=now)
-        routed = None
-        if briefing is not None:  # a briefing that is not there refuses the whole command: the feed is not added
-            routed = pick_briefing(session=session, guild_id=interaction.guild_id, channel_id=briefing.id,
-                                   current_channel_id=None)
-            limit_to_feed(session=session, briefing=routed, feed=feed)
-        routes = feeds_of_target(session=session, target_id=routed.id) if routed else []
+        if routed is not None and all(known.id != feed.id for known in routes):  # a feed enabled again may be there
+            routes = [*routes, limit_to_feed(session=session, briefing=routed, feed=feed)]
         return feed, created, services.taxonomy.resolve(feed.topic_slug) if feed.topic_slug else None, routed, routes
 
     feed, created, chosen, routed, routes = await client.db(work)
@@ -85,8 +86,9 @@ async def remove(interaction: discord.Interaction, feed: app_commands.Range[str,
     client = client_of(interaction)
 
     def work(session: Session):
-        removed = remove_feed(session=session, guild_id=interaction.guild_id, feed=feed)
-        return removed, briefings_limited_to(session=session, feed_id=removed.id)
+        found = find_feed(session=session, guild_id=interaction.guild_id, feed=feed)
+        limited = briefings_limited_to(session=session, feed_id=found.id)  # read before the removal unlinks them
+        return remove_feed(session=session, guild_id=interaction.guild_id, feed=str(found.id)), limited
 
     removed, limited = await client.db(work)
     await reply(interaction, "feed_removed", feed=removed, limited=limited)
