@@ -191,7 +191,7 @@ class StoryPool:
         self._lock = threading.Lock()
         self.nothing = Digest(top=None, sections=(), more=0, now=self.now, start=self.start)
         self._rank_of: dict[int, int] | None = None  # story id -> its event's rank (copies included)
-        self._matches: dict[tuple, tuple[int, ...]] = {}  # a search's terms -> the ranks of the events matching
+        self._matches: dict[tuple, tuple[tuple[int, ...], frozenset[int]]] = {}  # a search's terms -> its events' ranks
         self._searched: dict[tuple[int, tuple[str, ...]], Digest] = {}
 
     @classmethod
@@ -231,32 +231,50 @@ class StoryPool:
             found = self._searched.get(key)
         if found is not None:
             return found
-        shown = digest.shown_ids()
+        rank_of = self._ranks()
+        shown = {rank_of[story_id] for story_id in digest.shown_ids()}
         sections = []
         for query in queries:
             text = text_search(session, query)
-            ranks = [rank for rank in self._matching(session, text) if self.ranked[rank].id not in shown] \
-                if text is not None else []
-            if ranks:
-                items = tuple(self.ranked[rank] for rank in ranks[:SEARCH_SECTION_MAX])
-                shown.update(item.id for item in items)
-                sections.append(SearchSection(query=query, items=items, more=len(ranks) - len(items)))
+            if text is None:
+                continue
+            # The matches are walked only until the section is full, and the rest counted: a common word
+            # matches thousands of a week's events, and a slot has a thousand targets with searches.
+            ranks, matching = self._matching(session, text)
+            chosen = []
+            for rank in ranks:
+                if rank not in shown:
+                    chosen.append(rank)
+                    if len(chosen) == SEARCH_SECTION_MAX:
+                        break
+            if chosen:
+                above = len(shown & matching)  # walks the smaller set
+                sections.append(SearchSection(query=query, items=tuple(self.ranked[rank] for rank in chosen),
+                                              more=len(ranks) - above - len(chosen)))
+                shown.update(chosen)
         found = replace(digest, searches=tuple(sections))
         with self._lock:
             # `digest` is kept by `_digests` (or is `nothing`), so its id names it while the pool lives.
             return self._searched.setdefault(key, found)
 
-    def _matching(self, session: Session, text: TextSearch) -> tuple[int, ...]:
-        """The ranks of the events matching `text`, best first: one full-text query per pool and search."""
+    def _ranks(self) -> dict[int, int]:
+        """Story id -> the rank of its event, every copy of an event included (built on first use)."""
         with self._lock:
-            found = self._matches.get(text.terms)
             if self._rank_of is None:
                 self._rank_of = {story_id: rank for rank, item in enumerate(self.ranked)
                                  for story_id in (item.id, *item.copies)}
+            return self._rank_of
+
+    def _matching(self, session: Session, text: TextSearch) -> tuple[tuple[int, ...], frozenset[int]]:
+        """The ranks of the events matching `text`, best first (and as a set): one full-text query per pool
+        and search."""
+        with self._lock:
+            found = self._matches.get(text.terms)
         if found is None:
-            ranks = self._rank_of
-            ids = matching_in_range(session, text, min(ranks), max(ranks)) if ranks else set()
-            found = tuple(sorted({ranks[story_id] for story_id in ids if story_id in ranks}))
+            rank_of = self._ranks()
+            ids = matching_in_range(session, text, min(rank_of), max(rank_of)) if rank_of else set()
+            matching = frozenset(rank_of[story_id] for story_id in ids if story_id in rank_of)
+            found = (tuple(sorted(matching)), matching)
             with self._lock:
                 self._matches[text.terms] = found
         return found
