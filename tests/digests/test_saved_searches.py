@@ -8,14 +8,17 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
+from digests.archive import ArchivedBriefing, snapshot
+from digests.archive_pages import ArchivePages
 from digests.delivery import render_target
 from digests.errors import Refusal
 from digests.ingest.draft import StoryDraft
 from digests.models import PersonalDigest
 from digests.saved_searches import MAX_SAVED_SEARCHES, add_saved_search, remove_saved_search, saved_searches_of
 from digests.scheduler import is_active, scheduled_targets
-from digests.selection import SEARCH_SECTION_MAX, StoryPools, select_digest
+from digests.selection import SEARCH_SECTION_MAX, Digest, SearchSection, StoryPools, select_digest
 from digests.store import add_stories, session_scope
+from digests.story_items import StoryItem
 from digests.targets import (
     SlotReaders,
     TargetChoices,
@@ -186,3 +189,20 @@ def test_the_targets_of_a_slot_run_each_search_once_per_pool(engine, taxonomy, r
         alone = choices_of(session=session, target_id=targets[2].id)
         assert readers.choices(session=session, target_id=targets[2].id, slot_at=now) == alone \
             == TargetChoices(searches=("chip export controls", "nvidia"))
+
+
+def test_an_archived_briefing_keeps_its_search_sections_and_counts_their_stories(now):
+    def item(n: int) -> StoryItem:
+        return StoryItem(id=n, title=f"Story {n}", url=None, source="Wire", summary="", effective_at=now,
+                         topics=(), has_body=False)
+
+    digest = Digest(top=None, sections=(), more=0, now=now,
+                    searches=(SearchSection(query="chip export controls", items=(item(1), item(2)), more=3),))
+    content = snapshot(digest)
+    assert content["searches"] == [{"query": "chip export controls", "more": 3,
+                                    "items": [{"title": f"Story {n}", "url": None, "source": "Wire", "summary": "",
+                                               "at": now.isoformat(), "also": []} for n in (1, 2)]}]
+    entry = ArchivedBriefing(key="k", slot_at=now, posted_at=now, tz=now.tzinfo, content=content)
+    assert entry.story_count == 2
+    page = ArchivePages().digest_html(entry)
+    assert "<h2>🔎 chip export controls</h2>" in page and "…and 3 more matching" in page
