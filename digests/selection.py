@@ -192,7 +192,7 @@ class StoryPool:
         self.nothing = Digest(top=None, sections=(), more=0, now=self.now, start=self.start)
         self._rank_of: dict[int, int] | None = None  # story id -> its event's rank (copies included)
         self._matches: dict[tuple, tuple[tuple[int, ...], frozenset[int]]] = {}  # a search's terms -> its events' ranks
-        self._searched: dict[tuple[int, tuple[str, ...]], Digest] = {}
+        self._searched: dict[tuple[int, tuple[str, ...]], tuple[Digest, Digest]] = {}
 
     @classmethod
     def load(cls, session: Session, *, covered: Coverage, guild_ids: Sequence[int] | None,
@@ -228,9 +228,9 @@ class StoryPool:
         """
         key = (id(digest), tuple(queries))
         with self._lock:
-            found = self._searched.get(key)
-        if found is not None:
-            return found
+            kept = self._searched.get(key)
+        if kept is not None and kept[0] is digest:
+            return kept[1]
         rank_of = self._ranks()
         shown = {rank_of[story_id] for story_id in digest.shown_ids()}
         sections = []
@@ -254,8 +254,8 @@ class StoryPool:
                 shown.update(chosen)
         found = replace(digest, searches=tuple(sections))
         with self._lock:
-            # `digest` is kept by `_digests` (or is `nothing`), so its id names it while the pool lives.
-            return self._searched.setdefault(key, found)
+            # The entry keeps `digest` alive, so no other digest can be given its id meanwhile.
+            return self._searched.setdefault(key, (digest, found))[1]
 
     def _ranks(self) -> dict[int, int]:
         """Story id -> the rank of its event, every copy of an event included (built on first use)."""
