@@ -24,7 +24,7 @@ from bot.metrics import BotMetrics
 from bot.pacing import Pacer
 from bot.posting import NO_MENTIONS, DiscordPublisher
 from digests.delivery import Deliverer
-from digests.errors import BriefbotError
+from digests.errors import BriefbotError, Refusal
 from digests.feed_poller import (
     TICK_WAIT_SECONDS,
     FeedPoller,
@@ -115,17 +115,19 @@ class BriefbotTree(app_commands.CommandTree):
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         """Turn any error of a command into an ephemeral reply.
 
-        In order: a domain error (bad input, not found, …) shows its own message; a member
-        without Manage Server is refused; a server-only command used in DMs says so; a command
-        on cooldown says when to try again; anything else is logged with its traceback under a
-        short reference that the user is shown.
+        In order: a refusal shows its reply of the templates; another domain error (bad input, not
+        found, …) shows its own message; a member without Manage Server is refused; a server-only
+        command used in DMs says so; a command on cooldown says when to try again; anything else is
+        logged with its traceback under a short reference that the user is shown.
         """
         client: BriefbotClient = interaction.client  # type: ignore[assignment]
         original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
         renderer = client.services.renderer
         command = interaction.command.qualified_name if interaction.command else "?"
         outcome = "refused"
-        if isinstance(original, BriefbotError):
+        if isinstance(original, Refusal):
+            parts = renderer.reply(original.reply, **original.details)
+        elif isinstance(original, BriefbotError):
             parts = renderer.reply("error", message=str(original))
         elif isinstance(original, NotManager):
             parts = renderer.reply("not_manager")

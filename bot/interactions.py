@@ -135,6 +135,17 @@ class ManagerGroup(app_commands.Group):
         return require_manager(interaction)
 
 
+class ManagerSubgroup(app_commands.Group):
+    """A group of a `ManagerGroup`'s (`/briefing search …`), checking Manage Server itself: discord.py asks only
+    a command's own group, not the group above it."""
+
+    def __init__(self, *, name: str, description: str, parent: ManagerGroup) -> None:
+        super().__init__(name=name, description=description, parent=parent)
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        return require_manager(interaction)
+
+
 def choice(name: str, value: str) -> app_commands.Choice[str]:
     """A choice whose name fits Discord's 100 characters."""
     return app_commands.Choice(name=name if len(name) <= CHOICE_NAME_MAX else name[: CHOICE_NAME_MAX - 1] + "…",

@@ -80,6 +80,8 @@ def snapshot(digest: Digest) -> dict[str, Any]:
             for section in digest.sections
         ],
         "more": digest.more,
+        "searches": [{"query": section.query, "items": [_item(item, summary=False) for item in section.items],
+                      "more": section.more} for section in digest.searches],
     }
 
 
@@ -139,7 +141,9 @@ class ArchivedBriefing:
     @property
     def story_count(self) -> int:
         """How many stories the briefing listed."""
-        return (self.content["top"] is not None) + sum(len(s["items"]) for s in self.content["sections"])
+        # An entry archived before saved searches has no "searches".
+        listed = (*self.content["sections"], *self.content.get("searches", ()))
+        return (self.content["top"] is not None) + sum(len(section["items"]) for section in listed)
 
 
 def archived_briefing(*, session: Session, token: str) -> ChannelBriefing | None:

@@ -5,7 +5,7 @@ short ones) that make up 60 % of the shorter one, and they are at most a day apa
 found through an index of the words of the day around each story (walked in time order, so a
 week's window clusters as a day's does): only headlines sharing two words that are not too common
 that day to tell events apart are compared, never all pairs. A cluster shows its best-scoring
-story, with the other outlets that carried it as `also` and the topics of every copy.
+story, with the other outlets that carried it as `also`, the topics of every copy and their ids.
 """
 
 from __future__ import annotations
@@ -93,5 +93,5 @@ def cluster(items: list[StoryItem], now: datetime, horizon: timedelta = DEFAULT_
         best = max(copies, key=lambda item: item.score(now, horizon))
         others = tuple(dict.fromkeys(c.source for c in copies if c.source != best.source))
         topics = tuple(dict.fromkeys(slug for c in copies for slug in c.topics))
-        merged.append(replace(best, also=others, topics=topics))
+        merged.append(replace(best, also=others, topics=topics, copies=tuple(c.id for c in copies if c is not best)))
     return merged

@@ -42,7 +42,16 @@ from digests.models import ChannelBriefing, Delivery, DeliveryPart, Target, Webh
 from digests.rendering import Renderer
 from digests.selection import Digest, StoryPools, select_digest
 from digests.store import session_scope
-from digests.targets import FORUM_KINDS, AnyTarget, SlotReaders, coverage_of, readers_of, set_paused
+from digests.targets import (
+    FORUM_KINDS,
+    AnyTarget,
+    SlotReaders,
+    TargetChoices,
+    choices_of,
+    coverage_of,
+    readers_of,
+    set_paused,
+)
 from digests.telemetry import NO_TELEMETRY, DeliveryOutcome, Telemetry
 from digests.timeutil import parse_timezone
 from digests.topics import Taxonomy
@@ -167,14 +176,18 @@ def compose(
 
     It covers what arrived since the target's last delivery, at most its schedule's period (see
     `digests.targets.coverage_of`). A channel sees public stories and its guild's; a user those of
-    the guilds they were seen in; a webhook, public stories only. `pools` shares the selection, and
-    `readers` the users' topics and guilds, with the other targets of a slot (`now` is then the slot).
+    the guilds they were seen in; a webhook, public stories only. A briefing or a personal digest adds
+    its saved searches' sections, and a briefing limited to feeds takes only their stories. `pools`
+    shares the selection, and `readers` the users' topics and guilds and the targets' saved searches and
+    feeds, with the other targets of a slot (`now` is then the slot).
     """
     tz = parse_timezone(target.timezone)
     covered = coverage_of(target, now)
     if isinstance(target, ChannelBriefing):
+        chosen = _choices(session, target, now, readers)
         digest = select_digest(session=session, taxonomy=taxonomy, topics=target.topic_slugs, since=None, now=now,
-                               covered=covered, guild_ids=[target.guild_id], pools=pools)
+                               covered=covered, guild_ids=[target.guild_id], pools=pools, searches=chosen.searches,
+                               feed_ids=chosen.feed_ids)
         if digest.is_empty:
             quiet = renderer.render_parts("quiet_day.md.j2", now=now, tz=tz, covered=covered) \
                 if target.quiet_day_notice else []
@@ -187,12 +200,21 @@ def compose(
         return Composed(digest, [] if digest.is_empty else renderer.briefing(digest, tz=tz, covered=covered))
     found = readers.get(session=session, taxonomy=taxonomy, user_id=target.user_id, slot_at=now) if readers \
         else readers_of(session=session, taxonomy=taxonomy, user_id=target.user_id)
-    if not found.topics:
+    chosen = _choices(session, target, now, readers)
+    if not found.topics and not chosen.searches:
         return Composed(None, [])
     digest = select_digest(session=session, taxonomy=taxonomy, topics=[t.slug for t in found.topics], since=None,
-                           now=now, covered=covered, guild_ids=found.guild_ids, pools=pools)
-    return Composed(digest, [] if digest.is_empty else renderer.personal_digest(digest, tz=tz, topics=found.topics,
-                                                                                covered=covered, style=target.style))
+                           now=now, covered=covered, guild_ids=found.guild_ids, pools=pools,
+                           searches=chosen.searches, follows_topics=bool(found.topics))
+    return Composed(digest, [] if digest.is_empty else renderer.personal_digest(
+        digest, tz=tz, topics=found.topics, covered=covered, style=target.style, searches=chosen.searches))
+
+
+def _choices(session: Session, target: AnyTarget, now: datetime, readers: SlotReaders | None) -> TargetChoices:
+    """The target's saved searches and feeds: from the slot's snapshot, or read now."""
+    if readers is not None:
+        return readers.choices(session=session, target_id=target.id, slot_at=now)
+    return choices_of(session=session, target_id=target.id)
 
 
 def render_target(

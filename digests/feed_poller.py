@@ -247,7 +247,7 @@ class FeedPoller:
         now = self.clock()
         with session_scope(self.engine) as session:
             added = add_stories(session=session, drafts=drafts, taxonomy=self.taxonomy, now=now,
-                                guild_id=feed.guild_id, guild_daily_quota=self.guild_daily_quota)
+                                guild_id=feed.guild_id, guild_daily_quota=self.guild_daily_quota, feed_id=feed.id)
             record_ingest_run(session=session, source=feed.url, started_at=now, result=added,
                               error="; ".join(problems[:3]) or None)
         return added.new, added.duplicates

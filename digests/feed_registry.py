@@ -146,10 +146,16 @@ def feeds_of(*, session: Session, guild_id: int | None) -> list[Feed]:
     return list(session.exec(select(Feed).where(condition).order_by(col(Feed.id))))
 
 
-def remove_feed(*, session: Session, guild_id: int | None, feed: str) -> Feed:
-    """Remove a feed named by its id or its URL."""
+def find_feed(*, session: Session, guild_id: int | None, feed: str) -> Feed:
+    """The guild's (or, for None, a deployment-wide) feed named by its id or its URL."""
     for candidate in feeds_of(session=session, guild_id=guild_id):
         if feed.strip() in {str(candidate.id), candidate.url}:
-            session.delete(candidate)
             return candidate
     raise NotFoundError("No such feed here. Use /feeds list to see them.")
+
+
+def remove_feed(*, session: Session, guild_id: int | None, feed: str) -> Feed:
+    """Remove a feed named by its id or its URL."""
+    found = find_feed(session=session, guild_id=guild_id, feed=feed)
+    session.delete(found)
+    return found

@@ -26,6 +26,8 @@ AVATAR_URL_MAX = 2_048
 THREAD_NAME_MAX = 100
 # How a target's digest looks: `text` (markdown only) or `rich` (the top story as an embed).
 DIGEST_STYLES = ("text", "rich")
+# A saved search's words, as a user may type them (a /stories topic: is as long).
+SAVED_SEARCH_MAX = 100
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -389,6 +391,54 @@ class Feed(SQLModel, table=True):
     next_poll_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True, index=True))
     poll_interval_minutes: int = 15
     disabled_announced: bool = False
+
+
+class StoryFeed(SQLModel, table=True):
+    """A registered feed carried this story (a story many feeds carry has a row for each).
+
+    Written at every poll, for new stories and those already stored, so a briefing limited to some
+    feeds (`TargetFeed`) takes what they carry. Stories stored before migration 0019, or by `briefbot
+    ingest`, have none until a feed carries them again.
+    """
+
+    __tablename__ = "story_feed"
+
+    story_id: int = Field(sa_column=sa.Column(sa.ForeignKey("story.id", ondelete="CASCADE"), primary_key=True))
+    feed_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("feed.id", ondelete="CASCADE"), primary_key=True, index=True)
+    )
+
+
+class SavedSearch(SQLModel, table=True):
+    """Words a target follows besides its topics: its digest gets a section of the stories matching them.
+
+    `query` is the words as typed, spaces tidied (at most SAVED_SEARCH_MAX characters); matched with
+    the full-text search of `/stories` (see `digests.selection.StoryPool.with_searches`).
+    """
+
+    __tablename__ = "saved_search"
+    __table_args__ = (sa.UniqueConstraint("target_id", "query", name="uq_saved_search_query"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Found by target through the unique constraint's index (target_id first).
+    target_id: int = Field(sa_column=sa.Column(sa.ForeignKey("target.id", ondelete="CASCADE"), nullable=False))
+    query: str = Field(max_length=SAVED_SEARCH_MAX)
+    created_at: datetime = Field(sa_column=utc_column())
+
+
+class TargetFeed(SQLModel, table=True):
+    """A target is limited to the stories of some feeds: with any row, it takes only what those feeds carry.
+
+    A guild's briefing may choose its guild's own feeds and deployment-wide ones (see
+    `digests.feed_routing`).
+    """
+
+    __tablename__ = "target_feed"
+
+    target_id: int = Field(sa_column=sa.Column(sa.ForeignKey("target.id", ondelete="CASCADE"), primary_key=True))
+    feed_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("feed.id", ondelete="CASCADE"), primary_key=True, index=True)
+    )
 
 
 class Delivery(SQLModel, table=True):

@@ -232,10 +232,13 @@ class Renderer:
                                   tz=tz, mention=mention_role_id, covered=covered)
 
     def personal_digest(self, digest: Digest, *, tz: ZoneInfo, topics: list[Topic],
-                        covered: Coverage | None = None, style: str = "text") -> list[Part]:
-        """A user's personal digest, as messages (`covered` and `style` as for `briefing`)."""
-        return self._digest_parts("personal_digest.md.j2", digest, (tz.key, tuple(t.slug for t in topics), covered),
-                                  style=style, tz=tz, topics=topics, covered=covered)
+                        covered: Coverage | None = None, style: str = "text", searches: tuple[str, ...] = ()
+                        ) -> list[Part]:
+        """A user's personal digest, as messages (`covered` and `style` as for `briefing`); its heading names
+        the user's topics and saved `searches`."""
+        return self._digest_parts("personal_digest.md.j2", digest,
+                                  (tz.key, tuple(t.slug for t in topics), covered, searches),
+                                  style=style, tz=tz, topics=topics, covered=covered, searches=searches)
 
     def _digest_parts(self, template: str, digest: Digest, key: tuple, *, style: str,
                       **context: object) -> list[Part]:

@@ -32,7 +32,7 @@ from sqlmodel import Session, col, select
 
 from digests.delivery import Deliverer
 from digests.errors import DeliveryError
-from digests.models import ChannelBriefing, Delivery, PersonalDigest, Subscription, Target
+from digests.models import ChannelBriefing, Delivery, PersonalDigest, SavedSearch, Subscription, Target
 from digests.scheduling import cron_trigger
 from digests.store import session_scope
 from digests.targets import AnyTarget
@@ -75,14 +75,19 @@ class Due:
     slot_at: datetime
 
 
+def _follows_something() -> sa.ColumnElement[bool]:
+    """A personal digest that follows a topic or has a saved search: it has something to send."""
+    return sa.or_(sa.exists().where(col(Subscription.user_id) == col(PersonalDigest.user_id)),
+                  sa.exists().where(col(SavedSearch.target_id) == col(PersonalDigest.id)))
+
+
 def active_targets(session: Session) -> list[AnyTarget]:
-    """Every target that should have a job: unpaused briefings, unpaused digests with topics."""
+    """Every target that should have a job: unpaused briefings, unpaused digests with topics or saved searches."""
     unpaused = col(Target.paused).is_(False)
     briefings = session.exec(select(ChannelBriefing).join(Target, col(Target.id) == col(ChannelBriefing.id))
                              .where(unpaused)).all()
-    has_topics = sa.exists().where(col(Subscription.user_id) == col(PersonalDigest.user_id))
     digests = session.exec(select(PersonalDigest).join(Target, col(Target.id) == col(PersonalDigest.id))
-                           .where(unpaused, has_topics)).all()
+                           .where(unpaused, _follows_something())).all()
     return [*briefings, *digests]
 
 
@@ -107,9 +112,9 @@ def scheduled_targets(session: Session) -> list[Scheduled]:
     unpaused = col(Target.paused).is_(False)
     briefings = session.execute(sa.select(ChannelBriefing.id, *shared, ChannelBriefing.channel_id)
                                 .join(Target, col(Target.id) == col(ChannelBriefing.id)).where(unpaused))
-    has_topics = sa.exists().where(col(Subscription.user_id) == col(PersonalDigest.user_id))
     digests = session.execute(sa.select(PersonalDigest.user_id, *shared, PersonalDigest.user_id)
-                              .join(Target, col(Target.id) == col(PersonalDigest.id)).where(unpaused, has_topics))
+                              .join(Target, col(Target.id) == col(PersonalDigest.id))
+                              .where(unpaused, _follows_something()))
     return [*(Scheduled("channel", *row) for row in briefings), *(Scheduled("user", *row) for row in digests)]
 
 
@@ -118,8 +123,8 @@ def is_active(session: Session, target: AnyTarget) -> bool:
     if target.paused:
         return False
     if isinstance(target, PersonalDigest):
-        return session.exec(select(Subscription.topic_slug).where(
-            col(Subscription.user_id) == target.user_id).limit(1)).first() is not None
+        return bool(session.execute(sa.select(_follows_something()).where(col(PersonalDigest.id) == target.id)
+                                    ).scalar_one_or_none())
     return True
 
 

@@ -11,7 +11,9 @@ coverage, see `arrived`, and dated at most `LATE_ARRIVAL` before the period), cl
 events on its topics (an event is on a topic when any outlet's story of it is), within `DigestLimits`.
 The pool depends only on the window and on which guild-only stories the target may see, so the
 thousands of targets of one slot share a few pools (`StoryPools`) and each distinct topic set is
-chosen once.
+chosen once. A target limited to some feeds gets a pool of those feeds' stories alone. Each of its
+saved searches adds a section of the pool's events matching its words (`StoryPool.with_searches`),
+one full-text query per pool and distinct search.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -28,10 +30,10 @@ from sqlmodel import Session, col
 
 from digests.clustering import cluster
 from digests.errors import InputError
-from digests.models import Story, StoryGuild, StoryTopic
-from digests.store import text_search, visible_to
+from digests.models import Story, StoryFeed, StoryGuild, StoryTopic
+from digests.store import TextSearch, text_search, visible_to
 from digests.story_items import StoryItem, listing, load_items, window
-from digests.story_search import StorySearch, newest_listing, newest_story_ids
+from digests.story_search import StorySearch, matching_in_range, newest_listing, newest_story_ids
 from digests.topics import Taxonomy, Topic
 
 DIGEST_MAX_ITEMS = 15
@@ -46,6 +48,8 @@ MULTI_DAY_HIGHLIGHTS = 4
 MULTI_DAY_PER_TOPIC = 4
 # A guard for a flood: a pool keeps the newest stories of its window up to this many per day of its period.
 POOL_MAX_STORIES = 25_000
+# The most stories a saved search's section shows (the rest are counted).
+SEARCH_SECTION_MAX = 5
 
 
 @dataclass(frozen=True)
@@ -123,9 +127,19 @@ class DigestSection:
 
 
 @dataclass(frozen=True)
+class SearchSection:
+    """A saved search's stories that the digest did not show above it, best first, and how many more matched."""
+
+    query: str
+    items: tuple[StoryItem, ...]
+    more: int
+
+
+@dataclass(frozen=True)
 class Digest:
-    """A top story, the period's other best events (multi-day digests), headlines grouped by topic, and
-    how many more matched. `start` is when the stories it covers began to arrive."""
+    """A top story, the period's other best events (multi-day digests), headlines grouped by topic, how
+    many more matched, and a section per saved search that found something new. `start` is when the
+    stories it covers began to arrive."""
 
     top: StoryItem | None
     sections: tuple[DigestSection, ...]
@@ -133,6 +147,7 @@ class Digest:
     now: datetime
     start: datetime | None = None
     highlights: tuple[StoryItem, ...] = ()
+    searches: tuple[SearchSection, ...] = ()
 
     @property
     def span(self) -> timedelta | None:
@@ -142,12 +157,18 @@ class Digest:
     @property
     def is_empty(self) -> bool:
         """True when there is nothing to post."""
-        return self.top is None
+        return self.top is None and not self.searches
 
     @property
     def size(self) -> int:
         """How many items the digest shows."""
-        return (self.top is not None) + len(self.highlights) + sum(len(section.items) for section in self.sections)
+        return (self.top is not None) + len(self.highlights) + sum(len(section.items) for section in self.sections) \
+            + sum(len(section.items) for section in self.searches)
+
+    def shown_ids(self) -> set[int]:
+        """The stories it shows (an event by the story it shows)."""
+        listed = [*self.highlights, *(item for section in (*self.sections, *self.searches) for item in section.items)]
+        return {item.id for item in ([self.top] if self.top else []) + listed}
 
 
 class StoryPool:
@@ -168,12 +189,20 @@ class StoryPool:
                 self._ranks_by_topic.setdefault(slug, []).append(rank)
         self._digests: dict[tuple[str, ...], Digest] = {}
         self._lock = threading.Lock()
+        self.nothing = Digest(top=None, sections=(), more=0, now=self.now, start=self.start)
+        self._rank_of: dict[int, int] | None = None  # story id -> its event's rank (copies included)
+        self._matches: dict[tuple, tuple[tuple[int, ...], frozenset[int]]] = {}  # a search's terms -> its events' ranks
+        self._searched: dict[tuple[int, tuple[str, ...]], tuple[Digest, Digest]] = {}
 
     @classmethod
-    def load(cls, session: Session, *, covered: Coverage, guild_ids: Sequence[int] | None) -> StoryPool:
-        """The pool of the stories `covered` that `guild_ids` sees."""
+    def load(cls, session: Session, *, covered: Coverage, guild_ids: Sequence[int] | None,
+             feed_ids: frozenset[int] = frozenset()) -> StoryPool:
+        """The pool of the stories `covered` that `guild_ids` sees (and, if any `feed_ids`, that those feeds carry)."""
         statement = window(covered.oldest, covered.end, guild_ids).where(
             arrived(None if covered.first else covered.start, covered.end, guild_ids))
+        if feed_ids:
+            carried = sa.select(StoryFeed.story_id).where(col(StoryFeed.feed_id).in_(sorted(feed_ids)))
+            statement = statement.where(col(Story.id).in_(carried))
         days = max(1, round(covered.period / DAILY))
         statement = statement.order_by(col(Story.effective_at).desc()).limit(POOL_MAX_STORIES * days)
         return cls(cluster(load_items(session, statement), covered.end, covered.end - covered.oldest), covered)
@@ -189,13 +218,74 @@ class StoryPool:
                 self._digests[key] = found
         return found
 
+    def with_searches(self, session: Session, digest: Digest, queries: Sequence[str]) -> Digest:
+        """`digest` (one of this pool's) with a section per saved search, in the order given (memoised).
+
+        A section holds the best events of the pool matching the search's words (any story of the
+        event: the one shown or another outlet's copy), at most SEARCH_SECTION_MAX, leaving out those
+        the digest shows above it (its topic part, or an earlier search's section); a search that
+        finds nothing new has no section. A search is not limited to the target's topics.
+        """
+        key = (id(digest), tuple(queries))
+        with self._lock:
+            kept = self._searched.get(key)
+        if kept is not None and kept[0] is digest:
+            return kept[1]
+        rank_of = self._ranks()
+        shown = {rank_of[story_id] for story_id in digest.shown_ids()}
+        sections = []
+        for query in queries:
+            text = text_search(session, query)
+            if text is None:
+                continue
+            # The matches are walked only until the section is full, and the rest counted: a common word
+            # matches thousands of a week's events, and a slot has a thousand targets with searches.
+            ranks, matching = self._matching(session, text)
+            chosen = []
+            for rank in ranks:
+                if rank not in shown:
+                    chosen.append(rank)
+                    if len(chosen) == SEARCH_SECTION_MAX:
+                        break
+            if chosen:
+                above = len(shown & matching)  # walks the smaller set
+                sections.append(SearchSection(query=query, items=tuple(self.ranked[rank] for rank in chosen),
+                                              more=len(ranks) - above - len(chosen)))
+                shown.update(chosen)
+        found = replace(digest, searches=tuple(sections))
+        with self._lock:
+            # The entry keeps `digest` alive, so no other digest can be given its id meanwhile.
+            return self._searched.setdefault(key, (digest, found))[1]
+
+    def _ranks(self) -> dict[int, int]:
+        """Story id -> the rank of its event, every copy of an event included (built on first use)."""
+        with self._lock:
+            if self._rank_of is None:
+                self._rank_of = {story_id: rank for rank, item in enumerate(self.ranked)
+                                 for story_id in (item.id, *item.copies)}
+            return self._rank_of
+
+    def _matching(self, session: Session, text: TextSearch) -> tuple[tuple[int, ...], frozenset[int]]:
+        """The ranks of the events matching `text`, best first (and as a set): one full-text query per pool
+        and search."""
+        with self._lock:
+            found = self._matches.get(text.terms)
+        if found is None:
+            rank_of = self._ranks()
+            ids = matching_in_range(session, text, min(rank_of), max(rank_of)) if rank_of else set()
+            matching = frozenset(rank_of[story_id] for story_id in ids if story_id in rank_of)
+            found = (tuple(sorted(matching)), matching)
+            with self._lock:
+                self._matches[text.terms] = found
+        return found
+
     def _choose(self, taxonomy: Taxonomy, topics: tuple[str, ...]) -> Digest:
         if topics:
             ranks = sorted(set().union(*(self._ranks_by_topic.get(slug, ()) for slug in topics)))
         else:
             ranks = list(range(len(self.ranked)))
         if not ranks:
-            return Digest(top=None, sections=(), more=0, now=self.now, start=self.start)
+            return self.nothing
         limits = self.limits
         best = [self.ranked[rank] for rank in ranks[:1 + limits.highlights]]
         room = limits.items - len(best)
@@ -231,6 +321,8 @@ class StoryPool:
 
 
 Scope = frozenset[int] | None  # the guilds whose own stories a pool holds; None: every story (the operator)
+# A pool of a window: its scope, or its scope and the feeds it is limited to.
+PoolKey = Scope | tuple[Scope, frozenset[int]]
 
 
 @dataclass
@@ -239,7 +331,7 @@ class _Window:
 
     lock: threading.Lock = field(default_factory=threading.Lock)
     private_guilds: frozenset[int] | None = None
-    pools: OrderedDict[Scope, Future[StoryPool]] = field(default_factory=OrderedDict)
+    pools: OrderedDict[PoolKey, Future[StoryPool]] = field(default_factory=OrderedDict)
 
 
 class StoryPools:
@@ -259,28 +351,30 @@ class StoryPools:
         self._private_scopes = private_scopes
         self._lock = threading.Lock()
 
-    def get(self, session: Session, *, covered: Coverage, guild_ids: Sequence[int] | None) -> StoryPool:
-        """The pool `StoryPool.load` would build, built at most once per window and scope."""
+    def get(self, session: Session, *, covered: Coverage, guild_ids: Sequence[int] | None,
+            feed_ids: frozenset[int] = frozenset()) -> StoryPool:
+        """The pool `StoryPool.load` would build, built at most once per window, scope and feeds."""
         found = self._window(covered.window)
         with found.lock:
             if found.private_guilds is None:
                 found.private_guilds = _guilds_with_own_stories(session, covered.oldest, covered.end)
             scope = None if guild_ids is None else frozenset(guild_ids) & found.private_guilds
-            building = found.pools.get(scope)
+            key: PoolKey = (scope, feed_ids) if feed_ids else scope
+            building = found.pools.get(key)
             if building is None:
-                building = found.pools[scope] = Future()
+                building = found.pools[key] = Future()
                 self._forget_private_pools(found)
                 mine = True
             else:
-                found.pools.move_to_end(scope)
+                found.pools.move_to_end(key)
                 mine = False
         if mine:  # built outside the lock: workers needing other scopes go on meanwhile
             try:
-                building.set_result(StoryPool.load(session, covered=covered,
+                building.set_result(StoryPool.load(session, covered=covered, feed_ids=feed_ids,
                                                    guild_ids=None if scope is None else sorted(scope)))
             except BaseException as error:
                 with found.lock:
-                    found.pools.pop(scope, None)
+                    found.pools.pop(key, None)
                 building.set_exception(error)
         return building.result()
 
@@ -294,7 +388,8 @@ class StoryPools:
             return found
 
     def _forget_private_pools(self, found: _Window) -> None:
-        """Drop the least recently used pools of guild scopes beyond the limit (called with the window's lock)."""
+        """Drop the least recently used pools of guild scopes, or of chosen feeds, beyond the limit (called with
+        the window's lock)."""
         private = [scope for scope in found.pools if scope]
         for scope in private[:max(0, len(private) - self._private_scopes)]:
             del found.pools[scope]
@@ -312,6 +407,9 @@ def select_digest(
     guild_ids: Sequence[int] | None = None,
     pools: StoryPools | None = None,
     covered: Coverage | None = None,
+    searches: Sequence[str] = (),
+    feed_ids: frozenset[int] = frozenset(),
+    follows_topics: bool = True,
 ) -> Digest:
     """The digest at `now` for a target with these topics (None or empty: all) last delivered at `since`.
 
@@ -320,15 +418,18 @@ def select_digest(
     (24 h) before `now`, or its period if that is shorter. `covered`, when given, is that coverage
     already worked out. `guild_ids` limits it to what those guilds may see (see
     `digests.store.visible_to`). With `pools`, the window's pool is shared with the other targets of
-    the same slot.
+    the same slot. With `feed_ids` it holds only what those feeds carried (topics narrow it further);
+    each of its saved `searches` adds a section; a target that `follows_topics` not (a personal
+    digest of saved searches alone) has only those.
     """
     if covered is None:
         covered = coverage(since=since, now=now, period=period, first_window=first_window)
     if pools is None:
-        pool = StoryPool.load(session, covered=covered, guild_ids=guild_ids)
+        pool = StoryPool.load(session, covered=covered, guild_ids=guild_ids, feed_ids=feed_ids)
     else:
-        pool = pools.get(session, covered=covered, guild_ids=guild_ids)
-    return pool.digest(taxonomy, topics)
+        pool = pools.get(session, covered=covered, guild_ids=guild_ids, feed_ids=feed_ids)
+    digest = pool.digest(taxonomy, topics) if follows_topics else pool.nothing
+    return pool.with_searches(session, digest, searches) if searches else digest
 
 
 def arrived(since: datetime | None, now: datetime, guild_ids: Sequence[int] | None) -> sa.ColumnElement[bool]:

@@ -28,7 +28,16 @@ from sqlmodel import Session, col, select
 
 from digests.errors import ConfigError
 from digests.ingest.draft import StoryDraft
-from digests.models import GuildDailyStories, IngestRun, MemberGuild, Story, StoryGuild, StoryTopic, Topic
+from digests.models import (
+    GuildDailyStories,
+    IngestRun,
+    MemberGuild,
+    Story,
+    StoryFeed,
+    StoryGuild,
+    StoryTopic,
+    Topic,
+)
 from digests.text import drop_controls
 from digests.topics import Taxonomy
 
@@ -209,6 +218,7 @@ def add_stories(
     now: datetime,
     guild_id: int | None = None,
     guild_daily_quota: int = GUILD_DAILY_STORY_QUOTA,
+    feed_id: int | None = None,
 ) -> AddResult:
     """Store the drafts that are not stored yet, tagged with their topics.
 
@@ -217,6 +227,7 @@ def add_stories(
     twice. Stories from a guild's feed (`guild_id`) are seen only by that guild, unless a
     deployment-wide source carries them too, which makes them public. A guild's feeds store at most
     `guild_daily_quota` new stories a UTC day; the rest are refused (counted, logged, not stored).
+    Drafts read from a registered feed (`feed_id`) are linked to it, new and known ones alike (`StoryFeed`).
     """
     unique: dict[str, StoryDraft] = {}
     seen = 0
@@ -250,6 +261,8 @@ def add_stories(
         updated += known.updated
         if guild_id is not None:
             _share_with_guild(session, [*inserted.values(), *known.ids], guild_id, now)
+        if feed_id is not None:
+            _link_feed(session, [*inserted.values(), *known.ids], feed_id)
         new += len(inserted)
     if refused:
         log.warning("guild %s: %d new stories refused, over its daily quota of %d", guild_id, refused,
@@ -429,6 +442,13 @@ def _share_with_guild(session: Session, story_ids: list[int], guild_id: int, now
     insert = insert_ignoring_conflicts(session, StoryGuild, ["story_id", "guild_id"])
     session.execute(insert, [{"story_id": story_id, "guild_id": guild_id, "shared_at": now}
                              for story_id in story_ids])
+
+
+def _link_feed(session: Session, story_ids: list[int], feed_id: int) -> None:
+    """Note that the feed carries these stories (a link made before stays)."""
+    if story_ids:
+        session.execute(insert_ignoring_conflicts(session, StoryFeed, ["story_id", "feed_id"]),
+                        [{"story_id": story_id, "feed_id": feed_id} for story_id in story_ids])
 
 
 def _insert_ignoring_duplicates(session: Session):

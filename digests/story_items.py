@@ -20,8 +20,8 @@ DEFAULT_HORIZON = timedelta(hours=36)
 class StoryItem:
     """A story as it is shown: one line, or the top story with its summary.
 
-    `also` names the other outlets that carried the same event (see `digests.clustering`); `image_url` is
-    the picture its feed gave (shown by rich digests).
+    `also` names the other outlets that carried the same event (see `digests.clustering`), and `copies`
+    holds the ids of the event's other stories; `image_url` is the picture its feed gave (shown by rich digests).
     """
 
     id: int
@@ -34,6 +34,7 @@ class StoryItem:
     has_body: bool
     also: tuple[str, ...] = ()
     image_url: str | None = None
+    copies: tuple[int, ...] = ()
 
     def score(self, now: datetime, horizon: timedelta = DEFAULT_HORIZON) -> float:
         """Rank in a digest: 2 × (outlets − 1) + 0.5 with a body + freshness (1 when new, 0 at `horizon`).

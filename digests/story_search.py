@@ -252,3 +252,17 @@ def _count(session: Session, statement: sa.Select, *, cap: int) -> int:
     """How many rows `statement` gives, counting no further than `cap`."""
     counted = sa.select(sa.func.count()).select_from(statement.limit(cap).subquery())
     return session.connection().execute(counted).scalar_one()
+
+
+def matching_in_range(session: Session, text: TextSearch, lowest: int, highest: int) -> set[int]:
+    """The ids from `lowest` to `highest` of the stories matching `text`: every match of a digest's pool at once.
+
+    A saved search (see `digests.selection.StoryPool.with_searches`) wants all of a pool's stories that
+    match, not the newest few: FTS5 seeks to the id range and reads only it (as a page of the walk
+    does), PostgreSQL combines the GIN index with the primary key's range. The matching is `/stories`'.
+    """
+    if text.dialect == "sqlite":
+        statement = text.matching_between(sa.literal(lowest), sa.literal(highest))
+    else:
+        statement = text.matching_ids().where(col(Story.id) >= lowest, col(Story.id) <= highest)
+    return set(session.connection().execute(statement).scalars())

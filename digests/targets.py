@@ -1,4 +1,5 @@
-"""Channel briefings, personal digests and topic subscriptions: creating, changing, finding them.
+"""Channel briefings, personal digests and topic subscriptions: creating, changing, finding them; and what
+a slot's deliveries read of their targets (topics, guilds, saved searches, feeds) at once.
 
 Every function validates what a user typed and raises InputError / NotFoundError with a message
 that can be shown as it is.
@@ -20,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from digests.archive import set_archive
 from digests.errors import InputError, NotFoundError
+from digests.feed_routing import feeds_by_target
 from digests.models import (
     DIGEST_STYLES,
     ChannelBriefing,
@@ -29,6 +31,7 @@ from digests.models import (
     Target,
     WebhookDigest,
 )
+from digests.saved_searches import add_saved_search, searches_by_target
 from digests.scheduling import next_slot, parse_days, period_at
 from digests.selection import DAILY, Coverage, coverage
 from digests.store import member_guilds
@@ -261,16 +264,35 @@ def subscribe(
     The first subscription schedules the digest daily at 08:00 in `default_timezone`.
     """
     chosen = resolve_topic(taxonomy, topic)
-    digest = personal_digest_of(session=session, user_id=user_id)
-    if digest is None:
-        digest = PersonalDigest(user_id=user_id, time_of_day=DEFAULT_DIGEST_TIME, timezone=default_timezone,
-                                created_at=now)
-        session.add(digest)
+    digest = _digest_for(session, user_id, default_timezone, now)
     already = session.get(Subscription, (user_id, chosen.slug)) is not None
     if not already:
         session.add(Subscription(user_id=user_id, topic_slug=chosen.slug, created_at=now))
     session.flush()
     return chosen, digest, already
+
+
+def subscribe_query(
+    *, session: Session, user_id: int, query: str, default_timezone: str, now: datetime
+) -> tuple[str, PersonalDigest]:
+    """Save a search in the user's digest (see `digests.saved_searches`); returns its words and the digest.
+
+    The digest is made as `subscribe` makes it; a refused search leaves nothing behind.
+    """
+    digest = _digest_for(session, user_id, default_timezone, now)
+    saved = add_saved_search(session=session, target_id=digest.id, query=query, now=now)
+    return saved.query, digest
+
+
+def _digest_for(session: Session, user_id: int, default_timezone: str, now: datetime) -> PersonalDigest:
+    """The user's digest, made (daily at 08:00 in `default_timezone`) if they have none."""
+    digest = personal_digest_of(session=session, user_id=user_id)
+    if digest is None:
+        digest = PersonalDigest(user_id=user_id, time_of_day=DEFAULT_DIGEST_TIME, timezone=default_timezone,
+                                created_at=now)
+        session.add(digest)
+        session.flush()
+    return digest
 
 
 def unsubscribe(*, session: Session, taxonomy: Taxonomy, user_id: int, topic: str) -> list[Topic]:
@@ -390,47 +412,106 @@ def readers_of(*, session: Session, taxonomy: Taxonomy, user_id: int) -> Readers
                    member_guilds(session=session, user_id=user_id))
 
 
+@dataclass(frozen=True)
+class TargetChoices:
+    """What a target chose besides its topics: its saved searches (their words, oldest first) and the feeds
+    it is limited to (none: every feed)."""
+
+    searches: tuple[str, ...] = ()
+    feed_ids: frozenset[int] = frozenset()
+
+
+def choices_of(*, session: Session, target_id: int) -> TargetChoices:
+    """The target's saved searches and feeds, read now."""
+    return _choices(session, [target_id]).get(target_id, TargetChoices())
+
+
+def _choices(session: Session, target_ids: list[int] | sa.Select) -> dict[int, TargetChoices]:
+    """The choices of these targets (a list, or a SELECT of their ids) that chose anything."""
+    searches = searches_by_target(session=session, target_ids=target_ids)
+    feeds = feeds_by_target(session=session, target_ids=target_ids)
+    return {target_id: TargetChoices(tuple(searches.get(target_id, ())), feeds.get(target_id, frozenset()))
+            for target_id in searches.keys() | feeds.keys()}
+
+
 class SlotReaders:
-    """The topics and guilds of every personal digest due at a slot, read once for the slot's deliveries.
+    """The topics and guilds of every personal digest due at a slot, and the saved searches and feeds of every
+    target due then, read once for the slot's deliveries.
 
     Like the story pools (`digests.selection.StoryPools`), this is a snapshot: taken when the first
-    delivery of the slot asks, it serves the slot's thousands of digests with three queries instead
-    of two each. A change a user makes after their slot began counts from their next slot. A user
-    the snapshot does not know (their schedule changed since) is read on its own. The latest
+    delivery of the slot asks, it serves the slot's thousands of digests with a few queries instead
+    of several each. A change a user makes after their slot began counts from their next slot. A
+    target the snapshot does not know (its schedule changed since) is read on its own. The latest
     `slots` slots are kept (thread-safe: the deliverer's workers share it).
     """
 
     def __init__(self, slots: int = 4) -> None:
         self._slots: OrderedDict[datetime, Future[dict[int, Readers]]] = OrderedDict()
+        self._choices: OrderedDict[datetime, Future[_DueChoices]] = OrderedDict()
         self._size = slots
         self._lock = threading.Lock()
 
     def get(self, *, session: Session, taxonomy: Taxonomy, user_id: int, slot_at: datetime) -> Readers:
         """The readers of the user's digest at `slot_at`."""
+        found = self._snapshot(self._slots, slot_at, lambda: _readers_due_at(session, taxonomy, slot_at)).get(user_id)
+        return found if found is not None else readers_of(session=session, taxonomy=taxonomy, user_id=user_id)
+
+    def choices(self, *, session: Session, target_id: int, slot_at: datetime) -> TargetChoices:
+        """The saved searches and feeds of the target's digest at `slot_at`."""
+        due = self._snapshot(self._choices, slot_at, lambda: _choices_due_at(session, slot_at))
+        if target_id not in due.targets:
+            return choices_of(session=session, target_id=target_id)
+        return due.chosen.get(target_id, TargetChoices())
+
+    def _snapshot(self, kept: OrderedDict[datetime, Future[T]], slot_at: datetime, build: Callable[[], T]) -> T:
+        """The snapshot of `slot_at` in `kept`, built by the first worker to ask (the others wait for it)."""
         with self._lock:
-            building = self._slots.get(slot_at)
+            building = kept.get(slot_at)
             mine = building is None
             if building is None:
-                building = self._slots[slot_at] = Future()
-                while len(self._slots) > self._size:
-                    self._slots.popitem(last=False)
+                building = kept[slot_at] = Future()
+                while len(kept) > self._size:
+                    kept.popitem(last=False)
         if mine:
             try:
-                building.set_result(_readers_due_at(session, taxonomy, slot_at))
+                building.set_result(build())
             except BaseException as error:
                 with self._lock:
-                    self._slots.pop(slot_at, None)
+                    kept.pop(slot_at, None)
                 building.set_exception(error)
-        found = building.result().get(user_id)
-        return found if found is not None else readers_of(session=session, taxonomy=taxonomy, user_id=user_id)
+        return building.result()
+
+
+@dataclass(frozen=True)
+class _DueChoices:
+    """The targets due at a slot, and the choices of those that chose anything."""
+
+    targets: frozenset[int]
+    chosen: dict[int, TargetChoices]
+
+
+def _choices_due_at(session: Session, slot_at: datetime) -> _DueChoices:
+    """The saved searches and feeds of every unpaused briefing and personal digest with a slot at `slot_at`."""
+    unpaused = (col(Target.kind).in_(("channel", "user")), col(Target.paused).is_(False))
+    due = _schedules_due(session, unpaused, slot_at)
+    if not due:
+        return _DueChoices(frozenset(), {})
+    targets = sa.select(Target.id).where(
+        *unpaused, sa.tuple_(col(Target.time_of_day), col(Target.timezone), col(Target.days)).in_(due))
+    return _DueChoices(frozenset(session.execute(targets).scalars()), _choices(session, targets))
+
+
+def _schedules_due(session: Session, conditions: tuple, slot_at: datetime) -> list[tuple[str, str, str]]:
+    """The schedules (time, zone, days) of the targets meeting `conditions` that have a slot at `slot_at`."""
+    schedules = session.execute(
+        sa.select(Target.time_of_day, Target.timezone, Target.days).distinct().where(*conditions)).all()
+    return [tuple(schedule) for schedule in schedules if _fires_at(*schedule, slot_at)]
 
 
 def _readers_due_at(session: Session, taxonomy: Taxonomy, slot_at: datetime) -> dict[int, Readers]:
     """The readers of every unpaused personal digest with a slot at `slot_at`."""
     unpaused = (col(Target.kind) == "user", col(Target.paused).is_(False))
-    schedules = session.execute(
-        sa.select(Target.time_of_day, Target.timezone, Target.days).distinct().where(*unpaused)).all()
-    due = [tuple(schedule) for schedule in schedules if _fires_at(*schedule, slot_at)]
+    due = _schedules_due(session, unpaused, slot_at)
     if not due:
         return {}
     users = sa.select(PersonalDigest.user_id).join(Target, col(Target.id) == col(PersonalDigest.id)).where(

@@ -1,4 +1,5 @@
-"""A server's channel briefings: /briefing setup|show|preview|post-now|pause|resume|remove (managers only)."""
+"""A server's channel briefings: /briefing setup|show|preview|post-now|pause|resume|remove, their saved searches
+(/briefing search add|list|remove) and feeds (/briefing feeds add|list|remove); managers only."""
 
 from __future__ import annotations
 
@@ -22,15 +23,21 @@ from bot.channels import (
 from bot.interactions import (
     STYLE_CHOICES,
     ManagerGroup,
+    ManagerSubgroup,
     choice,
     client_of,
+    ranked_choices,
     reply,
     send_parts,
     timezone_autocomplete,
 )
 from digests.archive import archive_link, archive_path
 from digests.delivery import last_delivery
-from digests.models import ChannelBriefing, Delivery
+from digests.errors import BriefbotError
+from digests.feed_routing import feeds_of_target, limit_to_feed, routable_feeds, unlimit_feed
+from digests.models import SAVED_SEARCH_MAX, ChannelBriefing, Delivery, Feed
+from digests.rendering import without_userinfo
+from digests.saved_searches import add_saved_search, remove_saved_search, saved_searches_of
 from digests.scheduling import describe_days, next_slot
 from digests.selection import Coverage
 from digests.services import Services
@@ -59,6 +66,8 @@ class BriefingRow:
     archive_url: str | None  # while the archive is on and the bot has a public address
     archive_path: str | None  # while the archive is on
     covered: Coverage
+    searches: list[str]
+    feeds: list[Feed]  # the feeds it is limited to (none: every feed)
 
 
 def _row(session: Session, services: Services, briefing: ChannelBriefing, now: datetime) -> BriefingRow:
@@ -71,7 +80,13 @@ def _row(session: Session, services: Services, briefing: ChannelBriefing, now: d
         archive_url=archive_link(briefing, services.settings.archive_base_url),
         archive_path=archive_path(briefing),
         covered=next_coverage(briefing, now),
+        searches=_saved_words(session, briefing),
+        feeds=feeds_of_target(session=session, target_id=briefing.id),
     )
+
+
+def _saved_words(session: Session, briefing: ChannelBriefing) -> list[str]:
+    return [saved.query for saved in saved_searches_of(session=session, target_id=briefing.id)]
 
 
 briefing_group = ManagerGroup(name="briefing", description="Scheduled news briefings in this server's channels")
@@ -308,6 +323,142 @@ async def remove(interaction: discord.Interaction, channel: BriefingChannel) -> 
     briefing = await client.db(work)
     client.scheduler.unschedule("channel", briefing.id)
     await reply(interaction, "briefing_removed", briefing=briefing)
+
+
+# Saved searches and feeds of a briefing ---------------------------------------------------------
+
+search_group = ManagerSubgroup(name="search", description="Saved searches of a briefing: a section of matching stories",
+                               parent=briefing_group)
+feeds_subgroup = ManagerSubgroup(name="feeds", description="Limit a briefing to the stories of chosen feeds",
+                                 parent=briefing_group)
+
+
+def _chosen_briefing(session: Session, interaction: discord.Interaction, channel_id: int | None) -> ChannelBriefing:
+    return pick_briefing(session=session, guild_id=interaction.guild_id, channel_id=channel_id,
+                         current_channel_id=interaction.channel_id)
+
+
+async def _briefing_being_chosen(interaction: discord.Interaction, list_of) -> dict[str, str]:
+    """For an autocomplete: `list_of(session, briefing)` for the briefing the command names so far ({} if none)."""
+    if interaction.guild_id is None or not interaction.permissions.manage_guild:
+        return {}
+    picked = interaction.namespace.channel
+
+    def work(session: Session) -> dict[str, str]:
+        try:
+            briefing = _chosen_briefing(session, interaction, picked.id if picked is not None else None)
+        except BriefbotError:
+            return {}
+        return list_of(session, briefing)
+
+    return await client_of(interaction).db(work)
+
+
+@search_group.command(name="add", description="Add a section of the new stories matching these words to a briefing")
+@app_commands.describe(query="Words to search for, as in /stories", channel=CHANNEL_HELP)
+async def search_add(interaction: discord.Interaction, query: app_commands.Range[str, 1, SAVED_SEARCH_MAX],
+                     channel: BriefingChannel | None = None) -> None:
+    client = client_of(interaction)
+    now = client.clock()
+
+    def work(session: Session):
+        briefing = _chosen_briefing(session, interaction, channel.id if channel else None)
+        saved = add_saved_search(session=session, target_id=briefing.id, query=query, now=now)
+        return briefing, saved.query, _saved_words(session, briefing)
+
+    briefing, words, searches = await client.db(work)
+    await reply(interaction, "briefing_searches", briefing=briefing, searches=searches, added=words)
+
+
+@search_group.command(name="list", description="A briefing's saved searches")
+@app_commands.describe(channel=CHANNEL_HELP)
+async def search_list(interaction: discord.Interaction, channel: BriefingChannel | None = None) -> None:
+    def work(session: Session):
+        briefing = _chosen_briefing(session, interaction, channel.id if channel else None)
+        return briefing, _saved_words(session, briefing)
+
+    briefing, searches = await client_of(interaction).db(work)
+    await reply(interaction, "briefing_searches", briefing=briefing, searches=searches)
+
+
+async def _briefing_searches(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    labels = await _briefing_being_chosen(
+        interaction, lambda session, briefing: {f"🔎 {words}": words for words in _saved_words(session, briefing)})
+    return ranked_choices(current, labels)
+
+
+@search_group.command(name="remove", description="Remove a saved search from a briefing")
+@app_commands.describe(query="One of the briefing's saved searches", channel=CHANNEL_HELP)
+@app_commands.autocomplete(query=_briefing_searches)
+async def search_remove(interaction: discord.Interaction, query: app_commands.Range[str, 1, SAVED_SEARCH_MAX],
+                        channel: BriefingChannel | None = None) -> None:
+    def work(session: Session):
+        briefing = _chosen_briefing(session, interaction, channel.id if channel else None)
+        removed = remove_saved_search(session=session, target_id=briefing.id, query=query)
+        return briefing, removed.query, _saved_words(session, briefing)
+
+    briefing, words, searches = await client_of(interaction).db(work)
+    await reply(interaction, "briefing_searches", briefing=briefing, searches=searches, removed=words)
+
+
+def feed_label(feed: Feed) -> str:
+    """A feed as autocomplete offers it: its id, its title or URL, and whether it is every server's."""
+    name = feed.title or without_userinfo(feed.url)
+    return f"#{feed.id} {name}" + (" (all servers)" if feed.guild_id is None else "")
+
+
+async def _feeds_to_add(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    def choosable(session: Session, briefing: ChannelBriefing) -> dict[str, str]:
+        chosen = {feed.id for feed in feeds_of_target(session=session, target_id=briefing.id)}
+        return {feed_label(feed): str(feed.id) for feed in routable_feeds(session=session, guild_id=briefing.guild_id)
+                if feed.id not in chosen}
+
+    return ranked_choices(current, await _briefing_being_chosen(interaction, choosable))
+
+
+async def _feeds_to_remove(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    labels = await _briefing_being_chosen(interaction, lambda session, briefing: {
+        feed_label(feed): str(feed.id) for feed in feeds_of_target(session=session, target_id=briefing.id)})
+    return ranked_choices(current, labels)
+
+
+@feeds_subgroup.command(name="add", description="Limit a briefing to the stories of chosen feeds: add one")
+@app_commands.describe(feed="A feed of this server, or of all servers", channel=CHANNEL_HELP)
+@app_commands.autocomplete(feed=_feeds_to_add)
+async def feeds_add(interaction: discord.Interaction, feed: app_commands.Range[str, 1, 2000],
+                    channel: BriefingChannel | None = None) -> None:
+    def work(session: Session):
+        briefing = _chosen_briefing(session, interaction, channel.id if channel else None)
+        added = limit_to_feed(session=session, briefing=briefing, feed=feed)
+        return briefing, added, feeds_of_target(session=session, target_id=briefing.id)
+
+    briefing, added, feeds = await client_of(interaction).db(work)
+    await reply(interaction, "briefing_feeds", briefing=briefing, feeds=feeds, added=added)
+
+
+@feeds_subgroup.command(name="list", description="The feeds a briefing is limited to")
+@app_commands.describe(channel=CHANNEL_HELP)
+async def feeds_list(interaction: discord.Interaction, channel: BriefingChannel | None = None) -> None:
+    def work(session: Session):
+        briefing = _chosen_briefing(session, interaction, channel.id if channel else None)
+        return briefing, feeds_of_target(session=session, target_id=briefing.id)
+
+    briefing, feeds = await client_of(interaction).db(work)
+    await reply(interaction, "briefing_feeds", briefing=briefing, feeds=feeds)
+
+
+@feeds_subgroup.command(name="remove", description="Take a feed out of a briefing's feeds")
+@app_commands.describe(feed="One of the briefing's feeds", channel=CHANNEL_HELP)
+@app_commands.autocomplete(feed=_feeds_to_remove)
+async def feeds_remove(interaction: discord.Interaction, feed: app_commands.Range[str, 1, 2000],
+                       channel: BriefingChannel | None = None) -> None:
+    def work(session: Session):
+        briefing = _chosen_briefing(session, interaction, channel.id if channel else None)
+        removed, left = unlimit_feed(session=session, briefing=briefing, feed=feed)
+        return briefing, removed, left
+
+    briefing, removed, feeds = await client_of(interaction).db(work)
+    await reply(interaction, "briefing_feeds", briefing=briefing, feeds=feeds, removed=removed)
 
 
 def register(tree: app_commands.CommandTree) -> None:

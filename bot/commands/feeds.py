@@ -8,13 +8,16 @@ import discord
 from discord import app_commands
 from sqlmodel import Session
 
+from bot.channels import BriefingChannel
 from bot.interactions import ManagerGroup, client_of, ranked_choices, reply, send_file, send_parts, topic_autocomplete
 from digests.errors import InputError, SourceError
 from digests.feed_import import exported_feeds, import_feeds
-from digests.feed_registry import add_feed, feeds_of, remove_feed
+from digests.feed_registry import add_feed, feeds_of, find_feed, remove_feed
+from digests.feed_routing import briefings_limited_to, check_room_for_a_feed, limit_to_feed
 from digests.ingest.fetch import fetch_feed
 from digests.opml import MAX_OPML_BYTES, MAX_OPML_TEXT, MAX_OUTLINES, read_opml, write_opml
 from digests.rendering import without_userinfo
+from digests.targets import pick_briefing
 
 feeds_group = ManagerGroup(name="feeds", description="News feeds of this server (their stories stay in this server)")
 # Each add fetches the URL at once: without a cooldown, remove and add in a loop is a fetch per command.
@@ -27,27 +30,37 @@ ATTACHMENT_DEADLINE_SECONDS = 30.0
 
 
 @feeds_group.command(name="add", description="Add an RSS, Atom or JSON feed for this server")
-@app_commands.describe(url="The feed's http(s) URL", topic="Tag every story of this feed with a topic")
+@app_commands.describe(url="The feed's http(s) URL", topic="Tag every story of this feed with a topic",
+                       briefing="A briefing's channel: that briefing takes this feed's stories, and its other feeds'")
 @app_commands.autocomplete(topic=topic_autocomplete)
 @app_commands.checks.cooldown(ADD_PER_GUILD, ADD_PER_SECONDS, key=lambda interaction: interaction.guild_id)
 async def add(
     interaction: discord.Interaction,
     url: app_commands.Range[str, 1, 2000],
     topic: app_commands.Range[str, 1, 100] | None = None,
+    briefing: BriefingChannel | None = None,
 ) -> None:
     await interaction.response.defer(ephemeral=True, thinking=True)
     client = client_of(interaction)
     services, now = client.services, client.clock()
 
     def work(session: Session):
+        # The briefing is checked before the feed is written: a refusal (no briefing there, one with the most
+        # feeds it may have) leaves nothing behind.
+        routed = pick_briefing(session=session, guild_id=interaction.guild_id, channel_id=briefing.id,
+                               current_channel_id=None) if briefing is not None else None
+        routes = check_room_for_a_feed(session=session, briefing=routed) if routed else []
         feed, created = add_feed(session=session, taxonomy=services.taxonomy, url=url, guild_id=interaction.guild_id,
                                  topic=topic, added_by=interaction.user.id,
                                  allow_private=services.settings.allow_private_feeds, now=now)
-        return feed, created, services.taxonomy.resolve(feed.topic_slug) if feed.topic_slug else None
+        if routed is not None and all(known.id != feed.id for known in routes):  # a feed enabled again may be there
+            routes = [*routes, limit_to_feed(session=session, briefing=routed, feed=feed)]
+        return feed, created, services.taxonomy.resolve(feed.topic_slug) if feed.topic_slug else None, routed, routes
 
-    feed, created, chosen = await client.db(work)
+    feed, created, chosen, routed, routes = await client.db(work)
     first = (await client.poller.poll([feed]))[0]  # the first fetch right away, so the manager sees it work
-    await reply(interaction, "feed_added" if created else "feed_enabled", feed=feed, topic=chosen, first=first)
+    await reply(interaction, "feed_added" if created else "feed_enabled", feed=feed, topic=chosen, first=first,
+                briefing=routed, briefing_feeds=routes)
 
 
 @feeds_group.command(name="list", description="This server's feeds and how they are doing")
@@ -71,8 +84,14 @@ async def _guild_feeds(interaction: discord.Interaction, current: str) -> list[a
 @app_commands.autocomplete(feed=_guild_feeds)
 async def remove(interaction: discord.Interaction, feed: app_commands.Range[str, 1, 2000]) -> None:
     client = client_of(interaction)
-    removed = await client.db(lambda session: remove_feed(session=session, guild_id=interaction.guild_id, feed=feed))
-    await reply(interaction, "feed_removed", feed=removed)
+
+    def work(session: Session):
+        found = find_feed(session=session, guild_id=interaction.guild_id, feed=feed)
+        limited = briefings_limited_to(session=session, feed_id=found.id)  # read before the removal unlinks them
+        return remove_feed(session=session, guild_id=interaction.guild_id, feed=str(found.id)), limited
+
+    removed, limited = await client.db(work)
+    await reply(interaction, "feed_removed", feed=removed, limited=limited)
 
 
 @feeds_group.command(name="import", description="Add the feeds of an OPML file (a feed reader's export)")

@@ -16,7 +16,9 @@ from bot.interactions import (
     topic_autocomplete,
 )
 from digests.delivery import last_delivery
-from digests.models import PersonalDigest
+from digests.errors import Refusal
+from digests.models import SAVED_SEARCH_MAX, PersonalDigest
+from digests.saved_searches import remove_saved_search, saved_searches_of
 from digests.scheduling import next_slot
 from digests.targets import (
     ALL,
@@ -27,6 +29,7 @@ from digests.targets import (
     set_digest_style,
     set_paused,
     subscribe,
+    subscribe_query,
     subscribed_topics,
     unsubscribe,
 )
@@ -36,22 +39,39 @@ def _next_at(digest: PersonalDigest, now):
     return next_slot(time_of_day=digest.time_of_day, timezone=digest.timezone, days=digest.days, after=now)
 
 
-@app_commands.command(name="subscribe", description="Add a topic to your personal digest, sent to you by DM")
-@app_commands.describe(topic="The topic to follow")
+def _saved_words(session: Session, digest: PersonalDigest | None) -> list[str]:
+    return [saved.query for saved in saved_searches_of(session=session, target_id=digest.id)] if digest else []
+
+
+@app_commands.command(name="subscribe",
+                      description="Add a topic, or words to search for, to your personal digest, sent to you by DM")
+@app_commands.describe(topic="The topic to follow",
+                       query="Words to search for: your digest gets a section of the new stories that match them")
 @app_commands.autocomplete(topic=topic_autocomplete)
-async def subscribe_command(interaction: discord.Interaction, topic: app_commands.Range[str, 1, 100]) -> None:
+async def subscribe_command(interaction: discord.Interaction, topic: app_commands.Range[str, 1, 100] | None = None,
+                            query: app_commands.Range[str, 1, SAVED_SEARCH_MAX] | None = None) -> None:
+    if topic is None and query is None:
+        raise Refusal("subscribe_what")
     client = client_of(interaction)
     services, now = client.services, client.clock()
+    user_id, zone = interaction.user.id, services.settings.default_timezone
 
     def work(session: Session):
-        first = subscribed_topics(session=session, taxonomy=services.taxonomy, user_id=interaction.user.id) == []
-        chosen, digest, already = subscribe(session=session, taxonomy=services.taxonomy, user_id=interaction.user.id,
-                                            topic=topic, default_timezone=services.settings.default_timezone, now=now)
-        return chosen, digest, already, first and not already
+        digest = personal_digest_of(session=session, user_id=user_id)
+        first = not subscribed_topics(session=session, taxonomy=services.taxonomy, user_id=user_id) \
+            and not _saved_words(session, digest)
+        chosen = already = words = None
+        if topic is not None:
+            chosen, digest, already = subscribe(session=session, taxonomy=services.taxonomy, user_id=user_id,
+                                                topic=topic, default_timezone=zone, now=now)
+        if query is not None:
+            words, digest = subscribe_query(session=session, user_id=user_id, query=query, default_timezone=zone,
+                                            now=now)
+        return chosen, words, digest, already, first  # `first`: the digest followed nothing before
 
-    chosen, digest, already, first = await client.db(work)
+    chosen, words, digest, already, first = await client.db(work)
     await client.reschedule("user", interaction.user.id)
-    await reply(interaction, "subscribed", topic=chosen, digest=digest, already=already, first=first,
+    await reply(interaction, "subscribed", topic=chosen, query=words, digest=digest, already=already, first=first,
                 next_at=_next_at(digest, now))
 
 
@@ -64,20 +84,35 @@ async def _your_topics(interaction: discord.Interaction, current: str) -> list[a
     return ranked_choices(current, labels)
 
 
-@app_commands.command(name="unsubscribe", description="Remove a topic (or all) from your personal digest")
-@app_commands.describe(topic="One of your topics, or “all”")
-@app_commands.autocomplete(topic=_your_topics)
-async def unsubscribe_command(interaction: discord.Interaction, topic: app_commands.Range[str, 1, 100]) -> None:
+async def _your_searches(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
     client = client_of(interaction)
-    taxonomy = client.services.taxonomy
+    words = await client.db(lambda session: _saved_words(
+        session, personal_digest_of(session=session, user_id=interaction.user.id)))
+    return ranked_choices(current, {f"🔎 {query}": query for query in words})
+
+
+@app_commands.command(name="unsubscribe", description="Remove a topic (or all), or a saved search, from your digest")
+@app_commands.describe(topic="One of your topics, or “all”", query="One of your saved searches")
+@app_commands.autocomplete(topic=_your_topics, query=_your_searches)
+async def unsubscribe_command(interaction: discord.Interaction, topic: app_commands.Range[str, 1, 100] | None = None,
+                              query: app_commands.Range[str, 1, SAVED_SEARCH_MAX] | None = None) -> None:
+    if topic is None and query is None:
+        raise Refusal("unsubscribe_what")
+    client = client_of(interaction)
+    taxonomy, user_id = client.services.taxonomy, interaction.user.id
 
     def work(session: Session):
-        removed = unsubscribe(session=session, taxonomy=taxonomy, user_id=interaction.user.id, topic=topic)
-        return removed, subscribed_topics(session=session, taxonomy=taxonomy, user_id=interaction.user.id)
+        removed = unsubscribe(session=session, taxonomy=taxonomy, user_id=user_id, topic=topic) if topic else []
+        digest = personal_digest_of(session=session, user_id=user_id)
+        if query is not None and digest is None:
+            raise Refusal("saved_search_unknown", query=query, searches=[])
+        words = remove_saved_search(session=session, target_id=digest.id, query=query).query if query else None
+        return removed, words, subscribed_topics(session=session, taxonomy=taxonomy, user_id=user_id), \
+            _saved_words(session, digest)
 
-    removed, remaining = await client.db(work)
+    removed, words, remaining, searches = await client.db(work)
     await client.reschedule("user", interaction.user.id)
-    await reply(interaction, "unsubscribed", removed=removed, remaining=remaining)
+    await reply(interaction, "unsubscribed", removed=removed, remaining=remaining, query=words, searches=searches)
 
 
 @app_commands.command(name="subscriptions", description="Your topics, delivery time, timezone and next delivery")
@@ -89,10 +124,10 @@ async def subscriptions_command(interaction: discord.Interaction) -> None:
         topics = subscribed_topics(session=session, taxonomy=taxonomy, user_id=interaction.user.id)
         digest = personal_digest_of(session=session, user_id=interaction.user.id)
         last = last_delivery(session=session, target=digest) if digest else None
-        return topics, digest, last
+        return topics, _saved_words(session, digest), digest, last
 
-    topics, digest, last = await client.db(work)
-    await reply(interaction, "subscriptions", digest=digest, topics=topics,
+    topics, searches, digest, last = await client.db(work)
+    await reply(interaction, "subscriptions", digest=digest, topics=topics, searches=searches,
                 next_at=_next_at(digest, now) if digest else None, last=last,
                 covered=next_coverage(digest, now) if digest else None)
 
@@ -114,7 +149,8 @@ async def digest_schedule(
     def work(session: Session):
         digest = schedule_digest(session=session, user_id=interaction.user.id, time_of_day=time, timezone=timezone,
                                  now=now, days=days)
-        return digest, bool(subscribed_topics(session=session, taxonomy=taxonomy, user_id=interaction.user.id))
+        return digest, bool(subscribed_topics(session=session, taxonomy=taxonomy, user_id=interaction.user.id)
+                            or _saved_words(session, digest))
 
     digest, has_topics = await client.db(work)
     await client.reschedule("user", interaction.user.id)

@@ -11,11 +11,16 @@ every target would take longer than `p3_budget_seconds`, the rest is not run and
 extrapolated from those that were (the table says so). With `--store postgresql` the store is built in
 SQLite the same way, copied into a PostgreSQL schema of its own (see `pgstore.py`), rendered from
 there, and the schema dropped.
+
+P3s is P3 again on a copy of the same store where `SEARCH_SHARE` of the targets carry a saved search
+(issue 15): each such digest gets a section of the stories of its period matching its words. It runs
+right after P3 (a warm OS cache for both: P3 reads the store first).
 """
 
 from __future__ import annotations
 
 import random
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from digests.delivery import render_target
+from digests.message_parts import content_of
 from digests.scheduler import active_targets
 from digests.selection import StoryPools
 from digests.services import Services
@@ -33,11 +39,12 @@ from tests.benchmarks import pgstore, rawstore
 from tests.benchmarks.context import Context
 from tests.benchmarks.datasets import build_story_store
 from tests.benchmarks.report import Figure, percentile
-from tests.benchmarks.targets import seed_targets
+from tests.benchmarks.targets import add_saved_searches, seed_targets
 
 TARGET_SECONDS = 5.0
 WEEKLY_SHARE = 0.1
 STORE_DAYS = 8
+SEARCH_SHARE = 0.1
 
 
 def distinct_selections(path: Path) -> int:
@@ -76,11 +83,31 @@ def run_p3(context: Context) -> list[Figure]:
     build_story_store(path, stories, anchor=now, seed=context.seed + 3, hours=STORE_DAYS * 24)
     seed_targets(path, count=sizes.p3_targets, seed=context.seed, created_at=now - timedelta(days=30),
                  last_delivered_at=now - timedelta(days=1), slot=now, weekly_share=WEEKLY_SHARE)
+    searched = scratch / "digests-searched.db"
+    _copy(path, searched)
+    saved = add_saved_searches(searched, share=SEARCH_SHARE, seed=context.seed + 5, created_at=now - timedelta(days=2))
+    figures = []
     with database(context, path) as url:
-        return [render_all(context, url, now, distinct_selections(path))]
+        figures.append(render_all(context, url, now, distinct_selections(path)))
+    context.log(f"P3s: the same with {saved:,} saved searches ({SEARCH_SHARE:.0%} of the targets)")
+    with database(context, searched) as url:
+        figures.append(render_all(context, url, now, distinct_selections(searched), figure_id="P3s",
+                                  saved_searches=saved))
+    return figures
 
 
-def render_all(context: Context, url: str, now: datetime, selections: int) -> Figure:
+def _copy(source: Path, destination: Path) -> None:
+    """A copy of a SQLite store (its WAL included)."""
+    original, copy = sqlite3.connect(source), sqlite3.connect(destination)
+    try:
+        original.backup(copy)
+    finally:
+        original.close()
+        copy.close()
+
+
+def render_all(context: Context, url: str, now: datetime, selections: int, *, figure_id: str = "P3",
+               saved_searches: int = 0) -> Figure:
     """Render every active target's digest at `now` from the store at `url`, as one slot's deliveries do."""
     sizes = context.sizes
     services = Services.from_settings(Settings(database_url=url))
@@ -88,10 +115,10 @@ def render_all(context: Context, url: str, now: datetime, selections: int) -> Fi
         targets = active_targets(session)
     random.Random(context.seed).shuffle(targets)
 
-    context.log(f"P3: rendering {len(targets):,} digests from {context.store_name} "
+    context.log(f"{figure_id}: rendering {len(targets):,} digests from {context.store_name} "
                 f"(budget {sizes.p3_budget_seconds:.0f} s)")
     samples: list[float] = []
-    parts = empty = 0
+    parts = empty = searched = 0
     pools, readers = StoryPools(), SlotReaders()
     started, cpu_started = time.perf_counter(), time.process_time()
     for target in targets:
@@ -103,6 +130,7 @@ def render_all(context: Context, url: str, now: datetime, selections: int) -> Fi
         samples.append(time.perf_counter() - began)
         parts += len(rendered)
         empty += not rendered
+        searched += any("**🔎 " in content_of(part) for part in rendered)
         if time.perf_counter() - started > sizes.p3_budget_seconds:
             break
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
@@ -117,7 +145,8 @@ def render_all(context: Context, url: str, now: datetime, selections: int) -> Fi
                "per_target_ms_p95": round(percentile(samples, 0.95) * 1000, 2), "parts": parts,
                "empty_digests": empty, "stories": sizes.p3_stories * STORE_DAYS // 2, "store_days": STORE_DAYS,
                "weekly_share": WEEKLY_SHARE, "distinct_selections": selections,
-               "store": context.store}
-    return Figure("P3", f"select + render digests for {len(targets):,} targets of one slot (daily and weekly) on "
-                  f"{context.store_name}",
+               "saved_searches": saved_searches, "digests_with_search_sections": searched, "store": context.store}
+    searching = f", {saved_searches:,} with a saved search," if saved_searches else ""
+    return Figure(figure_id, f"select + render digests for {len(targets):,} targets{searching} of one slot (daily and "
+                  f"weekly) on {context.store_name}",
                   text, f"≤ {TARGET_SECONDS:g} s total", total <= TARGET_SECONDS, total, "s", details)

@@ -6,6 +6,7 @@ are channel briefings, half of them for all topics. Delivery times and zones are
 deployment's users would spread them, or, with `slot`, every target is due at that one moment (its
 time of day is the slot's in its zone) and was last delivered at its schedule's previous slot; a
 `weekly_share` of them are then weekly channel briefings (on the slot's weekday in their zone).
+`add_saved_searches` gives a share of them a saved search.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from digests.scheduling import previous_slot
 from tests.benchmarks import rawstore
-from tests.benchmarks.vocabulary import TOPIC_WEIGHTS
+from tests.benchmarks.vocabulary import SEARCH_WORDS, SLOTS, TOPIC_WEIGHTS
 
 USER_ID_BASE = 900_000_000_000_000_000
 CHANNEL_ID_BASE = 800_000_000_000_000_000
@@ -99,6 +100,37 @@ def seed_targets(
     finally:
         connection.close()
     return SeededTargets(users, channels)
+
+
+# What readers save as searches: the words `/stories` users type, and the names of the generated news (people,
+# companies, places, products), alone or two together ("Nvidia tariffs"): a few hundred different searches.
+_SEARCH_NAMES = (*SEARCH_WORDS, *(name for slot in ("leader", "company", "tech_company", "country", "product",
+                                                    "disease", "athlete", "artist") for name in SLOTS[slot]))
+
+
+def add_saved_searches(path: Path, *, share: float, seed: int, created_at: datetime) -> int:
+    """Give `share` of the store's briefings and personal digests one saved search each; returns how many.
+
+    Most are one name or word, a quarter two of them; the names are drawn uniformly, so the searches of
+    10,000 targets are a few hundred distinct ones, as a deployment's readers' would be.
+    """
+    rng = random.Random(seed)
+    connection = rawstore.connect(path)
+    try:
+        ids = [row[0] for row in connection.execute("SELECT id FROM target WHERE kind IN ('channel', 'user')")]
+        chosen = sorted(rng.sample(ids, round(len(ids) * share)))
+        rows = []
+        for target_id in chosen:
+            words = rng.choice(_SEARCH_NAMES)
+            if rng.random() < 0.25:
+                words = f"{words} {rng.choice(_SEARCH_NAMES)}"
+            rows.append((target_id, words[:100], rawstore.sql_time(created_at)))
+        connection.execute("BEGIN")
+        connection.executemany("INSERT INTO saved_search (target_id, query, created_at) VALUES (?, ?, ?)", rows)
+        connection.execute("COMMIT")
+    finally:
+        connection.close()
+    return len(rows)
 
 
 def make_due(path: Path, users: Sequence[int], *, slot: datetime, since: datetime) -> None:

@@ -52,7 +52,13 @@ def test_commands_are_synced_with_their_spec_names(world: World):
         "pause",
         "resume",
         "remove",
+        "search",
+        "feeds",
     }
+    assert set(options_of(options_of(commands["briefing"])["search"])) == {"add", "list", "remove"}
+    assert set(options_of(options_of(commands["briefing"])["feeds"])) == {"add", "list", "remove"}
+    assert list(options_of(commands["subscribe"])) == ["topic", "query"]
+    assert not any(option.get("required") for option in commands["subscribe"]["options"])
     assert set(options_of(commands["feeds"])) == {"add", "list", "remove", "import", "export"}
     [upload] = options_of(commands["feeds"])["import"]["options"]
     assert (upload["name"], upload["type"], upload["required"]) == ("file", 11, True)  # an attachment
