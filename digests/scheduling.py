@@ -66,6 +66,15 @@ def next_slot(*, time_of_day: str, timezone: str, days: str, after: datetime) ->
     return fire
 
 
+def fires_at(*, time_of_day: str, timezone: str, days: str, slot_at: datetime) -> bool:
+    """Whether the schedule has a slot at `slot_at`; False for a zone this machine's tz database no longer knows
+    (a snapshot of a slot's targets leaves such a target to be read alone)."""
+    try:
+        return next_slot(time_of_day=time_of_day, timezone=timezone, days=days, after=slot_at - _ONE_SECOND) == slot_at
+    except InputError:
+        return False
+
+
 def previous_slot(*, time_of_day: str, timezone: str, days: str, before: datetime) -> datetime:
     """The last slot strictly before `before` (aware), in the target's timezone."""
     return _previous_slot(time_of_day, timezone, days, before)

@@ -8,10 +8,11 @@ week, a first digest the 24 h before its slot, a target back from a long pause o
 says so). It is chosen from a pool: the stories of its window (that reached the target in the
 coverage, see `arrived`, and dated at most `LATE_ARRIVAL` before the period), clustered into events
 (see `digests.clustering`) and ranked by `StoryItem.score` over the window. A target takes the best
-events on its topics (an event is on a topic when any outlet's story of it is), within `DigestLimits`.
+events on its topics (an event is on a topic when any outlet's story of it is) that pass its filters
+(`digests.filters`), within `DigestLimits`.
 The pool depends only on the window and on which guild-only stories the target may see, so the
 thousands of targets of one slot share a few pools (`StoryPools`) and each distinct topic set is
-chosen once.
+chosen once (with each distinct set of filters: each rule runs once over the pool).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sqlmodel import Session, col
 
 from digests.clustering import cluster
 from digests.errors import InputError
+from digests.filters import NO_FILTERS, FilterSet, PoolMatches
 from digests.models import Story, StoryGuild, StoryTopic
 from digests.store import text_search, visible_to
 from digests.story_items import StoryItem, listing, load_items, window
@@ -125,7 +127,8 @@ class DigestSection:
 @dataclass(frozen=True)
 class Digest:
     """A top story, the period's other best events (multi-day digests), headlines grouped by topic, and
-    how many more matched. `start` is when the stories it covers began to arrive."""
+    how many more matched. `start` is when the stories it covers began to arrive; `filtered` how many
+    events on its topics the target's filters left out."""
 
     top: StoryItem | None
     sections: tuple[DigestSection, ...]
@@ -133,6 +136,7 @@ class Digest:
     now: datetime
     start: datetime | None = None
     highlights: tuple[StoryItem, ...] = ()
+    filtered: int = 0
 
     @property
     def span(self) -> timedelta | None:
@@ -166,8 +170,9 @@ class StoryPool:
         for rank, item in enumerate(self.ranked):
             for slug in item.topics:
                 self._ranks_by_topic.setdefault(slug, []).append(rank)
-        self._digests: dict[tuple[str, ...], Digest] = {}
+        self._digests: dict[tuple, Digest] = {}
         self._lock = threading.Lock()
+        self._filter_matches: PoolMatches | None = None
 
     @classmethod
     def load(cls, session: Session, *, covered: Coverage, guild_ids: Sequence[int] | None) -> StoryPool:
@@ -178,24 +183,29 @@ class StoryPool:
         statement = statement.order_by(col(Story.effective_at).desc()).limit(POOL_MAX_STORIES * days)
         return cls(cluster(load_items(session, statement), covered.end, covered.end - covered.oldest), covered)
 
-    def digest(self, taxonomy: Taxonomy, topics: Sequence[str] | None) -> Digest:
-        """The digest for these topics (None or empty: all)."""
-        key = tuple(sorted(set(topics or ())))
+    def digest(self, taxonomy: Taxonomy, topics: Sequence[str] | None, filters: FilterSet = NO_FILTERS) -> Digest:
+        """The digest for these topics (None or empty: all) of the events that pass `filters`."""
+        topic_key = tuple(sorted(set(topics or ())))
+        key = (topic_key, filters.key)
         with self._lock:
             found = self._digests.get(key)
         if found is None:
-            found = self._choose(taxonomy, key)
+            found = self._choose(taxonomy, topic_key, filters)
             with self._lock:
                 self._digests[key] = found
         return found
 
-    def _choose(self, taxonomy: Taxonomy, topics: tuple[str, ...]) -> Digest:
+    def _choose(self, taxonomy: Taxonomy, topics: tuple[str, ...], filters: FilterSet) -> Digest:
         if topics:
             ranks = sorted(set().union(*(self._ranks_by_topic.get(slug, ()) for slug in topics)))
         else:
             ranks = list(range(len(self.ranked)))
+        filtered = 0
+        if filters:
+            kept = self._matches().passing(ranks, filters)
+            ranks, filtered = kept, len(ranks) - len(kept)
         if not ranks:
-            return Digest(top=None, sections=(), more=0, now=self.now, start=self.start)
+            return Digest(top=None, sections=(), more=0, now=self.now, start=self.start, filtered=filtered)
         limits = self.limits
         best = [self.ranked[rank] for rank in ranks[:1 + limits.highlights]]
         room = limits.items - len(best)
@@ -205,7 +215,14 @@ class StoryPool:
             headlines = self._capped(ranks[len(best):], topics, room, limits.per_topic)
         shown = len(best) + len(headlines)
         return Digest(top=best[0], highlights=tuple(best[1:]), sections=_sections(headlines, taxonomy, topics),
-                      more=len(ranks) - shown, now=self.now, start=self.start)
+                      more=len(ranks) - shown, now=self.now, start=self.start, filtered=filtered)
+
+    def _matches(self) -> PoolMatches:
+        """What each filter rule matches among the ranked events (made when a target with filters first asks)."""
+        with self._lock:
+            if self._filter_matches is None:
+                self._filter_matches = PoolMatches(self.ranked)
+            return self._filter_matches
 
     def _capped(self, ranks: list[int], topics: tuple[str, ...], room: int, cap: int) -> list[StoryItem]:
         """The best items of `ranks`, at most `cap` under each section, `room` in all.
@@ -312,6 +329,7 @@ def select_digest(
     guild_ids: Sequence[int] | None = None,
     pools: StoryPools | None = None,
     covered: Coverage | None = None,
+    filters: FilterSet = NO_FILTERS,
 ) -> Digest:
     """The digest at `now` for a target with these topics (None or empty: all) last delivered at `since`.
 
@@ -320,7 +338,7 @@ def select_digest(
     (24 h) before `now`, or its period if that is shorter. `covered`, when given, is that coverage
     already worked out. `guild_ids` limits it to what those guilds may see (see
     `digests.store.visible_to`). With `pools`, the window's pool is shared with the other targets of
-    the same slot.
+    the same slot. Only the events that pass `filters` (the target's rules) are chosen.
     """
     if covered is None:
         covered = coverage(since=since, now=now, period=period, first_window=first_window)
@@ -328,7 +346,7 @@ def select_digest(
         pool = StoryPool.load(session, covered=covered, guild_ids=guild_ids)
     else:
         pool = pools.get(session, covered=covered, guild_ids=guild_ids)
-    return pool.digest(taxonomy, topics)
+    return pool.digest(taxonomy, topics, filters)
 
 
 def arrived(since: datetime | None, now: datetime, guild_ids: Sequence[int] | None) -> sa.ColumnElement[bool]:
