@@ -20,7 +20,7 @@ MAX_PROGRAM_SIZE instructions within RE2_MAX_MEM bytes. `\\A`, `\\z` and `\\C` a
 (see `PoolMatches`), where those would reach across stories.
 
 `FilterSet.passes` applies a target's rules to one story; `PoolMatches` applies them to a slot's story
-pool, each distinct rule once over every story of the pool (in C: one `str.find` or RE2 scan over the
+pool, each distinct rule once over every story of the pool (in C: one `bytes.find` or RE2 scan over the
 pool's fields joined a line each), so thousands of targets with filters cost one pass per distinct
 rule, not a Python call per story, rule and target. Both give the same answers (tests check it).
 """
@@ -63,8 +63,11 @@ RE2_MAX_MEM = 128 * 1024
 _COMPILED_KEPT = 512
 _FIELDS_OF = {"any": ("title", "summary", "source"), "title": ("title",), "summary": ("summary",),
               "source": ("source",)}
-_ASCII_SEPARATORS = re.compile(r"[^a-z0-9\n]+")
-_SEPARATORS = re.compile(r"(?:[^\w\n]|_)+")
+# ASCII folded as `normalise_title` folds it (letters lowered, anything but letters and digits a space); the
+# bytes of other characters (already folded, see `_folded_lines`) and line breaks left as they are.
+_ASCII_FOLD = bytes(byte if byte >= 0x80 or byte == 0x0A or chr(byte).isalnum() else 0x20
+                    for byte in range(256)).lower()
+_SEPARATORS = re.compile(r"(?:\W|_)+")
 _FLAG_GROUP = re.compile(r"\(\?([a-zA-Z]*)(?:-([a-zA-Z]*))?[:)]")
 # What has a schedule (a kind's row, or its `Target`).
 Scheduled = Target | ChannelBriefing | PersonalDigest | WebhookDigest
@@ -220,6 +223,7 @@ def _options() -> re2.Options:
     options = re2.Options()
     options.case_sensitive = False
     options.never_nl = True  # no match reaches past a line: one story's field
+    options.never_capture = True  # whether it matches is all a rule asks; groups would cost a second engine
     options.max_mem = RE2_MAX_MEM
     options.log_errors = False
     return options
@@ -254,24 +258,30 @@ def plain_text(text: str) -> str:
 @functools.cache
 def _combining_marks() -> dict[int, None]:
     """A `str.translate` table deleting every combining mark (built once, when text first needs it)."""
-    return {code: None for code in range(0x110000) if unicodedata.combining(chr(code))}
+    return dict.fromkeys(code for code in range(0x110000) if unicodedata.combining(chr(code)))
 
 
-def _folded_lines(texts: Sequence[str]) -> str:
-    """Each text folded as `normalise_title` folds it, with a space each side, one a line: in C, at once."""
-    joined = " " + " \n ".join(text.replace("\n", " ") for text in texts) + " "
-    if joined.isascii():
-        return _ASCII_SEPARATORS.sub(" ", joined.lower())
-    decomposed = normalize("NFKD", joined.casefold()).translate(_combining_marks())
-    return _SEPARATORS.sub(" ", decomposed)
+def _folded_lines(texts: Sequence[str]) -> bytes:
+    """Each text folded as `normalise_title` folds it, with a space each side, one a line (UTF-8).
+
+    Most texts are ASCII: those are folded together, by a byte table and a split per line; the
+    others one by one, with C string methods (`_fold`). Each line comes out as `normalise_title` makes it.
+    """
+    joined = "\n".join(text.replace("\n", " ") if text.isascii() else _fold(text) for text in texts)
+    return b"\n".join(b" %s " % b" ".join(line.split()) for line in
+                      joined.encode().translate(_ASCII_FOLD).split(b"\n"))
 
 
-def _line_breaks(text: str | bytes) -> list[int]:
-    newline = "\n" if isinstance(text, str) else b"\n"
-    breaks, at = [], text.find(newline)
+def _fold(text: str) -> str:
+    """`normalise_title(text)` without its pass in Python over every character."""
+    return " ".join(_SEPARATORS.sub(" ", normalize("NFKD", text.casefold()).translate(_combining_marks())).split())
+
+
+def _line_breaks(text: bytes) -> list[int]:
+    breaks, at = [], text.find(b"\n")
     while at >= 0:
         breaks.append(at)
-        at = text.find(newline, at + 1)
+        at = text.find(b"\n", at + 1)
     return breaks
 
 
@@ -282,14 +292,14 @@ class PoolMatches:
     """Which of a pool's stories (by their index in `items`) each rule matches, worked out once per rule.
 
     A field's texts are joined, a story a line, when a rule first needs that field; a `word` rule is
-    then a `str.find` loop over the folded lines, a `regex` rule an RE2 search from line to line
+    then a `bytes.find` loop over the folded lines, a `regex` rule an RE2 search from line to line
     (it cannot match across a line break: `never_nl`), each hit mapped to its story by the line breaks.
     Thread-safe: a slot's workers share it.
     """
 
     def __init__(self, items: Sequence[StoryItem]) -> None:
         self._items = items
-        self._lines: dict[tuple[str, str], tuple[str | bytes, list[int]]] = {}
+        self._lines: dict[tuple[str, str], tuple[bytes, list[int]]] = {}
         self._matches: dict[tuple[str, str, str], frozenset[int]] = {}
         self._lock = threading.Lock()
 
@@ -309,13 +319,13 @@ class PoolMatches:
             hits: set[int] = set()
             for name in _FIELDS_OF[rule.field]:
                 if rule.needle is not None:
-                    hits |= _lines_with(*self._field_lines(name, "word"), rule.needle)
+                    hits |= _lines_with(*self._field_lines(name, "word"), rule.needle.encode())
                 elif rule.regex is not None:
                     hits |= _lines_matching(*self._field_lines(name, "regex"), rule.regex)
             found = self._matches.setdefault(rule.test, frozenset(hits))
         return found
 
-    def _field_lines(self, name: str, form: str) -> tuple[str | bytes, list[int]]:
+    def _field_lines(self, name: str, form: str) -> tuple[bytes, list[int]]:
         with self._lock:
             found = self._lines.get((name, form))
             if found is None:
@@ -325,7 +335,7 @@ class PoolMatches:
             return found
 
 
-def _lines_with(text: str, breaks: list[int], needle: str) -> set[int]:
+def _lines_with(text: bytes, breaks: list[int], needle: bytes) -> set[int]:
     """The lines of `text` holding `needle` (which holds no line break)."""
     found: set[int] = set()
     at = text.find(needle)
@@ -389,14 +399,23 @@ def remove_filter(*, session: Session, target_id: int, rule: str) -> TargetFilte
     raise NotFoundError("No such filter rule here. `filter list` shows them with their numbers.")
 
 
-def filter_set(rows: Iterable[TargetFilter]) -> FilterSet:
-    """The rules of these rows, ready to match; a stored rule that no longer compiles is left out (and logged)."""
+def filter_set(rows: Iterable[TargetFilter], parsed: dict[tuple[str, ...], Rule | None] | None = None) -> FilterSet:
+    """The rules of these rows, ready to match; a stored rule that no longer compiles is left out (and logged).
+
+    `parsed` keeps the rules already made, for a slot's targets that share many of theirs.
+    """
+    parsed = {} if parsed is None else parsed
     rules = []
     for row in rows:
-        try:
-            rules.append(parse_rule(action=row.action, kind=row.kind, field=row.field, pattern=row.pattern))
-        except InputError as error:
-            log.warning("filter rule %s of target %s is skipped: %s", row.id, row.target_id, error)
+        key = (row.action, row.kind, row.field, row.pattern)
+        if key not in parsed:
+            try:
+                parsed[key] = parse_rule(action=row.action, kind=row.kind, field=row.field, pattern=row.pattern)
+            except InputError as error:
+                parsed[key] = None
+                log.warning("filter rule %s of target %s is skipped: %s", row.id, row.target_id, error)
+        if parsed[key] is not None:
+            rules.append(parsed[key])
     return FilterSet(tuple(rules))
 
 
@@ -462,4 +481,5 @@ def _filters_due_at(session: Session, slot_at: datetime) -> dict[int, FilterSet]
         found = by_target.setdefault(target_id, [])
         if row is not None:
             found.append(row)
-    return {target_id: filter_set(found) if found else NO_FILTERS for target_id, found in by_target.items()}
+    parsed: dict[tuple[str, ...], Rule | None] = {}
+    return {target_id: filter_set(found, parsed) if found else NO_FILTERS for target_id, found in by_target.items()}

@@ -69,6 +69,12 @@ def next_slot(*, time_of_day: str, timezone: str, days: str, after: datetime) ->
 def fires_at(*, time_of_day: str, timezone: str, days: str, slot_at: datetime) -> bool:
     """Whether the schedule has a slot at `slot_at`; False for a zone this machine's tz database no longer knows
     (a snapshot of a slot's targets leaves such a target to be read alone)."""
+    return _fires_at(time_of_day, timezone, days, slot_at)
+
+
+@lru_cache(maxsize=4096)
+def _fires_at(time_of_day: str, timezone: str, days: str, slot_at: datetime) -> bool:
+    """Memoised: each of a slot's thousands of targets asks, and they share a few hundred schedules."""
     try:
         return next_slot(time_of_day=time_of_day, timezone=timezone, days=days, after=slot_at - _ONE_SECOND) == slot_at
     except InputError:

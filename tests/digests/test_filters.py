@@ -4,6 +4,7 @@ pass however catastrophic the pattern; then the rules as stored (SQLite and Post
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -32,6 +33,7 @@ from digests.selection import StoryPools, select_digest
 from digests.store import add_stories, alembic_config, create_engine, session_scope, upgrade_database
 from digests.story_items import StoryItem
 from digests.targets import remove_briefing, setup_briefing, subscribe
+from digests.text import normalise_title
 from tests.conftest import NOW
 
 
@@ -160,6 +162,20 @@ def test_a_pool_finds_the_stories_each_rule_matches_one_by_one(pattern, kind, fi
     checked = rule(pattern, kind=kind, field=field)
     expected = {index for index, item in enumerate(CORPUS) if checked.matches(item)}
     assert PoolMatches(CORPUS).matching(checked) == expected
+
+
+def test_a_pools_folded_lines_are_each_storys_own_fold():
+    """The pool folds a field's texts together (`_folded_lines`): line by line, the same as `normalise_title`, on
+    random text of ASCII, accents, ligatures, case-folding pairs, marks (and runs of them), digits, separators."""
+    rng = random.Random(15)
+    alphabet = "aAzZ09 _-.,’–\t\r\x0b\x1c\n\x85\u2028éÉßİıΣσς Ǆ ﬁ ½ ¹ ٣ Ω 日本 e\u0301\u0302 ḯ ệ" + "\u0301" * 4
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(2_000)]
+    texts += ["e" + "\u0301" * 50 + "x", "", "ASCII only, twice  spaced"]
+    lines = filters._folded_lines(texts).split(b"\n")
+    assert len(lines) == len(texts)
+    for text, line in zip(texts, lines, strict=True):
+        words = normalise_title(text)
+        assert line.decode().strip() == words and line.startswith(b" ") and line.endswith(b" ")
 
 
 def test_a_pool_keeps_what_a_target_passes():
