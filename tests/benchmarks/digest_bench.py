@@ -10,11 +10,13 @@ digests and briefings); each was last delivered at its previous slot, a tenth ne
 every target would take longer than `p3_budget_seconds`, the rest is not run and the total is
 extrapolated from those that were (the table says so). With `--store postgresql` the store is built in
 SQLite the same way, copied into a PostgreSQL schema of its own (see `pgstore.py`), rendered from
-there, and the schema dropped.
+there, and the schema dropped. P3.filters is the same slot with `FILTER_SHARE` of the targets (the same
+targets) carrying two to five filter rules each (`targets.filter_rules`: words, phrases, outlets, regexes).
 """
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Iterator
@@ -23,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from digests.delivery import render_target
+from digests.filters import SlotFilters
 from digests.scheduler import active_targets
 from digests.selection import StoryPools
 from digests.services import Services
@@ -38,6 +41,7 @@ from tests.benchmarks.targets import seed_targets
 TARGET_SECONDS = 5.0
 WEEKLY_SHARE = 0.1
 STORE_DAYS = 8
+FILTER_SHARE = 0.3
 
 
 def distinct_selections(path: Path) -> int:
@@ -66,21 +70,48 @@ def database(context: Context, path: Path) -> Iterator[str]:
 
 def run_p3(context: Context) -> list[Figure]:
     """Total seconds to select and render every target's digest."""
+    return [_p3(context, "P3", filter_share=0.0)]
+
+
+def run_p3_filters(context: Context) -> list[Figure]:
+    """P3 with `FILTER_SHARE` of the targets carrying filter rules."""
+    return [_p3(context, "P3.filters", filter_share=FILTER_SHARE)]
+
+
+def _p3(context: Context, figure_id: str, *, filter_share: float) -> Figure:
     sizes = context.sizes
-    scratch = context.scratch("p3")
+    scratch = context.scratch(figure_id.lower())
     path = scratch / "digests.db"
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     stories = sizes.p3_stories * STORE_DAYS // 2
-    context.log(f"P3: a store of {stories:,} stories over {STORE_DAYS} days and {sizes.p3_targets:,} targets "
-                f"({WEEKLY_SHARE:.0%} weekly)")
+    context.log(f"{figure_id}: a store of {stories:,} stories over {STORE_DAYS} days and {sizes.p3_targets:,} "
+                f"targets ({WEEKLY_SHARE:.0%} weekly, {filter_share:.0%} with filters)")
     build_story_store(path, stories, anchor=now, seed=context.seed + 3, hours=STORE_DAYS * 24)
     seed_targets(path, count=sizes.p3_targets, seed=context.seed, created_at=now - timedelta(days=30),
-                 last_delivered_at=now - timedelta(days=1), slot=now, weekly_share=WEEKLY_SHARE)
+                 last_delivered_at=now - timedelta(days=1), slot=now, weekly_share=WEEKLY_SHARE,
+                 filter_share=filter_share)
     with database(context, path) as url:
-        return [render_all(context, url, now, distinct_selections(path))]
+        return render_all(context, url, now, distinct_selections(path), figure_id=figure_id,
+                          filters=filter_counts(path))
 
 
-def render_all(context: Context, url: str, now: datetime, selections: int) -> Figure:
+def filter_counts(path: Path) -> dict[str, int]:
+    """How many targets have filter rules, how many rules there are, and how many distinct ones (and regexes)."""
+    connection = rawstore.connect(path)
+    try:
+        targets, rules, distinct, regexes = connection.execute(
+            "SELECT count(DISTINCT target_id), count(*), "
+            "(SELECT count(*) FROM (SELECT DISTINCT kind, field, pattern FROM target_filter)), "
+            "(SELECT count(*) FROM (SELECT DISTINCT field, pattern FROM target_filter WHERE kind = 'regex')) "
+            "FROM target_filter").fetchone()
+    finally:
+        connection.close()
+    return {"targets_with_filters": targets, "filter_rules": rules, "distinct_rules": distinct,
+            "distinct_regexes": regexes}
+
+
+def render_all(context: Context, url: str, now: datetime, selections: int, *, figure_id: str = "P3",
+               filters: dict[str, int] | None = None) -> Figure:
     """Render every active target's digest at `now` from the store at `url`, as one slot's deliveries do."""
     sizes = context.sizes
     services = Services.from_settings(Settings(database_url=url))
@@ -88,18 +119,18 @@ def render_all(context: Context, url: str, now: datetime, selections: int) -> Fi
         targets = active_targets(session)
     random.Random(context.seed).shuffle(targets)
 
-    context.log(f"P3: rendering {len(targets):,} digests from {context.store_name} "
+    context.log(f"{figure_id}: rendering {len(targets):,} digests from {context.store_name} "
                 f"(budget {sizes.p3_budget_seconds:.0f} s)")
     samples: list[float] = []
     parts = empty = 0
-    pools, readers = StoryPools(), SlotReaders()
+    pools, readers, slot_filters = StoryPools(), SlotReaders(), SlotFilters()
     started, cpu_started = time.perf_counter(), time.process_time()
     for target in targets:
         began = time.perf_counter()
         with session_scope(services.engine) as session:
             session.add(target)
             rendered = render_target(session=session, taxonomy=services.taxonomy, renderer=services.renderer,
-                                     target=target, now=now, pools=pools, readers=readers)
+                                     target=target, now=now, pools=pools, readers=readers, filters=slot_filters)
         samples.append(time.perf_counter() - began)
         parts += len(rendered)
         empty += not rendered
@@ -117,7 +148,8 @@ def render_all(context: Context, url: str, now: datetime, selections: int) -> Fi
                "per_target_ms_p95": round(percentile(samples, 0.95) * 1000, 2), "parts": parts,
                "empty_digests": empty, "stories": sizes.p3_stories * STORE_DAYS // 2, "store_days": STORE_DAYS,
                "weekly_share": WEEKLY_SHARE, "distinct_selections": selections,
-               "store": context.store}
-    return Figure("P3", f"select + render digests for {len(targets):,} targets of one slot (daily and weekly) on "
-                  f"{context.store_name}",
+               "store": context.store, "load_average": round(os.getloadavg()[0], 2), **(filters or {})}
+    with_filters = f", {filters['targets_with_filters']:,} with filters" if filters and filters["filter_rules"] else ""
+    return Figure(figure_id, f"select + render digests for {len(targets):,} targets of one slot (daily and weekly"
+                  f"{with_filters}) on {context.store_name}",
                   text, f"≤ {TARGET_SECONDS:g} s total", total <= TARGET_SECONDS, total, "s", details)
