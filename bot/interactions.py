@@ -11,6 +11,7 @@ from discord import app_commands
 from bot.embeds import discord_embeds
 from bot.posting import NO_MENTIONS
 from digests.message_parts import Part, content_of, embed_of
+from digests.models import TargetFilter
 from digests.timeutil import timezone_names
 
 if TYPE_CHECKING:
@@ -22,6 +23,21 @@ CHOICE_NAME_MAX = 100
 STYLE_CHOICES = [
     app_commands.Choice(name="text: the whole digest in markdown", value="text"),
     app_commands.Choice(name="rich: the top story as an embed, with its picture", value="rich"),
+]
+# The options of /briefing filter add and /digest filter add (digests.filters: ACTIONS, KINDS, FIELDS).
+FILTER_ACTION_CHOICES = [
+    app_commands.Choice(name="exclude: leave out the stories it matches (default)", value="exclude"),
+    app_commands.Choice(name="include: keep only stories that match an include rule", value="include"),
+]
+FILTER_MATCH_CHOICES = [
+    app_commands.Choice(name="words: a word or phrase, whole words, any case or accents (default)", value="word"),
+    app_commands.Choice(name="regex: an RE2 regular expression, any case", value="regex"),
+]
+FILTER_FIELD_CHOICES = [
+    app_commands.Choice(name="any: title, summary or source (default)", value="any"),
+    app_commands.Choice(name="title", value="title"),
+    app_commands.Choice(name="summary", value="summary"),
+    app_commands.Choice(name="source: the outlet", value="source"),
 ]
 
 
@@ -136,14 +152,18 @@ class ManagerGroup(app_commands.Group):
 
 
 class ManagerSubgroup(app_commands.Group):
-    """A group of a `ManagerGroup`'s (`/briefing search …`), checking Manage Server itself: discord.py asks only
-    a command's own group, not the group above it."""
-
-    def __init__(self, *, name: str, description: str, parent: ManagerGroup) -> None:
-        super().__init__(name=name, description=description, parent=parent)
+    """A group inside a ManagerGroup (`/briefing filter`, `/briefing search`): discord.py runs the check of a
+    command's own group only, not its grandparent's, so this one checks Manage Server again."""
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return require_manager(interaction)
+
+
+def filter_rule_choices(rules: list[TargetFilter], current: str) -> list[app_commands.Choice[str]]:
+    """A target's filter rules to pick one (value: its number), best matches of what was typed first."""
+    labels = {f"#{rule.id} {rule.action} {rule.kind} “{rule.pattern}” in {rule.field}": str(rule.id)
+              for rule in rules}
+    return ranked_choices(current, labels)
 
 
 def choice(name: str, value: str) -> app_commands.Choice[str]:

@@ -37,6 +37,7 @@ from sqlmodel import Session, col, select
 from digests import archive
 from digests.embeds import Embed
 from digests.errors import DeliveryError
+from digests.filters import SlotFilters, filter_set_of
 from digests.message_parts import Part, content_of, dump_parts, embed_of, load_parts
 from digests.models import ChannelBriefing, Delivery, DeliveryPart, Target, WebhookDigest
 from digests.rendering import Renderer
@@ -162,52 +163,61 @@ def placement_of(target: AnyTarget) -> Placement:
 
 @dataclass(frozen=True)
 class Composed:
-    """A target's digest at some moment and its messages; `digest` is None when nothing was selected."""
+    """A target's digest at some moment and its messages; `digest` is None when nothing was selected.
+
+    `rules` is how many filter rules the target has (the digest says how many events they left out).
+    """
 
     digest: Digest | None
     parts: list[Part]
+    rules: int = 0
 
 
 def compose(
     *, session: Session, taxonomy: Taxonomy, renderer: Renderer, target: AnyTarget, now: datetime,
-    pools: StoryPools | None = None, readers: SlotReaders | None = None,
+    pools: StoryPools | None = None, readers: SlotReaders | None = None, filters: SlotFilters | None = None,
 ) -> Composed:
     """The target's digest if it were delivered at `now`, and its messages ([] when there is nothing to post).
 
     It covers what arrived since the target's last delivery, at most its schedule's period (see
-    `digests.targets.coverage_of`). A channel sees public stories and its guild's; a user those of
-    the guilds they were seen in; a webhook, public stories only. A briefing or a personal digest adds
-    its saved searches' sections, and a briefing limited to feeds takes only their stories. `pools`
-    shares the selection, and `readers` the users' topics and guilds and the targets' saved searches and
-    feeds, with the other targets of a slot (`now` is then the slot).
+    `digests.targets.coverage_of`), and holds what passes the target's filters. A channel sees public
+    stories and its guild's; a user those of the guilds they were seen in; a webhook, public stories
+    only. A briefing or a personal digest adds its saved searches' sections, and a briefing limited to
+    feeds takes only their stories. `pools` shares the selection, `readers` the users' topics and
+    guilds and the targets' saved searches and feeds, and `filters` the targets' filter rules, with the
+    other targets of a slot (`now` is then the slot).
     """
     tz = parse_timezone(target.timezone)
     covered = coverage_of(target, now)
+    rules = filters.get(session=session, target=target, slot_at=now) if filters \
+        else filter_set_of(session=session, target_id=target.id)
     if isinstance(target, ChannelBriefing):
         chosen = _choices(session, target, now, readers)
         digest = select_digest(session=session, taxonomy=taxonomy, topics=target.topic_slugs, since=None, now=now,
                                covered=covered, guild_ids=[target.guild_id], pools=pools, searches=chosen.searches,
-                               feed_ids=chosen.feed_ids)
+                               feed_ids=chosen.feed_ids, filters=rules)
         if digest.is_empty:
             quiet = renderer.render_parts("quiet_day.md.j2", now=now, tz=tz, covered=covered) \
                 if target.quiet_day_notice else []
-            return Composed(digest, quiet)
+            return Composed(digest, quiet, len(rules))
         return Composed(digest, renderer.briefing(digest, tz=tz, mention_role_id=target.mention_role_id,
-                                                  covered=covered, style=target.style))
+                                                  covered=covered, style=target.style), len(rules))
     if isinstance(target, WebhookDigest):
         digest = select_digest(session=session, taxonomy=taxonomy, topics=target.topic_slugs, since=None, now=now,
-                               covered=covered, guild_ids=[], pools=pools)
-        return Composed(digest, [] if digest.is_empty else renderer.briefing(digest, tz=tz, covered=covered))
+                               covered=covered, guild_ids=[], pools=pools, filters=rules)
+        return Composed(digest, [] if digest.is_empty else renderer.briefing(digest, tz=tz, covered=covered),
+                        len(rules))
     found = readers.get(session=session, taxonomy=taxonomy, user_id=target.user_id, slot_at=now) if readers \
         else readers_of(session=session, taxonomy=taxonomy, user_id=target.user_id)
     chosen = _choices(session, target, now, readers)
     if not found.topics and not chosen.searches:
-        return Composed(None, [])
+        return Composed(None, [], len(rules))
     digest = select_digest(session=session, taxonomy=taxonomy, topics=[t.slug for t in found.topics], since=None,
                            now=now, covered=covered, guild_ids=found.guild_ids, pools=pools,
-                           searches=chosen.searches, follows_topics=bool(found.topics))
+                           searches=chosen.searches, follows_topics=bool(found.topics), filters=rules)
     return Composed(digest, [] if digest.is_empty else renderer.personal_digest(
-        digest, tz=tz, topics=found.topics, covered=covered, style=target.style, searches=chosen.searches))
+        digest, tz=tz, topics=found.topics, covered=covered, style=target.style, searches=chosen.searches),
+        len(rules))
 
 
 def _choices(session: Session, target: AnyTarget, now: datetime, readers: SlotReaders | None) -> TargetChoices:
@@ -219,11 +229,11 @@ def _choices(session: Session, target: AnyTarget, now: datetime, readers: SlotRe
 
 def render_target(
     *, session: Session, taxonomy: Taxonomy, renderer: Renderer, target: AnyTarget, now: datetime,
-    pools: StoryPools | None = None, readers: SlotReaders | None = None,
+    pools: StoryPools | None = None, readers: SlotReaders | None = None, filters: SlotFilters | None = None,
 ) -> list[Part]:
     """The messages of the target's digest if it were delivered at `now` ([] when there is nothing)."""
     return compose(session=session, taxonomy=taxonomy, renderer=renderer, target=target, now=now, pools=pools,
-                   readers=readers).parts
+                   readers=readers, filters=filters).parts
 
 
 @dataclass
@@ -254,12 +264,13 @@ def claim(
     lease: timedelta = LEASE,
     pools: StoryPools | None = None,
     readers: SlotReaders | None = None,
+    filters: SlotFilters | None = None,
 ) -> Claim:
     """Claim (target, slot) for `owner`, rendering its digest; or take over an unfinished one to resume it.
 
     The digest is the one of the slot's moment, whenever the claim happens: what was ingested by
     `slot_at` and after the previous slot delivered, so targets of one slot share their selection
-    (`pools`) and a late delivery leaves what arrived since to the next slot.
+    (`pools`, `readers`, `filters`) and a late delivery leaves what arrived since to the next slot.
 
     An unfinished delivery is taken over only when its lease has expired, is `owner`'s own, or was
     held by a process of this host that is gone (a restart after a crash resumes at once): the
@@ -273,7 +284,8 @@ def claim(
         set_committed_value(target.target, "last_delivered_at", _stored_watermark(session, target))
         passed = target.last_delivered_at is not None and target.last_delivered_at >= slot_at
         composed = Composed(None, []) if passed else compose(session=session, taxonomy=taxonomy, renderer=renderer,
-                                                             target=target, now=slot_at, pools=pools, readers=readers)
+                                                             target=target, now=slot_at, pools=pools, readers=readers,
+                                                             filters=filters)
         parts = composed.parts
         delivery = Delivery(target_kind=destination.kind, target_id=destination.id, slot_at=slot_at,
                             status="sending" if parts else "empty", parts=dump_parts(parts), claimed_at=now,
@@ -372,6 +384,7 @@ class Deliverer:
         self.lease = lease
         self.pools = StoryPools()
         self.readers = SlotReaders()
+        self.filters = SlotFilters()
         self.engine = engine
         self.taxonomy = taxonomy
         self.renderer = renderer
@@ -470,22 +483,22 @@ class Deliverer:
                 await asyncio.to_thread(self._record_published, claimed.delivery.id, index)
                 claimed.published.add(index)
 
-    async def preview(self, target: AnyTarget) -> list[Part]:
-        """The messages the target would get now, without claiming anything."""
+    async def preview(self, target: AnyTarget) -> Composed:
+        """The digest and messages the target would get now, without claiming anything."""
         return await asyncio.to_thread(self._preview, target)
 
-    def _preview(self, target: AnyTarget) -> list[Part]:
+    def _preview(self, target: AnyTarget) -> Composed:
         with session_scope(self.engine) as session:
             session.add(target)
-            return render_target(session=session, taxonomy=self.taxonomy, renderer=self.renderer, target=target,
-                                 now=self.clock())
+            return compose(session=session, taxonomy=self.taxonomy, renderer=self.renderer, target=target,
+                           now=self.clock())
 
     def _claim(self, target: AnyTarget, slot_at: datetime) -> Claim:
         with session_scope(self.engine) as session:
             session.add(target)
             return claim(session=session, taxonomy=self.taxonomy, renderer=self.renderer, target=target,
                          slot_at=slot_at, now=self.clock(), owner=self.owner, lease=self.lease, pools=self.pools,
-                         readers=self.readers)
+                         readers=self.readers, filters=self.filters)
 
     def _record_part(self, delivery_id: int, index: int, message_id: int, *, thread_id: int | None = None) -> None:
         """Record an accepted part (and the post it started) and renew the lease for the next one."""

@@ -28,6 +28,8 @@ THREAD_NAME_MAX = 100
 DIGEST_STYLES = ("text", "rich")
 # A saved search's words, as a user may type them (a /stories topic: is as long).
 SAVED_SEARCH_MAX = 100
+# The longest pattern a digest's filter rule may have (see `digests.filters`).
+FILTER_PATTERN_MAX = 200
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -351,6 +353,25 @@ class WebhookDigest(_TargetFields, SQLModel, table=True):
     avatar_url: str | None = Field(default=None, max_length=AVATAR_URL_MAX)
     thread_id: int | None = Field(default=None, sa_column=snowflake_column(nullable=True))
     thread_name: str | None = Field(default=None, max_length=THREAD_NAME_MAX)
+
+
+class TargetFilter(SQLModel, table=True):
+    """One include or exclude rule of a target's digest (see `digests.filters`): deleted with its target.
+
+    `action` is `include` or `exclude`; `kind` `word` (a word or phrase) or `regex` (RE2); `field` the
+    story's `title`, `summary`, `source` or `any` of them; `pattern` as the user typed it.
+    """
+
+    __tablename__ = "target_filter"
+
+    id: int | None = Field(default=None, primary_key=True)
+    target_id: int = Field(sa_column=sa.Column(sa.ForeignKey("target.id", ondelete="CASCADE"), nullable=False,
+                                               index=True))
+    action: str = Field(max_length=8)
+    kind: str = Field(max_length=8)
+    field: str = Field(max_length=8)
+    pattern: str = Field(max_length=FILTER_PATTERN_MAX)
+    created_at: datetime = Field(sa_column=utc_column())
 
 
 class Subscription(SQLModel, table=True):

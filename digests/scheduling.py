@@ -66,6 +66,21 @@ def next_slot(*, time_of_day: str, timezone: str, days: str, after: datetime) ->
     return fire
 
 
+def fires_at(*, time_of_day: str, timezone: str, days: str, slot_at: datetime) -> bool:
+    """Whether the schedule has a slot at `slot_at`; False for a zone this machine's tz database no longer knows
+    (a snapshot of a slot's targets leaves such a target to be read alone)."""
+    return _fires_at(time_of_day, timezone, days, slot_at)
+
+
+@lru_cache(maxsize=4096)
+def _fires_at(time_of_day: str, timezone: str, days: str, slot_at: datetime) -> bool:
+    """Memoised: each of a slot's thousands of targets asks, and they share a few hundred schedules."""
+    try:
+        return next_slot(time_of_day=time_of_day, timezone=timezone, days=days, after=slot_at - _ONE_SECOND) == slot_at
+    except InputError:
+        return False
+
+
 def previous_slot(*, time_of_day: str, timezone: str, days: str, before: datetime) -> datetime:
     """The last slot strictly before `before` (aware), in the target's timezone."""
     return _previous_slot(time_of_day, timezone, days, before)

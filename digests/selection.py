@@ -8,12 +8,14 @@ week, a first digest the 24 h before its slot, a target back from a long pause o
 says so). It is chosen from a pool: the stories of its window (that reached the target in the
 coverage, see `arrived`, and dated at most `LATE_ARRIVAL` before the period), clustered into events
 (see `digests.clustering`) and ranked by `StoryItem.score` over the window. A target takes the best
-events on its topics (an event is on a topic when any outlet's story of it is), within `DigestLimits`.
+events on its topics (an event is on a topic when any outlet's story of it is) that pass its filters
+(`digests.filters`), within `DigestLimits`.
 The pool depends only on the window and on which guild-only stories the target may see, so the
 thousands of targets of one slot share a few pools (`StoryPools`) and each distinct topic set is
-chosen once. A target limited to some feeds gets a pool of those feeds' stories alone. Each of its
-saved searches adds a section of the pool's events matching its words (`StoryPool.with_searches`),
-one full-text query per pool and distinct search.
+chosen once (with each distinct set of filters: each rule runs once over the pool). A target limited
+to some feeds gets a pool of those feeds' stories alone. Each of its saved searches adds a section of
+the pool's events matching its words (`StoryPool.with_searches`), one full-text query per pool and
+distinct search; the target's filters apply to those sections too.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from sqlmodel import Session, col
 
 from digests.clustering import cluster
 from digests.errors import InputError
+from digests.filters import NO_FILTERS, FilterSet, PoolMatches
 from digests.models import Story, StoryFeed, StoryGuild, StoryTopic
 from digests.store import TextSearch, text_search, visible_to
 from digests.story_items import StoryItem, listing, load_items, window
@@ -139,7 +142,8 @@ class SearchSection:
 class Digest:
     """A top story, the period's other best events (multi-day digests), headlines grouped by topic, how
     many more matched, and a section per saved search that found something new. `start` is when the
-    stories it covers began to arrive."""
+    stories it covers began to arrive; `filtered` how many events on its topics the target's filters
+    left out."""
 
     top: StoryItem | None
     sections: tuple[DigestSection, ...]
@@ -148,6 +152,7 @@ class Digest:
     start: datetime | None = None
     highlights: tuple[StoryItem, ...] = ()
     searches: tuple[SearchSection, ...] = ()
+    filtered: int = 0
 
     @property
     def span(self) -> timedelta | None:
@@ -187,12 +192,13 @@ class StoryPool:
         for rank, item in enumerate(self.ranked):
             for slug in item.topics:
                 self._ranks_by_topic.setdefault(slug, []).append(rank)
-        self._digests: dict[tuple[str, ...], Digest] = {}
+        self._digests: dict[tuple, Digest] = {}
         self._lock = threading.Lock()
         self.nothing = Digest(top=None, sections=(), more=0, now=self.now, start=self.start)
         self._rank_of: dict[int, int] | None = None  # story id -> its event's rank (copies included)
         self._matches: dict[tuple, tuple[tuple[int, ...], frozenset[int]]] = {}  # a search's terms -> its events' ranks
         self._searched: dict[tuple[int, tuple[str, ...]], tuple[Digest, Digest]] = {}
+        self._filter_matches: PoolMatches | None = None
 
     @classmethod
     def load(cls, session: Session, *, covered: Coverage, guild_ids: Sequence[int] | None,
@@ -207,26 +213,29 @@ class StoryPool:
         statement = statement.order_by(col(Story.effective_at).desc()).limit(POOL_MAX_STORIES * days)
         return cls(cluster(load_items(session, statement), covered.end, covered.end - covered.oldest), covered)
 
-    def digest(self, taxonomy: Taxonomy, topics: Sequence[str] | None) -> Digest:
-        """The digest for these topics (None or empty: all)."""
-        key = tuple(sorted(set(topics or ())))
+    def digest(self, taxonomy: Taxonomy, topics: Sequence[str] | None, filters: FilterSet = NO_FILTERS) -> Digest:
+        """The digest for these topics (None or empty: all) of the events that pass `filters`."""
+        topic_key = tuple(sorted(set(topics or ())))
+        key = (topic_key, filters.key)
         with self._lock:
             found = self._digests.get(key)
         if found is None:
-            found = self._choose(taxonomy, key)
+            found = self._choose(taxonomy, topic_key, filters)
             with self._lock:
                 self._digests[key] = found
         return found
 
-    def with_searches(self, session: Session, digest: Digest, queries: Sequence[str]) -> Digest:
+    def with_searches(self, session: Session, digest: Digest, queries: Sequence[str],
+                      filters: FilterSet = NO_FILTERS) -> Digest:
         """`digest` (one of this pool's) with a section per saved search, in the order given (memoised).
 
         A section holds the best events of the pool matching the search's words (any story of the
         event: the one shown or another outlet's copy), at most SEARCH_SECTION_MAX, leaving out those
         the digest shows above it (its topic part, or an earlier search's section); a search that
-        finds nothing new has no section. A search is not limited to the target's topics.
+        finds nothing new has no section. A search is not limited to the target's topics, but only
+        events that pass `filters` count.
         """
-        key = (id(digest), tuple(queries))
+        key = (id(digest), tuple(queries), filters.key)
         with self._lock:
             kept = self._searched.get(key)
         if kept is not None and kept[0] is digest:
@@ -241,6 +250,9 @@ class StoryPool:
             # The matches are walked only until the section is full, and the rest counted: a common word
             # matches thousands of a week's events, and a slot has a thousand targets with searches.
             ranks, matching = self._matching(session, text)
+            if filters:
+                ranks = tuple(self._rule_matches().passing(list(ranks), filters))
+                matching = frozenset(ranks)
             chosen = []
             for rank in ranks:
                 if rank not in shown:
@@ -279,13 +291,17 @@ class StoryPool:
                 self._matches[text.terms] = found
         return found
 
-    def _choose(self, taxonomy: Taxonomy, topics: tuple[str, ...]) -> Digest:
+    def _choose(self, taxonomy: Taxonomy, topics: tuple[str, ...], filters: FilterSet) -> Digest:
         if topics:
             ranks = sorted(set().union(*(self._ranks_by_topic.get(slug, ()) for slug in topics)))
         else:
             ranks = list(range(len(self.ranked)))
+        filtered = 0
+        if filters:
+            kept = self._rule_matches().passing(ranks, filters)
+            ranks, filtered = kept, len(ranks) - len(kept)
         if not ranks:
-            return self.nothing
+            return replace(self.nothing, filtered=filtered) if filtered else self.nothing
         limits = self.limits
         best = [self.ranked[rank] for rank in ranks[:1 + limits.highlights]]
         room = limits.items - len(best)
@@ -295,7 +311,14 @@ class StoryPool:
             headlines = self._capped(ranks[len(best):], topics, room, limits.per_topic)
         shown = len(best) + len(headlines)
         return Digest(top=best[0], highlights=tuple(best[1:]), sections=_sections(headlines, taxonomy, topics),
-                      more=len(ranks) - shown, now=self.now, start=self.start)
+                      more=len(ranks) - shown, now=self.now, start=self.start, filtered=filtered)
+
+    def _rule_matches(self) -> PoolMatches:
+        """What each filter rule matches among the ranked events (made when a target with filters first asks)."""
+        with self._lock:
+            if self._filter_matches is None:
+                self._filter_matches = PoolMatches(self.ranked)
+            return self._filter_matches
 
     def _capped(self, ranks: list[int], topics: tuple[str, ...], room: int, cap: int) -> list[StoryItem]:
         """The best items of `ranks`, at most `cap` under each section, `room` in all.
@@ -410,6 +433,7 @@ def select_digest(
     searches: Sequence[str] = (),
     feed_ids: frozenset[int] = frozenset(),
     follows_topics: bool = True,
+    filters: FilterSet = NO_FILTERS,
 ) -> Digest:
     """The digest at `now` for a target with these topics (None or empty: all) last delivered at `since`.
 
@@ -421,6 +445,7 @@ def select_digest(
     the same slot. With `feed_ids` it holds only what those feeds carried (topics narrow it further);
     each of its saved `searches` adds a section; a target that `follows_topics` not (a personal
     digest of saved searches alone) has only those.
+    Only the events that pass `filters` (the target's rules) are chosen, in its search sections too.
     """
     if covered is None:
         covered = coverage(since=since, now=now, period=period, first_window=first_window)
@@ -428,8 +453,8 @@ def select_digest(
         pool = StoryPool.load(session, covered=covered, guild_ids=guild_ids, feed_ids=feed_ids)
     else:
         pool = pools.get(session, covered=covered, guild_ids=guild_ids, feed_ids=feed_ids)
-    digest = pool.digest(taxonomy, topics) if follows_topics else pool.nothing
-    return pool.with_searches(session, digest, searches) if searches else digest
+    digest = pool.digest(taxonomy, topics, filters) if follows_topics else pool.nothing
+    return pool.with_searches(session, digest, searches, filters) if searches else digest
 
 
 def arrived(since: datetime | None, now: datetime, guild_ids: Sequence[int] | None) -> sa.ColumnElement[bool]:

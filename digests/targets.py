@@ -32,7 +32,7 @@ from digests.models import (
     WebhookDigest,
 )
 from digests.saved_searches import add_saved_search, searches_by_target
-from digests.scheduling import next_slot, parse_days, period_at
+from digests.scheduling import fires_at, next_slot, parse_days, period_at
 from digests.selection import DAILY, Coverage, coverage
 from digests.store import member_guilds
 from digests.timeutil import parse_time_of_day, parse_timezone
@@ -505,7 +505,8 @@ def _schedules_due(session: Session, conditions: tuple, slot_at: datetime) -> li
     """The schedules (time, zone, days) of the targets meeting `conditions` that have a slot at `slot_at`."""
     schedules = session.execute(
         sa.select(Target.time_of_day, Target.timezone, Target.days).distinct().where(*conditions)).all()
-    return [tuple(schedule) for schedule in schedules if _fires_at(*schedule, slot_at)]
+    return [(time_of_day, zone, days) for time_of_day, zone, days in schedules
+            if fires_at(time_of_day=time_of_day, timezone=zone, days=days, slot_at=slot_at)]
 
 
 def _readers_due_at(session: Session, taxonomy: Taxonomy, slot_at: datetime) -> dict[int, Readers]:
@@ -526,14 +527,6 @@ def _readers_due_at(session: Session, taxonomy: Taxonomy, slot_at: datetime) -> 
         guilds.setdefault(user_id, []).append(guild_id)
     return {user_id: Readers(_in_taxonomy_order(taxonomy, followed), guilds.get(user_id, []))
             for user_id, followed in slugs.items()}
-
-
-def _fires_at(time_of_day: str, zone: str, days: str, slot_at: datetime) -> bool:
-    try:
-        return next_slot(time_of_day=time_of_day, timezone=zone, days=days,
-                         after=slot_at - timedelta(seconds=1)) == slot_at
-    except InputError:  # a zone this machine's tz database no longer knows: such a digest is read alone
-        return False
 
 
 def _in_taxonomy_order(taxonomy: Taxonomy, slugs: Sequence[str] | set[str]) -> list[Topic]:

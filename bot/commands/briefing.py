@@ -1,5 +1,6 @@
-"""A server's channel briefings: /briefing setup|show|preview|post-now|pause|resume|remove, their saved searches
-(/briefing search add|list|remove) and feeds (/briefing feeds add|list|remove); managers only."""
+"""A server's channel briefings: /briefing setup|show|preview|post-now|pause|resume|remove, their filter rules
+(/briefing filter add|list|remove), saved searches (/briefing search add|list|remove) and feeds (/briefing feeds
+add|list|remove); managers only."""
 
 from __future__ import annotations
 
@@ -21,11 +22,15 @@ from bot.channels import (
     tag_choices,
 )
 from bot.interactions import (
+    FILTER_ACTION_CHOICES,
+    FILTER_FIELD_CHOICES,
+    FILTER_MATCH_CHOICES,
     STYLE_CHOICES,
     ManagerGroup,
     ManagerSubgroup,
     choice,
     client_of,
+    filter_rule_choices,
     ranked_choices,
     reply,
     send_parts,
@@ -35,6 +40,7 @@ from digests.archive import archive_link, archive_path
 from digests.delivery import last_delivery
 from digests.errors import BriefbotError
 from digests.feed_routing import feeds_of_target, limit_to_feed, routable_feeds, unlimit_feed
+from digests.filters import add_filter, filters_of, remove_filter
 from digests.models import SAVED_SEARCH_MAX, ChannelBriefing, Delivery, Feed
 from digests.rendering import without_userinfo
 from digests.saved_searches import add_saved_search, remove_saved_search, saved_searches_of
@@ -263,11 +269,15 @@ async def show(interaction: discord.Interaction, channel: BriefingChannel | None
 async def preview(interaction: discord.Interaction, channel: BriefingChannel | None = None) -> None:
     await interaction.response.defer(ephemeral=True, thinking=True)
     client = client_of(interaction)
-    parts = await client.deliverer.preview(await _pick(interaction, channel))
-    if parts:
-        await send_parts(interaction, parts)
+    composed = await client.deliverer.preview(await _pick(interaction, channel))
+    filtered = composed.digest.filtered if composed.digest else 0
+    if composed.parts:
+        await send_parts(interaction, composed.parts)
+        if composed.rules:
+            await reply(interaction, "filter_note", rules=composed.rules, filtered=filtered, command="briefing")
     else:
-        await reply(interaction, "nothing_to_preview", what="this briefing")
+        await reply(interaction, "nothing_to_preview", what="this briefing", rules=composed.rules, filtered=filtered,
+                    command="briefing")
 
 
 @briefing_group.command(name="post-now", description="Post the briefing now (the next one holds only newer stories)")
@@ -459,6 +469,92 @@ async def feeds_remove(interaction: discord.Interaction, feed: app_commands.Rang
 
     briefing, removed, feeds = await client_of(interaction).db(work)
     await reply(interaction, "briefing_feeds", briefing=briefing, feeds=feeds, removed=removed)
+
+
+filter_group = ManagerSubgroup(name="filter", parent=briefing_group,
+                               description="Leave out, or keep only, the stories matching words or a regex")
+
+
+@filter_group.command(name="add", description="Add a filter rule to a briefing")
+@app_commands.describe(
+    pattern="Words or a phrase; with match:regex, an RE2 regular expression",
+    action="exclude (default): leave out what it matches; include: keep only what an include rule matches",
+    match="words (default): whole words, any case or accents; regex: an RE2 regular expression",
+    field="Where to look: any (default), title, summary or source",
+    channel=CHANNEL_HELP,
+)
+@app_commands.choices(action=FILTER_ACTION_CHOICES, match=FILTER_MATCH_CHOICES, field=FILTER_FIELD_CHOICES)
+async def filter_add(
+    interaction: discord.Interaction,
+    pattern: app_commands.Range[str, 1, 200],
+    action: app_commands.Choice[str] | None = None,
+    match: app_commands.Choice[str] | None = None,
+    field: app_commands.Choice[str] | None = None,
+    channel: BriefingChannel | None = None,
+) -> None:
+    client = client_of(interaction)
+    now = client.clock()
+
+    def work(session: Session):
+        briefing = pick_briefing(session=session, guild_id=interaction.guild_id,
+                                 channel_id=channel.id if channel else None, current_channel_id=interaction.channel_id)
+        rule, created = add_filter(session=session, target_id=briefing.id, action=action.value if action else "exclude",
+                                   kind=match.value if match else "word", field=field.value if field else "any",
+                                   pattern=pattern, now=now)
+        return briefing, rule, created
+
+    briefing, rule, created = await client.db(work)
+    await reply(interaction, "filter_added", rule=rule, created=created, briefing=briefing, command="briefing")
+
+
+@filter_group.command(name="list", description="Show a briefing's filter rules")
+@app_commands.describe(channel=CHANNEL_HELP)
+async def filter_list(interaction: discord.Interaction, channel: BriefingChannel | None = None) -> None:
+    client = client_of(interaction)
+
+    def work(session: Session):
+        briefing = pick_briefing(session=session, guild_id=interaction.guild_id,
+                                 channel_id=channel.id if channel else None, current_channel_id=interaction.channel_id)
+        return briefing, filters_of(session=session, target_id=briefing.id)
+
+    briefing, rules = await client.db(work)
+    await reply(interaction, "filter_list", rules=rules, briefing=briefing, command="briefing")
+
+
+async def _briefing_rules(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    """The rules of the briefing the command names (its `channel`, else this channel's, else the only one)."""
+    if interaction.guild_id is None or not interaction.permissions.manage_guild:
+        return []
+    client = client_of(interaction)
+    picked = interaction.namespace.channel
+
+    def work(session: Session):
+        briefing = pick_briefing(session=session, guild_id=interaction.guild_id,
+                                 channel_id=picked.id if picked is not None else None,
+                                 current_channel_id=interaction.channel_id)
+        return filters_of(session=session, target_id=briefing.id)
+
+    try:
+        rules = await client.db(work)
+    except BriefbotError:  # no such briefing (yet): nothing to offer
+        return []
+    return filter_rule_choices(rules, current)
+
+
+@filter_group.command(name="remove", description="Remove one of a briefing's filter rules")
+@app_commands.describe(rule="The rule to remove", channel=CHANNEL_HELP)
+@app_commands.autocomplete(rule=_briefing_rules)
+async def filter_remove(interaction: discord.Interaction, rule: app_commands.Range[str, 1, 20],
+                        channel: BriefingChannel | None = None) -> None:
+    client = client_of(interaction)
+
+    def work(session: Session):
+        briefing = pick_briefing(session=session, guild_id=interaction.guild_id,
+                                 channel_id=channel.id if channel else None, current_channel_id=interaction.channel_id)
+        return briefing, remove_filter(session=session, target_id=briefing.id, rule=rule)
+
+    briefing, removed = await client.db(work)
+    await reply(interaction, "filter_removed", rule=removed, briefing=briefing, command="briefing")
 
 
 def register(tree: app_commands.CommandTree) -> None:

@@ -1,4 +1,4 @@
-"""A user's personal digest: /subscribe, /unsubscribe, /subscriptions and /digest."""
+"""A user's personal digest: /subscribe, /unsubscribe, /subscriptions and /digest (its filters too)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,12 @@ from discord import app_commands
 from sqlmodel import Session
 
 from bot.interactions import (
+    FILTER_ACTION_CHOICES,
+    FILTER_FIELD_CHOICES,
+    FILTER_MATCH_CHOICES,
     STYLE_CHOICES,
     client_of,
+    filter_rule_choices,
     ranked_choices,
     reply,
     send_parts,
@@ -17,6 +21,7 @@ from bot.interactions import (
 )
 from digests.delivery import last_delivery
 from digests.errors import Refusal
+from digests.filters import add_filter, filters_of, remove_filter
 from digests.models import SAVED_SEARCH_MAX, PersonalDigest
 from digests.saved_searches import remove_saved_search, saved_searches_of
 from digests.scheduling import next_slot
@@ -162,11 +167,15 @@ async def digest_preview(interaction: discord.Interaction) -> None:
     await interaction.response.defer(ephemeral=True, thinking=True)
     client = client_of(interaction)
     digest = await client.db(lambda session: require_personal_digest(session=session, user_id=interaction.user.id))
-    parts = await client.deliverer.preview(digest)
-    if parts:
-        await send_parts(interaction, parts)
+    composed = await client.deliverer.preview(digest)
+    filtered = composed.digest.filtered if composed.digest else 0
+    if composed.parts:
+        await send_parts(interaction, composed.parts)
+        if composed.rules:
+            await reply(interaction, "filter_note", rules=composed.rules, filtered=filtered, command="digest")
     else:
-        await reply(interaction, "nothing_to_preview", what="your topics")
+        await reply(interaction, "nothing_to_preview", what="your topics", rules=composed.rules, filtered=filtered,
+                    command="digest")
 
 
 @digest_group.command(name="style", description="Choose how your digest looks: all text, or the top story as an embed")
@@ -200,6 +209,74 @@ async def digest_pause(interaction: discord.Interaction) -> None:
 @digest_group.command(name="resume", description="Send your digest again (also after your DMs were closed)")
 async def digest_resume(interaction: discord.Interaction) -> None:
     await _set_digest_paused(interaction, False)
+
+
+digest_filter_group = app_commands.Group(name="filter", parent=digest_group,
+                                         description="Leave out, or keep only, the stories matching words or a regex")
+
+
+@digest_filter_group.command(name="add", description="Add a filter rule to your digest")
+@app_commands.describe(
+    pattern="Words or a phrase; with match:regex, an RE2 regular expression",
+    action="exclude (default): leave out what it matches; include: keep only what an include rule matches",
+    match="words (default): whole words, any case or accents; regex: an RE2 regular expression",
+    field="Where to look: any (default), title, summary or source",
+)
+@app_commands.choices(action=FILTER_ACTION_CHOICES, match=FILTER_MATCH_CHOICES, field=FILTER_FIELD_CHOICES)
+async def digest_filter_add(
+    interaction: discord.Interaction,
+    pattern: app_commands.Range[str, 1, 200],
+    action: app_commands.Choice[str] | None = None,
+    match: app_commands.Choice[str] | None = None,
+    field: app_commands.Choice[str] | None = None,
+) -> None:
+    client = client_of(interaction)
+    now = client.clock()
+
+    def work(session: Session):
+        digest = require_personal_digest(session=session, user_id=interaction.user.id)
+        return add_filter(session=session, target_id=digest.id, action=action.value if action else "exclude",
+                          kind=match.value if match else "word", field=field.value if field else "any",
+                          pattern=pattern, now=now)
+
+    rule, created = await client.db(work)
+    await reply(interaction, "filter_added", rule=rule, created=created, briefing=None, command="digest")
+
+
+@digest_filter_group.command(name="list", description="Show your digest's filter rules")
+async def digest_filter_list(interaction: discord.Interaction) -> None:
+    client = client_of(interaction)
+
+    def work(session: Session):
+        digest = personal_digest_of(session=session, user_id=interaction.user.id)
+        return filters_of(session=session, target_id=digest.id) if digest else []
+
+    rules = await client.db(work)
+    await reply(interaction, "filter_list", rules=rules, briefing=None, command="digest")
+
+
+async def _your_rules(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    client = client_of(interaction)
+
+    def work(session: Session):
+        digest = personal_digest_of(session=session, user_id=interaction.user.id)
+        return filters_of(session=session, target_id=digest.id) if digest else []
+
+    return filter_rule_choices(await client.db(work), current)
+
+
+@digest_filter_group.command(name="remove", description="Remove one of your digest's filter rules")
+@app_commands.describe(rule="The rule to remove")
+@app_commands.autocomplete(rule=_your_rules)
+async def digest_filter_remove(interaction: discord.Interaction, rule: app_commands.Range[str, 1, 20]) -> None:
+    client = client_of(interaction)
+
+    def work(session: Session):
+        digest = require_personal_digest(session=session, user_id=interaction.user.id)
+        return remove_filter(session=session, target_id=digest.id, rule=rule)
+
+    removed = await client.db(work)
+    await reply(interaction, "filter_removed", rule=removed, briefing=None, command="digest")
 
 
 def register(tree: app_commands.CommandTree) -> None:

@@ -5,7 +5,7 @@ writes the figures as JSON (default `tests/benchmarks/results/latest.json`). `--
 sizes (a smoke check of about a minute); the full sizes take several minutes, more on the first run,
 which builds and caches a 1,000,000-story store. A group that fails is reported in the table and
 the others still run. The exit status is 0 even when targets are missed: these are measurements,
-not tests (1 only if a benchmark could not run). `--store postgresql` runs P2 and P3 on the
+not tests (1 only if a benchmark could not run). `--store postgresql` runs P2 and P3 (and P3.filters) on the
 PostgreSQL server of the tests (see `pgstore.py`); the other figures measure SQLite only.
 """
 
@@ -25,12 +25,12 @@ from tests.benchmarks.report import Figure, failed, markdown_table, table, write
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 Group = Callable[[Context], list[Figure]]
 # The figures measured on either store; the others (ingest, the bot as a process) run on SQLite only.
-ON_ANY_STORE = frozenset({"P2", "P3", "P3s"})
+ON_ANY_STORE = frozenset({"P2", "P3", "P3s", "P3.filters"})
 
 
 def _groups() -> list[tuple[tuple[str, ...], str, str, Group]]:
     """(figure ids, what, target, runner) of every group, in run order; imported lazily."""
-    from tests.benchmarks.digest_bench import run_p3
+    from tests.benchmarks.digest_bench import run_p3, run_p3_filters
     from tests.benchmarks.fanout_bench import run_p4
     from tests.benchmarks.footprint_bench import run_p5_p6
     from tests.benchmarks.ingest_bench import run_p1a, run_p1b
@@ -42,6 +42,7 @@ def _groups() -> list[tuple[tuple[str, ...], str, str, Group]]:
         (("P1b",), "ingest from RSS/Atom", "≥ 50 % of bare feedparser", run_p1b),
         (("P2",), "/stories latency", "p50 ≤ 5 ms, p95 ≤ 25 ms", run_p2),
         (("P3", "P3s"), "digests for many targets (P3s: a tenth with a saved search)", "≤ 5 s", run_p3),
+        (("P3.filters",), "digests for many targets, 30 % with 2–5 filter rules", "≤ 5 s", run_p3_filters),
         (("P4",), "fan-out at 50 requests/s", "≤ 1.1 × ideal, parts only, 0 lost/dup, ≤ 1 % 429", run_p4),
         (("P5", "P6"), "bot memory and start-up", "≤ 400 MB with the topic model; ≤ 3 s", run_p5_p6),
         (("T1",), "topic tagging quality", "recall ≥ 0.90, mis-tag ≤ 8 %, untagged ≤ 3 %, ≤ 1.6/story", run_t1),
@@ -69,7 +70,7 @@ def selected(groups: list[tuple[tuple[str, ...], str, str, Group]], only: str):
     unknown = wanted - known
     if unknown:
         raise SystemExit(f"unknown figure id(s): {', '.join(sorted(unknown))}; "
-                         "known: P1a, P1b, P2, P3, P3s, P4, P5, P6, T1, T2")
+                         "known: P1a, P1b, P2, P3, P3s, P3.filters, P4, P5, P6, T1, T2")
     return [group for group in groups if not wanted or wanted & {i.lower() for i in group[0]}]
 
 

@@ -10,7 +10,8 @@ digests and briefings); each was last delivered at its previous slot, a tenth ne
 every target would take longer than `p3_budget_seconds`, the rest is not run and the total is
 extrapolated from those that were (the table says so). With `--store postgresql` the store is built in
 SQLite the same way, copied into a PostgreSQL schema of its own (see `pgstore.py`), rendered from
-there, and the schema dropped.
+there, and the schema dropped. P3.filters is the same slot with `FILTER_SHARE` of the targets (the same
+targets) carrying two to five filter rules each (`targets.filter_rules`: words, phrases, outlets, regexes).
 
 P3s is P3 again on a copy of the same store where `SEARCH_SHARE` of the targets carry a saved search
 (issue 15): each such digest gets a section of the stories of its period matching its words. It runs
@@ -19,6 +20,7 @@ right after P3 (a warm OS cache for both: P3 reads the store first).
 
 from __future__ import annotations
 
+import os
 import random
 import sqlite3
 import time
@@ -28,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from digests.delivery import render_target
+from digests.filters import SlotFilters
 from digests.message_parts import content_of
 from digests.scheduler import active_targets
 from digests.selection import StoryPools
@@ -44,6 +47,7 @@ from tests.benchmarks.targets import add_saved_searches, seed_targets
 TARGET_SECONDS = 5.0
 WEEKLY_SHARE = 0.1
 STORE_DAYS = 8
+FILTER_SHARE = 0.3
 SEARCH_SHARE = 0.1
 
 
@@ -72,27 +76,40 @@ def database(context: Context, path: Path) -> Iterator[str]:
 
 
 def run_p3(context: Context) -> list[Figure]:
-    """Total seconds to select and render every target's digest."""
+    """Total seconds to select and render every target's digest (P3), then the same with saved searches (P3s)."""
+    return _p3(context, "P3", filter_share=0.0, searches=True)
+
+
+def run_p3_filters(context: Context) -> list[Figure]:
+    """P3 with `FILTER_SHARE` of the targets carrying filter rules."""
+    return _p3(context, "P3.filters", filter_share=FILTER_SHARE)
+
+
+def _p3(context: Context, figure_id: str, *, filter_share: float, searches: bool = False) -> list[Figure]:
     sizes = context.sizes
-    scratch = context.scratch("p3")
+    scratch = context.scratch(figure_id.lower())
     path = scratch / "digests.db"
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     stories = sizes.p3_stories * STORE_DAYS // 2
-    context.log(f"P3: a store of {stories:,} stories over {STORE_DAYS} days and {sizes.p3_targets:,} targets "
-                f"({WEEKLY_SHARE:.0%} weekly)")
+    context.log(f"{figure_id}: a store of {stories:,} stories over {STORE_DAYS} days and {sizes.p3_targets:,} "
+                f"targets ({WEEKLY_SHARE:.0%} weekly, {filter_share:.0%} with filters)")
     build_story_store(path, stories, anchor=now, seed=context.seed + 3, hours=STORE_DAYS * 24)
     seed_targets(path, count=sizes.p3_targets, seed=context.seed, created_at=now - timedelta(days=30),
-                 last_delivered_at=now - timedelta(days=1), slot=now, weekly_share=WEEKLY_SHARE)
+                 last_delivered_at=now - timedelta(days=1), slot=now, weekly_share=WEEKLY_SHARE,
+                 filter_share=filter_share)
     searched = scratch / "digests-searched.db"
-    _copy(path, searched)
-    saved = add_saved_searches(searched, share=SEARCH_SHARE, seed=context.seed + 5, created_at=now - timedelta(days=2))
-    figures = []
+    if searches:
+        _copy(path, searched)
+        saved = add_saved_searches(searched, share=SEARCH_SHARE, seed=context.seed + 5,
+                                   created_at=now - timedelta(days=2))
     with database(context, path) as url:
-        figures.append(render_all(context, url, now, distinct_selections(path)))
-    context.log(f"P3s: the same with {saved:,} saved searches ({SEARCH_SHARE:.0%} of the targets)")
-    with database(context, searched) as url:
-        figures.append(render_all(context, url, now, distinct_selections(searched), figure_id="P3s",
-                                  saved_searches=saved))
+        figures = [render_all(context, url, now, distinct_selections(path), figure_id=figure_id,
+                              filters=filter_counts(path))]
+    if searches:
+        context.log(f"P3s: the same with {saved:,} saved searches ({SEARCH_SHARE:.0%} of the targets)")
+        with database(context, searched) as url:
+            figures.append(render_all(context, url, now, distinct_selections(searched), figure_id="P3s",
+                                      saved_searches=saved))
     return figures
 
 
@@ -106,8 +123,23 @@ def _copy(source: Path, destination: Path) -> None:
         copy.close()
 
 
+def filter_counts(path: Path) -> dict[str, int]:
+    """How many targets have filter rules, how many rules there are, and how many distinct ones (and regexes)."""
+    connection = rawstore.connect(path)
+    try:
+        targets, rules, distinct, regexes = connection.execute(
+            "SELECT count(DISTINCT target_id), count(*), "
+            "(SELECT count(*) FROM (SELECT DISTINCT kind, field, pattern FROM target_filter)), "
+            "(SELECT count(*) FROM (SELECT DISTINCT field, pattern FROM target_filter WHERE kind = 'regex')) "
+            "FROM target_filter").fetchone()
+    finally:
+        connection.close()
+    return {"targets_with_filters": targets, "filter_rules": rules, "distinct_rules": distinct,
+            "distinct_regexes": regexes}
+
+
 def render_all(context: Context, url: str, now: datetime, selections: int, *, figure_id: str = "P3",
-               saved_searches: int = 0) -> Figure:
+               filters: dict[str, int] | None = None, saved_searches: int = 0) -> Figure:
     """Render every active target's digest at `now` from the store at `url`, as one slot's deliveries do."""
     sizes = context.sizes
     services = Services.from_settings(Settings(database_url=url))
@@ -119,14 +151,14 @@ def render_all(context: Context, url: str, now: datetime, selections: int, *, fi
                 f"(budget {sizes.p3_budget_seconds:.0f} s)")
     samples: list[float] = []
     parts = empty = searched = 0
-    pools, readers = StoryPools(), SlotReaders()
+    pools, readers, slot_filters = StoryPools(), SlotReaders(), SlotFilters()
     started, cpu_started = time.perf_counter(), time.process_time()
     for target in targets:
         began = time.perf_counter()
         with session_scope(services.engine) as session:
             session.add(target)
             rendered = render_target(session=session, taxonomy=services.taxonomy, renderer=services.renderer,
-                                     target=target, now=now, pools=pools, readers=readers)
+                                     target=target, now=now, pools=pools, readers=readers, filters=slot_filters)
         samples.append(time.perf_counter() - began)
         parts += len(rendered)
         empty += not rendered
@@ -145,8 +177,10 @@ def render_all(context: Context, url: str, now: datetime, selections: int, *, fi
                "per_target_ms_p95": round(percentile(samples, 0.95) * 1000, 2), "parts": parts,
                "empty_digests": empty, "stories": sizes.p3_stories * STORE_DAYS // 2, "store_days": STORE_DAYS,
                "weekly_share": WEEKLY_SHARE, "distinct_selections": selections,
-               "saved_searches": saved_searches, "digests_with_search_sections": searched, "store": context.store}
-    searching = f", {saved_searches:,} with a saved search," if saved_searches else ""
-    return Figure(figure_id, f"select + render digests for {len(targets):,} targets{searching} of one slot (daily and "
-                  f"weekly) on {context.store_name}",
+               "saved_searches": saved_searches, "digests_with_search_sections": searched,
+               "store": context.store, "load_average": round(os.getloadavg()[0], 2), **(filters or {})}
+    with_filters = f", {filters['targets_with_filters']:,} with filters" if filters and filters["filter_rules"] else ""
+    with_searches = f", {saved_searches:,} with a saved search" if saved_searches else ""
+    return Figure(figure_id, f"select + render digests for {len(targets):,} targets of one slot (daily and weekly"
+                  f"{with_filters}{with_searches}) on {context.store_name}",
                   text, f"≤ {TARGET_SECONDS:g} s total", total <= TARGET_SECONDS, total, "s", details)

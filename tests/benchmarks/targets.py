@@ -6,6 +6,7 @@ are channel briefings, half of them for all topics. Delivery times and zones are
 deployment's users would spread them, or, with `slot`, every target is due at that one moment (its
 time of day is the slot's in its zone) and was last delivered at its schedule's previous slot; a
 `weekly_share` of them are then weekly channel briefings (on the slot's weekday in their zone).
+With `filter_share`, that share of the targets carries two to five filter rules (see `filter_rules`).
 `add_saved_searches` gives a share of them a saved search.
 """
 
@@ -18,9 +19,11 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import re2
+
 from digests.scheduling import previous_slot
 from tests.benchmarks import rawstore
-from tests.benchmarks.vocabulary import SEARCH_WORDS, SLOTS, TOPIC_WEIGHTS
+from tests.benchmarks.vocabulary import SEARCH_WORDS, SLOTS, SOURCES, TOPIC_WEIGHTS
 
 USER_ID_BASE = 900_000_000_000_000_000
 CHANNEL_ID_BASE = 800_000_000_000_000_000
@@ -31,6 +34,10 @@ TIMES = ("06:00", "06:30", "07:00", "07:15", "07:30", "08:00", "08:00", "08:00",
 DAYS = ("daily", "daily", "daily", "weekdays", "mon,wed,fri")
 # How many topics a user follows: 1 (30 %), 2 (35 %), 3 (25 %), 4 (10 %).
 TOPIC_COUNTS = (1,) * 6 + (2,) * 7 + (3,) * 5 + (4,) * 2
+# What filter rules are about: the names, places and things the generated headlines are made of.
+_FILTER_WORDS = tuple(value for slot in ("country", "city", "leader", "official", "company", "tech_company", "team",
+                                         "athlete", "artist", "product", "disease") for value in SLOTS[slot])
+_OUTLETS = tuple(name for name, _, _ in SOURCES)
 
 
 @dataclass(frozen=True)
@@ -52,13 +59,15 @@ def seed_targets(
     channel_share: float = 0.05,
     slot: datetime | None = None,
     weekly_share: float = 0.0,
+    filter_share: float = 0.0,
 ) -> SeededTargets:
     """Insert `count` targets; `first_digest_share` of them were never delivered, the rest at `last_delivered_at`
-    (with `slot`: at their previous slot before it)."""
+    (with `slot`: at their previous slot before it); `filter_share` of them get filter rules."""
     rng = random.Random(seed)
+    filter_rng = random.Random(seed + 1)  # the targets are the same with or without filters
     weighted_topics = [slug for slug, weight in TOPIC_WEIGHTS.items() for _ in range(weight)]
     created = rawstore.sql_time(created_at)
-    targets, digests, subscriptions, briefings = [], [], [], []
+    targets, digests, subscriptions, briefings, rules = [], [], [], [], []
     users: list[int] = []
     channels: list[tuple[int, int]] = []
     for index in range(count):
@@ -73,6 +82,8 @@ def seed_targets(
             delivered = None if never else rawstore.sql_time(
                 previous_slot(time_of_day=time_of_day, timezone=zone, days=days, before=slot))
         target_id = index + 1
+        if filter_rng.random() < filter_share:
+            rules += [(target_id, *rule, created) for rule in filter_rules(filter_rng)]
         if weekly or rng.random() < channel_share:
             guild_id, channel_id = GUILD_ID_BASE + index // 4, CHANNEL_ID_BASE + index
             topics = "" if rng.random() < 0.5 else ",".join(_topics(rng, weighted_topics, rng.randint(2, 5)))
@@ -96,6 +107,8 @@ def seed_targets(
                                subscriptions)
         connection.executemany("INSERT INTO channel_briefing (id, guild_id, channel_id, mention_role_id, "
                                "quiet_day_notice) VALUES (?, ?, ?, ?, ?)", briefings)
+        connection.executemany("INSERT INTO target_filter (target_id, action, kind, field, pattern, created_at) "
+                               "VALUES (?, ?, ?, ?, ?, ?)", rules)
         connection.execute("COMMIT")
     finally:
         connection.close()
@@ -145,6 +158,39 @@ def make_due(path: Path, users: Sequence[int], *, slot: datetime, since: datetim
         connection.execute("COMMIT")
     finally:
         connection.close()
+
+
+def filter_rules(rng: random.Random) -> list[tuple[str, str, str, str]]:
+    """Two to five rules (action, kind, field, pattern) as users write them: a fifth include, the rest exclude;
+    names and things (any field) 45 %, two-word phrases 15 %, an outlet (source) 15 %, regexes 25 %."""
+    rules = []
+    for _ in range(rng.randint(2, 5)):
+        action = "include" if rng.random() < 0.2 else "exclude"
+        shape = rng.random()
+        if shape < 0.45:
+            rules.append((action, "word", "any", rng.choice(_FILTER_WORDS)))
+        elif shape < 0.6:
+            rules.append((action, "word", "title", " ".join(rng.sample([w for w in _FILTER_WORDS if " " not in w], 2))
+                          if rng.random() < 0.5 else rng.choice([w for w in _FILTER_WORDS if " " in w])))
+        elif shape < 0.75:
+            rules.append(("exclude", "word", "source", rng.choice(_OUTLETS)))
+        else:
+            rules.append((action, "regex", rng.choice(("any", "title", "summary")), _regex(rng)))
+    return list(dict.fromkeys(rules))
+
+
+def _regex(rng: random.Random) -> str:
+    """A regex of the kinds users write: alternatives, a prefix, an anchored word, a number pattern."""
+    first, second = rng.sample(_FILTER_WORDS, 2)
+    one, other = re2.escape(first), re2.escape(second)
+    return rng.choice((
+        rf"\b({one}|{other})\b",
+        rf"^{one}",
+        rf"\b{re2.escape(first[:4])}\w*",
+        rf"{one}.*{other}",
+        r"\d+(\.\d+)?%",
+        rf"(?-i)\b{one}\b",
+    ))
 
 
 def _topics(rng: random.Random, weighted: list[str], count: int) -> list[str]:

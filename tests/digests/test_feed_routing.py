@@ -132,7 +132,7 @@ def test_a_briefing_limited_to_feeds_takes_only_their_stories_narrowed_by_its_to
 def test_migration_0019_adds_its_tables_and_its_downgrade_drops_them_keeping_the_rest(database_url, taxonomy, now):
     engine = create_engine(database_url)
     try:
-        upgrade_database(engine, "0017")
+        upgrade_database(engine, "0018")
         with engine.begin() as conn:
             conn.execute(sa.text("INSERT INTO feed (id, url, created_at, enabled, failures, poll_interval_minutes, "
                                  "disabled_announced) VALUES (5, 'https://a.example/f', :at, true, 0, 15, false)"),
@@ -147,7 +147,7 @@ def test_migration_0019_adds_its_tables_and_its_downgrade_drops_them_keeping_the
         config = alembic_config()
         with engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.downgrade(config, "0017")
+            command.downgrade(config, "0018")
         with engine.connect() as conn:
             tables = set(sa.inspect(conn).get_table_names())
             assert not tables & {"saved_search", "target_feed", "story_feed"}

@@ -12,6 +12,7 @@ from digests.archive import ArchivedBriefing, snapshot
 from digests.archive_pages import ArchivePages
 from digests.delivery import render_target
 from digests.errors import Refusal
+from digests.filters import FilterSet, parse_rule
 from digests.ingest.draft import StoryDraft
 from digests.models import PersonalDigest
 from digests.saved_searches import MAX_SAVED_SEARCHES, add_saved_search, remove_saved_search, saved_searches_of
@@ -138,6 +139,18 @@ def test_a_story_shown_above_is_not_repeated_and_a_search_with_nothing_new_has_n
         "Chip export controls worry supplier6 Quarvin6 Ledra6 Mossberg6"]
     shown = [digest.top.id, *(item.id for section in digest.searches for item in section.items)]
     assert len(shown) == len(set(shown))
+
+
+def test_a_targets_filters_narrow_its_search_sections_too(engine, taxonomy, now, news):
+    quarvin = FilterSet((parse_rule(action="exclude", kind="regex", field="title", pattern=r"quarvin[0-2]\b"),))
+    digest = pick(engine, taxonomy, now, news, topics=["economy"], guild_ids=[], searches=["chip export controls"],
+                  filters=quarvin)
+    [chips] = digest.searches
+    # Four of the seven chip stories are left, all shown, and what the rule left out is not counted as more.
+    assert [title.split()[4] for title in titles(chips.items)] == [f"supplier{n}" for n in range(3, 7)]
+    assert chips.more == 0
+    unfiltered = pick(engine, taxonomy, now, news, topics=["economy"], guild_ids=[], searches=["chip export controls"])
+    assert titles(unfiltered.searches[0].items)[0].split()[4] == "supplier0"  # the same pool, memoised apart
 
 
 def test_a_personal_digest_of_saved_searches_alone_has_their_sections_and_says_what_it_follows(engine, taxonomy,

@@ -12,8 +12,9 @@ import pytest
 
 from bot.commands.briefing import MAX_BRIEFINGS_PER_GUILD, POST_NOW_PER_GUILD
 from bot.commands.feeds import ADD_PER_GUILD
+from digests.filters import MAX_RULES, add_filter
 from digests.store import open_store, session_scope
-from digests.targets import setup_briefing
+from digests.targets import pick_briefing, setup_briefing
 from digests.topics import load_taxonomy
 from tests.e2e.conftest import BREAKING, DUMMY_TOKEN, MANAGE_GUILD, World, start_bot, stop_bot
 from tests.e2e.fake_discord import ClientProcess, FakeDiscord
@@ -41,7 +42,8 @@ def test_commands_are_synced_with_their_spec_names(world: World):
     assert options_of(commands["stories"])["topic"]["autocomplete"] is True
     assert options_of(commands["stories"])["limit"]["max_value"] == 10
     assert options_of(commands["stories"])["hours"]["max_value"] == 168
-    assert set(options_of(commands["digest"])) == {"schedule", "preview", "pause", "resume", "style"}
+    assert set(options_of(commands["digest"])) == {"schedule", "preview", "pause", "resume", "style", "filter"}
+    assert set(options_of(options_of(commands["digest"])["filter"])) == {"add", "list", "remove"}
     setup = options_of(options_of(commands["briefing"])["setup"])
     assert [c["value"] for c in setup["style"]["choices"]] == ["text", "rich"] and not setup["style"].get("required")
     assert set(options_of(commands["briefing"])) == {
@@ -54,11 +56,14 @@ def test_commands_are_synced_with_their_spec_names(world: World):
         "remove",
         "search",
         "feeds",
+        "filter",
     }
     assert set(options_of(options_of(commands["briefing"])["search"])) == {"add", "list", "remove"}
     assert set(options_of(options_of(commands["briefing"])["feeds"])) == {"add", "list", "remove"}
     assert list(options_of(commands["subscribe"])) == ["topic", "query"]
     assert not any(option.get("required") for option in commands["subscribe"]["options"])
+    add_rule = options_of(options_of(options_of(commands["briefing"])["filter"])["add"])
+    assert [c["value"] for c in add_rule["match"]["choices"]] == ["word", "regex"] and add_rule["pattern"]["required"]
     assert set(options_of(commands["feeds"])) == {"add", "list", "remove", "import", "export"}
     [upload] = options_of(commands["feeds"])["import"]["options"]
     assert (upload["name"], upload["type"], upload["required"]) == ("file", 11, True)  # an attachment
@@ -499,3 +504,70 @@ def test_rich_style_for_a_briefing_and_a_personal_digest_through_the_commands(wo
     assert "Style: rich" in fake.invoke("subscriptions", user_id=user, guild_id=guild.id).content
     preview = fake.invoke("digest preview", user_id=user, guild_id=guild.id)
     assert "Your briefing" in preview.content and preview.embeds and preview.embeds[0]["title"]
+
+
+def test_filters_of_a_briefing_and_a_personal_digest_through_the_commands(world: World):
+    """Every /briefing filter and /digest filter command, the previews' count of what the rules left out, and the
+    refusals: a regex RE2 cannot compile, one rule too many, a member without Manage Server, no digest yet."""
+    fake, guild = world.fake, world.guild
+    channel = guild.channel("general")
+
+    def manage(command: str, options: dict | None = None):
+        return fake.invoke(command, options or {}, user_id=world.manager, guild_id=guild.id, channel_id=channel,
+                           permissions=MANAGE_GUILD)
+
+    manage("briefing setup", {"channel": channel, "time": "07:00", "topics": "economy"})
+    assert "Powell" in "\n".join(manage("briefing preview").texts)
+    added = manage("briefing filter add", {"pattern": "POWELL"})
+    assert added.ephemeral and "Added to the briefing of <#" in added.content
+    assert "exclude · words “POWELL”" in added.content
+    bad = manage("briefing filter add", {"pattern": "(a", "match": "regex"})
+    assert bad.ephemeral and "not a regular expression RE2 accepts: missing ): (a" in bad.content
+    refused = fake.invoke("briefing filter add", {"pattern": "trump"}, user_id=world.member, guild_id=guild.id,
+                          permissions=NO_PERMISSIONS)
+    assert refused.ephemeral and "Manage Server" in refused.content
+    assert fake.autocomplete("briefing filter remove", {"rule": ""}, focused="rule", user_id=world.member,
+                             guild_id=guild.id, permissions=NO_PERMISSIONS) == []
+
+    preview = manage("briefing preview")
+    text = "\n".join(preview.texts)
+    assert "Daily briefing" in text and "Powell" not in text
+    assert re.search(r"🔎 1 filter rule left out [1-9]\d* stor(y|ies) on these topics", preview.texts[-1])
+
+    engine = open_store(world.database_url, load_taxonomy(tagger="keywords"))  # fill it up to the limit directly
+    with session_scope(engine) as session:
+        target = pick_briefing(session=session, guild_id=guild.id, channel_id=channel, current_channel_id=None).id
+        for n in range(MAX_RULES - 1):
+            add_filter(session=session, target_id=target, action="exclude", kind="word", field="title",
+                       pattern=f"filler{n}", now=datetime.now(UTC))
+    engine.dispose()
+    full = manage("briefing filter add", {"pattern": "^Fed", "match": "regex", "action": "include"})
+    assert full.ephemeral and f"already {MAX_RULES} filter rules" in full.content
+    listed = manage("briefing filter list")
+    assert listed.content.count("⛔ exclude") == MAX_RULES and "filler18" in listed.content
+    choices = fake.autocomplete("briefing filter remove", {"rule": "powell"}, focused="rule", user_id=world.manager,
+                                guild_id=guild.id, channel_id=channel, permissions=MANAGE_GUILD)
+    [powell] = choices
+    assert "exclude word “POWELL” in any" in powell["name"]
+    removed = manage("briefing filter remove", {"rule": powell["value"]})
+    assert "Removed from the briefing of <#" in removed.content and "POWELL" in removed.content
+    assert "Powell" in "\n".join(manage("briefing preview").texts)
+    assert "No such filter rule" in manage("briefing filter remove", {"rule": powell["value"]}).content
+    manage("briefing remove", {"channel": channel})
+
+    user = fake.add_user(username="filtering-reader")
+    none_yet = fake.invoke("digest filter add", {"pattern": "x"}, user_id=user, guild_id=guild.id)
+    assert none_yet.ephemeral and "no personal digest yet" in none_yet.content
+    fake.invoke("subscribe", {"topic": "economy"}, user_id=user, guild_id=guild.id)
+    assert "no filter rules" in fake.invoke("digest filter list", user_id=user, guild_id=guild.id).content
+    mine = fake.invoke("digest filter add", {"pattern": r"^jérôme\b", "match": "regex", "field": "title"},
+                       user_id=user, guild_id=guild.id)
+    assert mine.ephemeral and "Added to your digest" in mine.content and "regex" in mine.content
+    preview = fake.invoke("digest preview", user_id=user, guild_id=guild.id)
+    assert "Jerome Powell" not in "\n".join(preview.texts)
+    assert "🔎 1 filter rule left out 1 story on these topics" in preview.texts[-1]
+    [rule] = fake.autocomplete("digest filter remove", {"rule": ""}, focused="rule", user_id=user, guild_id=guild.id)
+    assert "exclude regex" in rule["name"]
+    gone = fake.invoke("digest filter remove", {"rule": rule["value"]}, user_id=user, guild_id=guild.id)
+    assert "Removed from your digest" in gone.content
+    assert "no filter rules" in fake.invoke("digest filter list", user_id=user, guild_id=guild.id).content

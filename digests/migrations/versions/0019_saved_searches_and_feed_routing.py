@@ -11,7 +11,7 @@ Three new tables, nothing existing changes:
 Each row goes with its target, feed or story (ON DELETE CASCADE). The downgrade drops the tables.
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-01
 """
 
@@ -23,7 +23,7 @@ from alembic import op
 from digests.models import UTCDateTime
 
 revision = "0019"
-down_revision = "0017"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
