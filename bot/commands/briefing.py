@@ -44,7 +44,7 @@ from digests.filters import add_filter, filters_of, remove_filter
 from digests.models import SAVED_SEARCH_MAX, ChannelBriefing, Delivery, Feed
 from digests.rendering import without_userinfo
 from digests.saved_searches import add_saved_search, remove_saved_search, saved_searches_of
-from digests.scheduling import describe_days, next_slot
+from digests.scheduling import next_slot
 from digests.selection import Coverage
 from digests.services import Services
 from digests.targets import (
@@ -66,7 +66,6 @@ class BriefingRow:
 
     briefing: ChannelBriefing
     topics: list[Topic]
-    days: str
     next_at: datetime
     last: Delivery | None
     archive_url: str | None  # while the archive is on and the bot has a public address
@@ -80,7 +79,6 @@ def _row(session: Session, services: Services, briefing: ChannelBriefing, now: d
     return BriefingRow(
         briefing=briefing,
         topics=[topic for topic in services.taxonomy if topic.slug in briefing.topic_slugs],
-        days=describe_days(briefing.days),
         next_at=next_slot(time_of_day=briefing.time_of_day, timezone=briefing.timezone, days=briefing.days, after=now),
         last=last_delivery(session=session, target=briefing),
         archive_url=archive_link(briefing, services.settings.archive_base_url),
@@ -205,7 +203,7 @@ async def setup(
     await client.reschedule("channel", row.briefing.id)
     stored_tag = _stored_tag(channel, row.briefing.forum_tag_id)
     await reply(interaction, "briefing_saved", briefing=row.briefing, created=created, topics=row.topics,
-                days=row.days, next_at=row.next_at, archive_url=row.archive_url, archive_path=row.archive_path,
+                next_at=row.next_at, archive_url=row.archive_url, archive_path=row.archive_path,
                 tag_name=stored_tag.name if stored_tag else None)
 
 

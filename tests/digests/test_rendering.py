@@ -270,10 +270,11 @@ def test_subscriptions_and_briefing_show_say_what_the_next_digest_covers(rendere
     assert "Next digest covers: the 24 h before it (its first)." in first
     weekly = ChannelBriefing(guild_id=1, channel_id=2, time_of_day="08:00", timezone="Europe/Brussels", days="mon",
                              created_at=NOW, last_delivered_at=datetime(2026, 10, 1, 6, tzinfo=UTC))
-    row = SimpleNamespace(briefing=weekly, topics=[], days="on Mon", next_at=datetime(2026, 11, 30, 8, tzinfo=brussels),
+    row = SimpleNamespace(briefing=weekly, topics=[], next_at=datetime(2026, 11, 30, 8, tzinfo=brussels),
                           last=None, covered=next_coverage(weekly, NOW), archive_url=None, archive_path=None,
                           searches=[], feeds=[])
     shown = renderer.reply("briefing_list", rows=[row])[0]
+    assert "08:00 Europe/Brussels on Mon · next:" in shown
     assert ("Next digest covers: only the last 7 days, since Mon 23 Nov 08:00: the last digest was Thu 01 Oct, "
             "and a digest covers at most one period.") in shown
 
