@@ -5,8 +5,8 @@ specs/openapi.json at commit 74fda0fad044407ea280043a03ffc9bc64c4e49e, 2026-07-1
 each schema below names the spec's schema it follows and keeps its required fields, types, enums and
 length limits for what Briefbot sends and reads (the spec's own schemas are not copied here). The
 fake's answers and the bot's requests are validated against these in tests/e2e/test_discord_shapes.py
-and at the end of the forum/thread/webhook end-to-end tests; with DISCORD_OPENAPI_SPEC pointing at
-the spec file, the same payloads are validated against the spec's own schemas too. What a schema cannot
+and at the end of the forum/thread/webhook end-to-end tests; test_discord_shapes.py validates the same
+payloads against the spec's own schemas too (a copy of the spec is kept in tests/e2e/data/). What a schema cannot
 say (6,000 characters in all of a message's embeds) the fake checks itself (`fake_discord._validate_embeds`).
 """
 
