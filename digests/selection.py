@@ -18,10 +18,14 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import reduce
+from heapq import merge
+from itertools import islice
+from operator import or_
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
@@ -166,6 +170,8 @@ class StoryPool:
         for rank, item in enumerate(self.ranked):
             for slug in item.topics:
                 self._ranks_by_topic.setdefault(slug, []).append(rank)
+        # The same ranks as bits: how many events a topic set has is the bit count of their union.
+        self._rank_bits = {slug: _as_bits(ranks, len(self.ranked)) for slug, ranks in self._ranks_by_topic.items()}
         self._digests: dict[tuple[str, ...], Digest] = {}
         self._lock = threading.Lock()
 
@@ -190,24 +196,35 @@ class StoryPool:
         return found
 
     def _choose(self, taxonomy: Taxonomy, topics: tuple[str, ...]) -> Digest:
-        if topics:
-            ranks = sorted(set().union(*(self._ranks_by_topic.get(slug, ()) for slug in topics)))
-        else:
-            ranks = list(range(len(self.ranked)))
-        if not ranks:
+        count, ranks = self._matching(topics)
+        if not count:
             return Digest(top=None, sections=(), more=0, now=self.now, start=self.start)
         limits = self.limits
-        best = [self.ranked[rank] for rank in ranks[:1 + limits.highlights]]
+        best = [self.ranked[rank] for rank in islice(ranks, 1 + limits.highlights)]
         room = limits.items - len(best)
         if limits.per_topic is None:
-            headlines = [self.ranked[rank] for rank in ranks[len(best):len(best) + room]]
+            headlines = [self.ranked[rank] for rank in islice(ranks, room)]
         else:
-            headlines = self._capped(ranks[len(best):], topics, room, limits.per_topic)
+            headlines = self._capped(ranks, topics, room, limits.per_topic)
         shown = len(best) + len(headlines)
         return Digest(top=best[0], highlights=tuple(best[1:]), sections=_sections(headlines, taxonomy, topics),
-                      more=len(ranks) - shown, now=self.now, start=self.start)
+                      more=count - shown, now=self.now, start=self.start)
 
-    def _capped(self, ranks: list[int], topics: tuple[str, ...], room: int, cap: int) -> list[StoryItem]:
+    def _matching(self, topics: tuple[str, ...]) -> tuple[int, Iterator[int]]:
+        """How many events are on any of `topics` (none: all events), and their ranks, best first.
+
+        The ranks are merged as they are read: a digest reads a few dozen of a week's thousands.
+        """
+        if not topics:
+            return len(self.ranked), iter(range(len(self.ranked)))
+        present = [slug for slug in topics if slug in self._ranks_by_topic]
+        if len(present) <= 1:
+            ranks = self._ranks_by_topic[present[0]] if present else []
+            return len(ranks), iter(ranks)
+        count = reduce(or_, (self._rank_bits[slug] for slug in present)).bit_count()
+        return count, _distinct(merge(*(self._ranks_by_topic[slug] for slug in present)))
+
+    def _capped(self, ranks: Iterable[int], topics: tuple[str, ...], room: int, cap: int) -> list[StoryItem]:
         """The best items of `ranks`, at most `cap` under each section, `room` in all.
 
         It stops once every section it could fill is full: a weekly digest of two topics need not
@@ -228,6 +245,23 @@ class StoryPool:
                 full += count + 1 == cap
                 chosen.append(item)
         return chosen
+
+
+def _as_bits(ranks: list[int], size: int) -> int:
+    """`ranks` as the set bits of an int."""
+    bits = bytearray((size + 7) // 8)
+    for rank in ranks:
+        bits[rank >> 3] |= 1 << (rank & 7)
+    return int.from_bytes(bits, "little")
+
+
+def _distinct(ranks: Iterator[int]) -> Iterator[int]:
+    """Sorted `ranks` without their repeats."""
+    last = -1
+    for rank in ranks:
+        if rank != last:
+            yield rank
+            last = rank
 
 
 Scope = frozenset[int] | None  # the guilds whose own stories a pool holds; None: every story (the operator)
