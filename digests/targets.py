@@ -443,8 +443,14 @@ def _readers_due_at(session: Session, taxonomy: Taxonomy, slot_at: datetime) -> 
     for user_id, guild_id in session.execute(sa.select(MemberGuild.user_id, MemberGuild.guild_id)
                                              .where(col(MemberGuild.user_id).in_(users))):
         guilds.setdefault(user_id, []).append(guild_id)
-    return {user_id: Readers(_in_taxonomy_order(taxonomy, followed), guilds.get(user_id, []))
-            for user_id, followed in slugs.items()}
+    ordered: dict[frozenset[str], list[Topic]] = {}  # thousands of users follow a few hundred topic sets
+    readers = {}
+    for user_id, followed in slugs.items():
+        key = frozenset(followed)
+        if key not in ordered:
+            ordered[key] = _in_taxonomy_order(taxonomy, key)
+        readers[user_id] = Readers(ordered[key], guilds.get(user_id, []))
+    return readers
 
 
 def _fires_at(time_of_day: str, zone: str, days: str, slot_at: datetime) -> bool:
