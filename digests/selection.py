@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from digests.clustering import cluster
+from digests.collector import collector_paused
 from digests.errors import InputError
 from digests.models import Story, StoryGuild, StoryTopic
 from digests.store import text_search, visible_to
@@ -182,7 +183,8 @@ class StoryPool:
             arrived(None if covered.first else covered.start, covered.end, guild_ids))
         days = max(1, round(covered.period / DAILY))
         statement = statement.order_by(col(Story.effective_at).desc()).limit(POOL_MAX_STORIES * days)
-        return cls(cluster(load_items(session, statement), covered.end, covered.end - covered.oldest), covered)
+        with collector_paused():  # a week's pool is hundreds of thousands of objects: see digests.collector
+            return cls(cluster(load_items(session, statement), covered.end, covered.end - covered.oldest), covered)
 
     def digest(self, taxonomy: Taxonomy, topics: Sequence[str] | None) -> Digest:
         """The digest for these topics (None or empty: all)."""
