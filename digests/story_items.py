@@ -16,7 +16,7 @@ from digests.store import topic_links, visible_to
 DEFAULT_HORIZON = timedelta(hours=36)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StoryItem:
     """A story as it is shown: one line, or the top story with its summary.
 
