@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from digests.archive import set_archive
+from digests.collector import collector_paused
 from digests.errors import InputError, NotFoundError
 from digests.models import (
     DIGEST_STYLES,
@@ -416,7 +417,8 @@ class SlotReaders:
                     self._slots.popitem(last=False)
         if mine:
             try:
-                building.set_result(_readers_due_at(session, taxonomy, slot_at))
+                with collector_paused():  # thousands of readers, kept for the slot: see digests.collector
+                    building.set_result(_readers_due_at(session, taxonomy, slot_at))
             except BaseException as error:
                 with self._lock:
                     self._slots.pop(slot_at, None)
