@@ -121,7 +121,7 @@ def test_full_text_index_follows_updates_and_deletes(engine, taxonomy, now):
 
 @pytest.mark.parametrize("wanted", [slice(None), slice(None, None, 2), slice(None, None, 5)])
 def test_topic_links_give_each_wanted_story_its_topics_in_taxonomy_order(engine, taxonomy, now, wanted):
-    """Every third id asked for, every other, or all: read by ranges or in batches, only the wanted stories."""
+    """All ids, every other or every fifth asked for: read as one range or in batches, only the wanted stories."""
     titles = ["Fed raises interest rates as tariffs on steel loom", "NATO troops deploy", "Cat rescued from tree",
               "Senate passes tariff bill", "Central bank inflation report", "Election polls open"] * 2
     with session_scope(engine) as session:
