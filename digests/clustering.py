@@ -10,6 +10,7 @@ story, with the other outlets that carried it as `also`, the topics of every cop
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict, deque
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -31,10 +32,26 @@ CLUSTER_WINDOW = timedelta(hours=24)
 _COMMON_WORD_POSTINGS = 50
 
 
+# Punctuation common in headlines that `normalise_title` turns into spaces (each decomposes to characters that
+# are neither letters, digits nor combining marks): a headline with nothing else beyond ASCII is read as ASCII.
+HEADLINE_PUNCTUATION = "–—‘’“”…£€•·«»"
+_HEADLINE_PUNCTUATION_RE = re.compile(f"[{HEADLINE_PUNCTUATION}]")
+_ASCII_WORD_RE = re.compile(r"[a-z0-9]+")
+
+
 @lru_cache(maxsize=50_000)
 def _words(title: str) -> frozenset[str]:
-    """A headline's words for clustering (cached: the same stories are clustered at every slot)."""
-    return frozenset(word for word in normalise_title(title).split() if word not in _STOP_WORDS)
+    """A headline's words for clustering: those of `normalise_title` but stop words (cached: the same stories are
+    clustered at every slot).
+
+    Most headlines are ASCII but for a dash or a curly quote: they skip the Unicode decomposition.
+    """
+    if not title.isascii():
+        plain = _HEADLINE_PUNCTUATION_RE.sub(" ", title)
+        if not plain.isascii():
+            return frozenset(normalise_title(title).split()) - _STOP_WORDS
+        title = plain
+    return frozenset(_ASCII_WORD_RE.findall(title.lower())) - _STOP_WORDS
 
 
 def _same_event(a: frozenset[str], b: frozenset[str]) -> bool:

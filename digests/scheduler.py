@@ -20,7 +20,7 @@ import contextlib
 import functools
 import itertools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -47,6 +47,8 @@ WORKERS = 8
 RETRY_HORIZON = timedelta(days=1)
 # How far back to look for a target's latest slot: a week covers every `days` pattern.
 _LOOKBACK = timedelta(days=8)
+# Keys per select when a job's targets are read again (a job may have thousands; stores cap bound parameters).
+_KEYS_PER_SELECT = 500
 
 
 def stops_quietly(job: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
@@ -105,6 +107,11 @@ class Scheduled:
     created_at: datetime
     destination: int
 
+    @property
+    def schedule(self) -> Schedule:
+        """Its schedule, as jobs are shared by (see `schedule_of`)."""
+        return schedule_of(self)
+
 
 def scheduled_targets(session: Session) -> list[Scheduled]:
     """Every target that should have a job (the rule of `active_targets`), as `Scheduled` rows."""
@@ -142,7 +149,24 @@ def load_target(session: Session, kind: Kind, key: int) -> AnyTarget | None:
     return session.exec(select(PersonalDigest).where(col(PersonalDigest.user_id) == key)).first()
 
 
-def schedule_of(target: AnyTarget) -> Schedule:
+def load_targets(session: Session, members: Iterable[tuple[Kind, int]]) -> dict[tuple[Kind, int], AnyTarget]:
+    """The targets named by these (kind, key) that still exist: a select per kind (and per `_KEYS_PER_SELECT`)."""
+    keys: dict[Kind, list[int]] = {"channel": [], "user": []}
+    for kind, key in members:
+        keys[kind].append(key)
+    found: dict[tuple[Kind, int], AnyTarget] = {}
+    for start in range(0, len(keys["channel"]), _KEYS_PER_SELECT):
+        chunk = keys["channel"][start:start + _KEYS_PER_SELECT]
+        for briefing in session.exec(select(ChannelBriefing).where(col(ChannelBriefing.id).in_(chunk))):
+            found["channel", briefing.id or 0] = briefing
+    for start in range(0, len(keys["user"]), _KEYS_PER_SELECT):
+        chunk = keys["user"][start:start + _KEYS_PER_SELECT]
+        for digest in session.exec(select(PersonalDigest).where(col(PersonalDigest.user_id).in_(chunk))):
+            found["user", digest.user_id] = digest
+    return found
+
+
+def schedule_of(target: AnyTarget | Scheduled) -> Schedule:
     """The target's schedule, as jobs are shared by."""
     return target.time_of_day, target.timezone, target.days
 
@@ -199,7 +223,7 @@ class DeliveryScheduler:
         targets = await asyncio.to_thread(self._load_active)
         now = self.clock()
         for target in targets:
-            self._join((target.kind, target.key), (target.time_of_day, target.timezone, target.days), now)
+            self._join((target.kind, target.key), target.schedule, now)
         # Every half lease: a dead process's deliveries are taken over within one and a half leases.
         self.scheduler.add_job(self.retry_unfinished, IntervalTrigger(seconds=self.deliverer.lease.total_seconds() / 2),
                                id="retry-unfinished", replace_existing=True)
@@ -300,17 +324,19 @@ class DeliveryScheduler:
     async def _on_slot(self, schedule: Schedule) -> None:
         """A schedule's job fired: queue the latest slot of each of its targets that still exists.
 
-        The targets are read again, in one session: another process may have changed or removed one
-        since (its schedule is then followed from now on, as `sync_target` would).
+        The targets are read again, in one session and a select per kind: another process may have
+        changed or removed one since (its schedule is then followed from now on, as `sync_target` would).
         """
         members = sorted(self._members.get(schedule, ()))
 
-        def load() -> list[tuple[tuple[Kind, int], AnyTarget | None]]:
+        def load() -> dict[tuple[Kind, int], AnyTarget]:
             with session_scope(self.engine) as session:
-                return [(member, load_target(session, *member)) for member in members]
+                return load_targets(session, members)
 
+        found = await asyncio.to_thread(load)
         now = self.clock()
-        for (kind, key), target in await asyncio.to_thread(load):
+        for kind, key in members:
+            target = found.get((kind, key))
             if target is None:
                 self.unschedule(kind, key)
                 continue
@@ -350,7 +376,7 @@ class DeliveryScheduler:
                                             .where(col(Delivery.slot_at) >= now - _LOOKBACK)).all())
         missed = []
         for target in targets:
-            slot_at = _latest_slot(target.time_of_day, target.timezone, target.days, now)
+            slot_at = _latest_slot(*target.schedule, now)
             if slot_at is None or slot_at < target.created_at:
                 continue
             if (target.kind, target.destination, slot_at) not in delivered:

@@ -101,6 +101,12 @@ def _previous_slot(time_of_day: str, timezone: str, days: str, before: datetime)
 
 def period_at(*, time_of_day: str, timezone: str, days: str, at: datetime) -> timedelta:
     """The schedule's period at `at`: from the slot at or after `at` back to the slot before it."""
+    return _period_at(time_of_day, timezone, days, at)
+
+
+@lru_cache(maxsize=4096)
+def _period_at(time_of_day: str, timezone: str, days: str, at: datetime) -> timedelta:
+    """Memoised: the thousands of targets of one slot share a few hundred schedules."""
     slot = _slot_at_or_after(time_of_day, timezone, days, at)
     # In UTC: aware datetimes of one zone subtract as wall-clock times, which would hide a DST change.
     return slot.astimezone(UTC) - _previous_slot(time_of_day, timezone, days, slot).astimezone(UTC)

@@ -22,15 +22,20 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import reduce
+from heapq import merge
+from itertools import islice
+from operator import or_
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from digests.clustering import cluster
+from digests.collector import collector_paused
 from digests.errors import InputError
 from digests.filters import NO_FILTERS, FilterSet, PoolMatches
 from digests.models import Story, StoryFeed, StoryGuild, StoryTopic
@@ -192,6 +197,8 @@ class StoryPool:
         for rank, item in enumerate(self.ranked):
             for slug in item.topics:
                 self._ranks_by_topic.setdefault(slug, []).append(rank)
+        # The same ranks as bits: how many events a topic set has is the bit count of their union.
+        self._rank_bits = {slug: _as_bits(ranks, len(self.ranked)) for slug, ranks in self._ranks_by_topic.items()}
         self._digests: dict[tuple, Digest] = {}
         self._lock = threading.Lock()
         self.nothing = Digest(top=None, sections=(), more=0, now=self.now, start=self.start)
@@ -211,7 +218,8 @@ class StoryPool:
             statement = statement.where(col(Story.id).in_(carried))
         days = max(1, round(covered.period / DAILY))
         statement = statement.order_by(col(Story.effective_at).desc()).limit(POOL_MAX_STORIES * days)
-        return cls(cluster(load_items(session, statement), covered.end, covered.end - covered.oldest), covered)
+        with collector_paused():  # a week's pool is hundreds of thousands of objects: see digests.collector
+            return cls(cluster(load_items(session, statement), covered.end, covered.end - covered.oldest), covered)
 
     def digest(self, taxonomy: Taxonomy, topics: Sequence[str] | None, filters: FilterSet = NO_FILTERS) -> Digest:
         """The digest for these topics (None or empty: all) of the events that pass `filters`."""
@@ -292,26 +300,23 @@ class StoryPool:
         return found
 
     def _choose(self, taxonomy: Taxonomy, topics: tuple[str, ...], filters: FilterSet) -> Digest:
-        if topics:
-            ranks = sorted(set().union(*(self._ranks_by_topic.get(slug, ()) for slug in topics)))
-        else:
-            ranks = list(range(len(self.ranked)))
+        count, ranks = self._topic_ranks(topics)
         filtered = 0
         if filters:
-            kept = self._rule_matches().passing(ranks, filters)
-            ranks, filtered = kept, len(ranks) - len(kept)
-        if not ranks:
+            kept = self._rule_matches().passing(list(ranks), filters)
+            count, ranks, filtered = len(kept), iter(kept), count - len(kept)
+        if not count:
             return replace(self.nothing, filtered=filtered) if filtered else self.nothing
         limits = self.limits
-        best = [self.ranked[rank] for rank in ranks[:1 + limits.highlights]]
+        best = [self.ranked[rank] for rank in islice(ranks, 1 + limits.highlights)]
         room = limits.items - len(best)
         if limits.per_topic is None:
-            headlines = [self.ranked[rank] for rank in ranks[len(best):len(best) + room]]
+            headlines = [self.ranked[rank] for rank in islice(ranks, room)]
         else:
-            headlines = self._capped(ranks[len(best):], topics, room, limits.per_topic)
+            headlines = self._capped(ranks, topics, room, limits.per_topic)
         shown = len(best) + len(headlines)
         return Digest(top=best[0], highlights=tuple(best[1:]), sections=_sections(headlines, taxonomy, topics),
-                      more=len(ranks) - shown, now=self.now, start=self.start, filtered=filtered)
+                      more=count - shown, now=self.now, start=self.start, filtered=filtered)
 
     def _rule_matches(self) -> PoolMatches:
         """What each filter rule matches among the ranked events (made when a target with filters first asks)."""
@@ -320,7 +325,21 @@ class StoryPool:
                 self._filter_matches = PoolMatches(self.ranked)
             return self._filter_matches
 
-    def _capped(self, ranks: list[int], topics: tuple[str, ...], room: int, cap: int) -> list[StoryItem]:
+    def _topic_ranks(self, topics: tuple[str, ...]) -> tuple[int, Iterator[int]]:
+        """How many events are on any of `topics` (none: all events), and their ranks, best first.
+
+        The ranks are merged as they are read: a digest reads a few dozen of a week's thousands.
+        """
+        if not topics:
+            return len(self.ranked), iter(range(len(self.ranked)))
+        present = [slug for slug in topics if slug in self._ranks_by_topic]
+        if len(present) <= 1:
+            ranks = self._ranks_by_topic[present[0]] if present else []
+            return len(ranks), iter(ranks)
+        count = reduce(or_, (self._rank_bits[slug] for slug in present)).bit_count()
+        return count, _distinct(merge(*(self._ranks_by_topic[slug] for slug in present)))
+
+    def _capped(self, ranks: Iterable[int], topics: tuple[str, ...], room: int, cap: int) -> list[StoryItem]:
         """The best items of `ranks`, at most `cap` under each section, `room` in all.
 
         It stops once every section it could fill is full: a weekly digest of two topics need not
@@ -341,6 +360,23 @@ class StoryPool:
                 full += count + 1 == cap
                 chosen.append(item)
         return chosen
+
+
+def _as_bits(ranks: list[int], size: int) -> int:
+    """`ranks` as the set bits of an int."""
+    bits = bytearray((size + 7) // 8)
+    for rank in ranks:
+        bits[rank >> 3] |= 1 << (rank & 7)
+    return int.from_bytes(bits, "little")
+
+
+def _distinct(ranks: Iterator[int]) -> Iterator[int]:
+    """Sorted `ranks` without their repeats."""
+    last = -1
+    for rank in ranks:
+        if rank != last:
+            yield rank
+            last = rank
 
 
 Scope = frozenset[int] | None  # the guilds whose own stories a pool holds; None: every story (the operator)

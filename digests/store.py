@@ -656,17 +656,32 @@ class TextSearch:
 
 
 def topic_links(*, session: Session, story_ids: Sequence[int]) -> dict[int, list[str]]:
-    """The topic slugs of each story, in taxonomy order."""
+    """The topic slugs of each story, in taxonomy order.
+
+    The stories of a digest's window are mostly consecutive ids (ids follow arrival): when at least
+    half the ids from the lowest to the highest are wanted, that range is read in one statement and
+    the others' links skipped, rather than a statement per `_BATCH` ids (140 for a week's window).
+    """
     found: dict[int, list[str]] = {story_id: [] for story_id in story_ids}
-    for start in range(0, len(story_ids), _BATCH):
+    if not story_ids:
+        return found
+    lowest, highest = min(story_ids), max(story_ids)
+    if highest - lowest < 2 * len(found):
+        ranges = [col(StoryTopic.story_id).between(lowest, highest)]
+    else:
+        ranges = [col(StoryTopic.story_id).in_(story_ids[start:start + _BATCH])
+                  for start in range(0, len(story_ids), _BATCH)]
+    for wanted in ranges:
         rows = session.execute(
             sa.select(StoryTopic.story_id, StoryTopic.topic_slug)
             .join(Topic, col(Topic.slug) == col(StoryTopic.topic_slug))
-            .where(col(StoryTopic.story_id).in_(story_ids[start:start + _BATCH]))
+            .where(wanted)
             .order_by(col(Topic.position))
-        ).all()
+        )
         for story_id, slug in rows:
-            found[story_id].append(slug)
+            links = found.get(story_id)
+            if links is not None:
+                links.append(slug)
     return found
 
 

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from digests.archive import set_archive
+from digests.collector import collector_paused
 from digests.errors import InputError, NotFoundError
 from digests.feed_routing import feeds_by_target
 from digests.models import (
@@ -474,7 +475,8 @@ class SlotReaders:
                     kept.popitem(last=False)
         if mine:
             try:
-                building.set_result(build())
+                with collector_paused():  # thousands of rows, kept for the slot: see digests.collector
+                    building.set_result(build())
             except BaseException as error:
                 with self._lock:
                     kept.pop(slot_at, None)
@@ -525,8 +527,14 @@ def _readers_due_at(session: Session, taxonomy: Taxonomy, slot_at: datetime) -> 
     for user_id, guild_id in session.execute(sa.select(MemberGuild.user_id, MemberGuild.guild_id)
                                              .where(col(MemberGuild.user_id).in_(users))):
         guilds.setdefault(user_id, []).append(guild_id)
-    return {user_id: Readers(_in_taxonomy_order(taxonomy, followed), guilds.get(user_id, []))
-            for user_id, followed in slugs.items()}
+    ordered: dict[frozenset[str], list[Topic]] = {}  # thousands of users follow a few hundred topic sets
+    readers = {}
+    for user_id, followed in slugs.items():
+        key = frozenset(followed)
+        if key not in ordered:
+            ordered[key] = _in_taxonomy_order(taxonomy, key)
+        readers[user_id] = Readers(ordered[key], guilds.get(user_id, []))
+    return readers
 
 
 def _in_taxonomy_order(taxonomy: Taxonomy, slugs: Sequence[str] | set[str]) -> list[Topic]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import select
 
 from digests.delivery import Deliverer
@@ -234,3 +235,36 @@ async def test_targets_of_one_schedule_share_its_job_and_each_gets_the_slot(engi
     scheduler.unschedule("channel", 5)
     assert "slot:10:00|UTC|daily" not in {job.id for job in scheduler.scheduler.get_jobs()}
     assert scheduler.next_run("channel", 1) is not None
+
+
+async def test_a_firing_job_reads_its_targets_with_one_select_per_kind(engine, taxonomy, renderer):
+    with session_scope(engine) as session:
+        for channel_id in (1, 2, 3):
+            make_briefing(session, taxonomy, channel_id, "09:00", NOW - timedelta(days=2))
+        for user_id in (7, 8):
+            subscribe(session=session, taxonomy=taxonomy, user_id=user_id, topic="trade", default_timezone="UTC",
+                      now=NOW - timedelta(days=2))
+            schedule_digest(session=session, user_id=user_id, time_of_day="09:00", timezone="UTC", now=NOW)
+    deliverer = Deliverer(engine=engine, taxonomy=taxonomy, renderer=renderer, publisher=Recorder(),
+                          clock=lambda: NOW)
+    scheduler = DeliveryScheduler(engine=engine, deliverer=deliverer, clock=lambda: NOW, grace=timedelta(hours=2),
+                                  workers=0)
+    with session_scope(engine) as session:
+        targets = scheduled_targets(session)
+    for target in targets:
+        scheduler._join((target.kind, target.key), target.schedule, NOW)
+    selects: list[str] = []
+
+    def count(conn, cursor, statement, *_):
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        await scheduler._on_slot(("09:00", "UTC", "daily"))
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert len(selects) == 2  # the channel briefings, then the personal digests
+    queued = sorted((due.kind, due.key) for *_, due in
+                    (scheduler.queue.get_nowait() for _ in range(scheduler.queue.qsize())))
+    assert queued == [("channel", 1), ("channel", 2), ("channel", 3), ("user", 7), ("user", 8)]

@@ -9,8 +9,19 @@ import pytest
 
 from digests.errors import InputError
 from digests.ingest.draft import StoryDraft
-from digests.selection import DIGEST_MAX_ITEMS, StoryPools, coverage, find_stories, select_digest, topic_counts
+from digests.selection import (
+    DIGEST_MAX_ITEMS,
+    MULTI_DAY_HIGHLIGHTS,
+    MULTI_DAY_PER_TOPIC,
+    StoryPool,
+    StoryPools,
+    coverage,
+    find_stories,
+    select_digest,
+    topic_counts,
+)
 from digests.store import add_stories, session_scope
+from digests.story_items import StoryItem
 
 
 def add(engine, taxonomy, when, *drafts: StoryDraft):
@@ -96,6 +107,36 @@ def test_a_digest_shows_at_most_15_items_and_counts_the_rest(engine, taxonomy, n
     d = digest(engine, taxonomy, now)
     assert d.size == DIGEST_MAX_ITEMS
     assert d.more == 5
+
+
+def pool_of_overlapping_topics(taxonomy, now, period: timedelta) -> tuple[StoryPool, tuple[str, str]]:
+    """Sixty events over a period, each on one of three topics or on both of the first two."""
+    first, second, third = (topic.slug for topic in list(taxonomy)[:3])
+    items = [StoryItem(id=i, title=f"Event {i}", url=None, source="Wire", summary="",
+                       effective_at=now - period * (i + 1) / 61, has_body=i % 5 == 0,
+                       topics=(first, second) if i % 4 == 0 else ((first, second, third)[i % 3],))
+             for i in range(60)]
+    return StoryPool(items, coverage(since=now - period, now=now, period=period)), (second, first)
+
+
+@pytest.mark.parametrize("period", [timedelta(days=1), timedelta(days=7)])
+def test_a_digest_of_several_topics_shows_each_event_once_and_counts_the_rest_once(taxonomy, now, period):
+    pool, followed = pool_of_overlapping_topics(taxonomy, now, period)
+    d = pool.digest(taxonomy, followed)
+    matching = [item for item in pool.ranked if set(item.topics) & set(followed)]
+    lead = [d.top, *d.highlights]
+    headlines = [item for section in d.sections for item in section.items]
+    assert len({item.id for item in lead + headlines}) == len(lead + headlines) == d.size
+    assert d.more == len(matching) - d.size > 0
+    if period == timedelta(days=1):  # the best 15, grouped by topic
+        assert lead == matching[:1] and sorted(headlines, key=matching.index) == matching[1:DIGEST_MAX_ITEMS]
+        return
+    # A week: the best events first, then each section's best, at most MULTI_DAY_PER_TOPIC each.
+    assert lead == matching[:1 + MULTI_DAY_HIGHLIGHTS]
+    for section in d.sections:
+        home = [item for item in matching[len(lead):]
+                if next(slug for slug in item.topics if slug in followed) == section.topic.slug]
+        assert list(section.items) == home[:MULTI_DAY_PER_TOPIC]
 
 
 def test_headlines_are_grouped_by_topic_in_taxonomy_order(engine, taxonomy, now):

@@ -119,6 +119,24 @@ def test_full_text_index_follows_updates_and_deletes(engine, taxonomy, now):
     assert _search(engine, "Zanzibar") == []
 
 
+@pytest.mark.parametrize("wanted", [slice(None), slice(None, None, 2), slice(None, None, 5)])
+def test_topic_links_give_each_wanted_story_its_topics_in_taxonomy_order(engine, taxonomy, now, wanted):
+    """All ids, every other or every fifth asked for: read as one range or in batches, only the wanted stories."""
+    titles = ["Fed raises interest rates as tariffs on steel loom", "NATO troops deploy", "Cat rescued from tree",
+              "Senate passes tariff bill", "Central bank inflation report", "Election polls open"] * 2
+    with session_scope(engine) as session:
+        add_stories(session=session, taxonomy=taxonomy, now=now,
+                    drafts=[StoryDraft(title=f"{title} {n}", source="A") for n, title in enumerate(titles)])
+        stories = session.exec(select(Story).order_by(Story.id)).all()
+        expected = {story.id: list(session.exec(
+            select(StoryTopic.topic_slug).join(Topic, Topic.slug == StoryTopic.topic_slug)
+            .where(StoryTopic.story_id == story.id).order_by(Topic.position))) for story in stories}
+        ids = [story.id for story in stories][wanted]
+        links = topic_links(session=session, story_ids=ids)
+    assert links == {story_id: expected[story_id] for story_id in ids}
+    assert any(len(topics) > 1 for topics in links.values()) and any(not topics for topics in expected.values())
+
+
 def test_sample_is_tagged_as_the_spec_requires(engine, taxonomy, now):
     _ingest_sample(engine, taxonomy, now)
     with session_scope(engine) as session:
