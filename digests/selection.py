@@ -204,7 +204,7 @@ class StoryPool:
         self.nothing = Digest(top=None, sections=(), more=0, now=self.now, start=self.start)
         self._rank_of: dict[int, int] | None = None  # story id -> its event's rank (copies included)
         self._matches: dict[tuple, tuple[tuple[int, ...], frozenset[int]]] = {}  # a search's terms -> its events' ranks
-        self._searched: dict[tuple[int, tuple[str, ...]], tuple[Digest, Digest]] = {}
+        self._searched: dict[tuple, tuple[Digest, Digest]] = {}  # (digest id, searches, filters) -> (it, with sections)
         self._filter_matches: PoolMatches | None = None
 
     @classmethod
