@@ -159,11 +159,9 @@ class ManagerSubgroup(app_commands.Group):
         return require_manager(interaction)
 
 
-def filter_rule_choices(rules: list[TargetFilter], current: str) -> list[app_commands.Choice[str]]:
-    """A target's filter rules to pick one (value: its number), best matches of what was typed first."""
-    labels = {f"#{rule.id} {rule.action} {rule.kind} “{rule.pattern}” in {rule.field}": str(rule.id)
-              for rule in rules}
-    return ranked_choices(current, labels)
+def filter_rule_labels(rules: list[TargetFilter]) -> dict[str, str]:
+    """A target's filter rules as autocomplete offers them (to `ranked_choices`): label -> the rule's number."""
+    return {f"#{rule.id} {rule.action} {rule.kind} “{rule.pattern}” in {rule.field}": str(rule.id) for rule in rules}
 
 
 def choice(name: str, value: str) -> app_commands.Choice[str]:

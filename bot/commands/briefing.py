@@ -30,7 +30,7 @@ from bot.interactions import (
     ManagerSubgroup,
     choice,
     client_of,
-    filter_rule_choices,
+    filter_rule_labels,
     ranked_choices,
     reply,
     send_parts,
@@ -41,7 +41,7 @@ from digests.delivery import last_delivery
 from digests.errors import BriefbotError
 from digests.feed_routing import feeds_of_target, limit_to_feed, routable_feeds, unlimit_feed
 from digests.filters import add_filter, filters_of, remove_filter
-from digests.models import SAVED_SEARCH_MAX, ChannelBriefing, Delivery, Feed
+from digests.models import FILTER_PATTERN_MAX, SAVED_SEARCH_MAX, ChannelBriefing, Delivery, Feed
 from digests.rendering import without_userinfo
 from digests.saved_searches import add_saved_search, remove_saved_search, saved_searches_of
 from digests.scheduling import next_slot
@@ -484,7 +484,7 @@ filter_group = ManagerSubgroup(name="filter", parent=briefing_group,
 @app_commands.choices(action=FILTER_ACTION_CHOICES, match=FILTER_MATCH_CHOICES, field=FILTER_FIELD_CHOICES)
 async def filter_add(
     interaction: discord.Interaction,
-    pattern: app_commands.Range[str, 1, 200],
+    pattern: app_commands.Range[str, 1, FILTER_PATTERN_MAX],
     action: app_commands.Choice[str] | None = None,
     match: app_commands.Choice[str] | None = None,
     field: app_commands.Choice[str] | None = None,
@@ -494,8 +494,7 @@ async def filter_add(
     now = client.clock()
 
     def work(session: Session):
-        briefing = pick_briefing(session=session, guild_id=interaction.guild_id,
-                                 channel_id=channel.id if channel else None, current_channel_id=interaction.channel_id)
+        briefing = _chosen_briefing(session, interaction, channel.id if channel else None)
         rule, created = add_filter(session=session, target_id=briefing.id, action=action.value if action else "exclude",
                                    kind=match.value if match else "word", field=field.value if field else "any",
                                    pattern=pattern, now=now)
@@ -511,8 +510,7 @@ async def filter_list(interaction: discord.Interaction, channel: BriefingChannel
     client = client_of(interaction)
 
     def work(session: Session):
-        briefing = pick_briefing(session=session, guild_id=interaction.guild_id,
-                                 channel_id=channel.id if channel else None, current_channel_id=interaction.channel_id)
+        briefing = _chosen_briefing(session, interaction, channel.id if channel else None)
         return briefing, filters_of(session=session, target_id=briefing.id)
 
     briefing, rules = await client.db(work)
@@ -521,22 +519,9 @@ async def filter_list(interaction: discord.Interaction, channel: BriefingChannel
 
 async def _briefing_rules(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
     """The rules of the briefing the command names (its `channel`, else this channel's, else the only one)."""
-    if interaction.guild_id is None or not interaction.permissions.manage_guild:
-        return []
-    client = client_of(interaction)
-    picked = interaction.namespace.channel
-
-    def work(session: Session):
-        briefing = pick_briefing(session=session, guild_id=interaction.guild_id,
-                                 channel_id=picked.id if picked is not None else None,
-                                 current_channel_id=interaction.channel_id)
-        return filters_of(session=session, target_id=briefing.id)
-
-    try:
-        rules = await client.db(work)
-    except BriefbotError:  # no such briefing (yet): nothing to offer
-        return []
-    return filter_rule_choices(rules, current)
+    labels = await _briefing_being_chosen(
+        interaction, lambda session, briefing: filter_rule_labels(filters_of(session=session, target_id=briefing.id)))
+    return ranked_choices(current, labels)
 
 
 @filter_group.command(name="remove", description="Remove one of a briefing's filter rules")
@@ -547,8 +532,7 @@ async def filter_remove(interaction: discord.Interaction, rule: app_commands.Ran
     client = client_of(interaction)
 
     def work(session: Session):
-        briefing = pick_briefing(session=session, guild_id=interaction.guild_id,
-                                 channel_id=channel.id if channel else None, current_channel_id=interaction.channel_id)
+        briefing = _chosen_briefing(session, interaction, channel.id if channel else None)
         return briefing, remove_filter(session=session, target_id=briefing.id, rule=rule)
 
     briefing, removed = await client.db(work)

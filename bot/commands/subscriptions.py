@@ -12,7 +12,7 @@ from bot.interactions import (
     FILTER_MATCH_CHOICES,
     STYLE_CHOICES,
     client_of,
-    filter_rule_choices,
+    filter_rule_labels,
     ranked_choices,
     reply,
     send_parts,
@@ -22,7 +22,7 @@ from bot.interactions import (
 from digests.delivery import last_delivery
 from digests.errors import Refusal
 from digests.filters import add_filter, filters_of, remove_filter
-from digests.models import SAVED_SEARCH_MAX, PersonalDigest
+from digests.models import FILTER_PATTERN_MAX, SAVED_SEARCH_MAX, PersonalDigest
 from digests.saved_searches import remove_saved_search, saved_searches_of
 from digests.scheduling import next_slot
 from digests.targets import (
@@ -225,7 +225,7 @@ digest_filter_group = app_commands.Group(name="filter", parent=digest_group,
 @app_commands.choices(action=FILTER_ACTION_CHOICES, match=FILTER_MATCH_CHOICES, field=FILTER_FIELD_CHOICES)
 async def digest_filter_add(
     interaction: discord.Interaction,
-    pattern: app_commands.Range[str, 1, 200],
+    pattern: app_commands.Range[str, 1, FILTER_PATTERN_MAX],
     action: app_commands.Choice[str] | None = None,
     match: app_commands.Choice[str] | None = None,
     field: app_commands.Choice[str] | None = None,
@@ -262,7 +262,7 @@ async def _your_rules(interaction: discord.Interaction, current: str) -> list[ap
         digest = personal_digest_of(session=session, user_id=interaction.user.id)
         return filters_of(session=session, target_id=digest.id) if digest else []
 
-    return filter_rule_choices(await client.db(work), current)
+    return ranked_choices(current, filter_rule_labels(await client.db(work)))
 
 
 @digest_filter_group.command(name="remove", description="Remove one of your digest's filter rules")
