@@ -63,7 +63,22 @@ def create_engine(database_url: str) -> sa.Engine:
     if engine.dialect.name == "sqlite":
         _make_sqlite_file_private(engine.url)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "savepoint", _begin_before_savepoint)
     return engine
+
+
+def _begin_before_savepoint(connection: sa.Connection, _name: str | None) -> None:
+    """Open the transaction a SAVEPOINT belongs in, if pysqlite has not yet.
+
+    pysqlite emits BEGIN only before its first INSERT, UPDATE or DELETE. A SAVEPOINT before
+    any of them (a unit of work that read, then inserts under `begin_nested`) would open a
+    transaction of SQLite's own, and its RELEASE would commit the insert at once, before the rest
+    of the unit of work. Beginning here keeps pysqlite's timing (the write lock is taken at the first
+    write, as before) while the savepoint stays part of the session's transaction.
+    """
+    dbapi_connection = connection.connection.dbapi_connection
+    if dbapi_connection is not None and not dbapi_connection.in_transaction:
+        dbapi_connection.execute("BEGIN")
 
 
 def _make_sqlite_file_private(url: sa.URL) -> None:

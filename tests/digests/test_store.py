@@ -397,3 +397,16 @@ def test_a_stored_picture_is_kept_when_a_feed_stops_giving_one_and_replaced_by_i
     assert stored() == "https://img.example/second.jpg"
     with session_scope(engine) as session:
         assert session.exec(select(Story.ingested_at)).one() == now  # an edit is not a new story
+
+
+def test_a_savepoint_before_the_first_write_stays_part_of_the_transaction(engine, taxonomy, now):
+    # pysqlite opens a transaction only before its first INSERT/UPDATE/DELETE: a SAVEPOINT before
+    # any of them opened one of SQLite's own, and its RELEASE committed the insert at once.
+    _ingest_sample(engine, taxonomy, now)
+    with pytest.raises(RuntimeError), session_scope(engine) as session:
+        assert session.exec(select(Story.id)).first() is not None  # a read: no transaction yet on SQLite
+        with session.begin_nested():
+            session.add(Topic(slug="savepointed", name="Savepointed"))
+        raise RuntimeError("the unit of work fails after its savepoint")
+    with session_scope(engine) as session:
+        assert session.get(Topic, "savepointed") is None
