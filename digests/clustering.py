@@ -69,7 +69,8 @@ def _same_event(a: frozenset[str], b: frozenset[str]) -> bool:
 def cluster(items: list[StoryItem], now: datetime, horizon: timedelta = DEFAULT_HORIZON) -> list[StoryItem]:
     """One item per event: its best story at `now` (see `StoryItem.score`), with the other outlets and every
     copy's topics."""
-    items = sorted(items, key=lambda item: item.effective_at, reverse=True)  # usually sorted already
+    # Newest first, ties by id: the order decides which copy is kept when scores tie. Usually sorted already.
+    items = sorted(items, key=lambda item: (item.effective_at, item.id), reverse=True)
     words = [_words(item.title) for item in items]
     parent = list(range(len(items)))
 

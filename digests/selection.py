@@ -217,7 +217,9 @@ class StoryPool:
             carried = sa.select(StoryFeed.story_id).where(col(StoryFeed.feed_id).in_(sorted(feed_ids)))
             statement = statement.where(col(Story.id).in_(carried))
         days = max(1, round(covered.period / DAILY))
-        statement = statement.order_by(col(Story.effective_at).desc()).limit(POOL_MAX_STORIES * days)
+        # Ties in time go by id, so both stores keep the same stories at the limit and cluster them alike.
+        statement = statement.order_by(col(Story.effective_at).desc(), col(Story.id).desc()).limit(
+            POOL_MAX_STORIES * days)
         with collector_paused():  # a week's pool is hundreds of thousands of objects: see digests.collector
             return cls(cluster(load_items(session, statement), covered.end, covered.end - covered.oldest), covered)
 
