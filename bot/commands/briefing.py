@@ -41,7 +41,7 @@ from digests.delivery import last_delivery
 from digests.errors import BriefbotError
 from digests.feed_routing import feeds_of_target, limit_to_feed, routable_feeds, unlimit_feed
 from digests.filters import add_filter, filters_of, remove_filter
-from digests.models import FILTER_PATTERN_MAX, SAVED_SEARCH_MAX, ChannelBriefing, Delivery, Feed
+from digests.models import FILTER_PATTERN_MAX, SAVED_SEARCH_MAX, ChannelBriefing, Delivery, Feed, TargetFilter
 from digests.rendering import without_userinfo
 from digests.saved_searches import add_saved_search, remove_saved_search, saved_searches_of
 from digests.scheduling import next_slot
@@ -73,6 +73,7 @@ class BriefingRow:
     covered: Coverage
     searches: list[str]
     feeds: list[Feed]  # the feeds it is limited to (none: every feed)
+    filters: list[TargetFilter]  # its include/exclude rules
 
 
 def _row(session: Session, services: Services, briefing: ChannelBriefing, now: datetime) -> BriefingRow:
@@ -86,6 +87,7 @@ def _row(session: Session, services: Services, briefing: ChannelBriefing, now: d
         covered=next_coverage(briefing, now),
         searches=_saved_words(session, briefing),
         feeds=feeds_of_target(session=session, target_id=briefing.id),
+        filters=filters_of(session=session, target_id=briefing.id),
     )
 
 

@@ -129,10 +129,11 @@ async def subscriptions_command(interaction: discord.Interaction) -> None:
         topics = subscribed_topics(session=session, taxonomy=taxonomy, user_id=interaction.user.id)
         digest = personal_digest_of(session=session, user_id=interaction.user.id)
         last = last_delivery(session=session, target=digest) if digest else None
-        return topics, _saved_words(session, digest), digest, last
+        rules = filters_of(session=session, target_id=digest.id) if digest else []
+        return topics, _saved_words(session, digest), digest, last, rules
 
-    topics, searches, digest, last = await client.db(work)
-    await reply(interaction, "subscriptions", digest=digest, topics=topics, searches=searches,
+    topics, searches, digest, last, rules = await client.db(work)
+    await reply(interaction, "subscriptions", digest=digest, topics=topics, searches=searches, rules=rules,
                 next_at=_next_at(digest, now) if digest else None, last=last,
                 covered=next_coverage(digest, now) if digest else None)
 

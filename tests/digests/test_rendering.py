@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from digests.errors import ConfigError
-from digests.models import ChannelBriefing, PersonalDigest
+from digests.models import ChannelBriefing, PersonalDigest, TargetFilter
 from digests.rendering import DISCORD_MESSAGE_MAX, Renderer, escape_markdown, link_target, split_message
 from digests.selection import Digest, DigestSection, StoryList, coverage
 from digests.story_items import StoryItem
@@ -272,11 +272,31 @@ def test_subscriptions_and_briefing_show_say_what_the_next_digest_covers(rendere
                              created_at=NOW, last_delivered_at=datetime(2026, 10, 1, 6, tzinfo=UTC))
     row = SimpleNamespace(briefing=weekly, topics=[], next_at=datetime(2026, 11, 30, 8, tzinfo=brussels),
                           last=None, covered=next_coverage(weekly, NOW), archive_url=None, archive_path=None,
-                          searches=[], feeds=[])
+                          searches=[], feeds=[], filters=[])
     shown = renderer.reply("briefing_list", rows=[row])[0]
     assert "08:00 Europe/Brussels on Mon · next:" in shown
     assert ("Next digest covers: only the last 7 days, since Mon 23 Nov 08:00: the last digest was Thu 01 Oct, "
             "and a digest covers at most one period.") in shown
+
+
+def test_subscriptions_and_briefing_show_list_the_filter_rules_escaped(renderer, taxonomy):
+    digest = PersonalDigest(user_id=1, time_of_day="08:00", timezone="UTC", created_at=NOW)
+    rules = [TargetFilter(target_id=1, action="exclude", kind="words", field="any", pattern="*crypto* @everyone",
+                          created_at=NOW),
+             TargetFilter(target_id=1, action="include", kind="regex", field="title", pattern="(?i)chips? " + "x" * 60,
+                          created_at=NOW)]
+    mine = renderer.reply("subscriptions", digest=digest, topics=[taxonomy.get("trade")], next_at=NOW, last=None,
+                          rules=rules)[0]
+    filters = next(line for line in mine.split("\n") if line.startswith("Filters: "))
+    assert filters.startswith("Filters: ⛔ “\\*crypto\\* @\u200beveryone” · ✅ “(?i)chips? xxx")
+    assert filters.endswith("...” (`/digest filter list` shows them in full)")
+    assert "Filters:" not in renderer.reply("subscriptions", digest=digest, topics=[taxonomy.get("trade")],
+                                            next_at=NOW, last=None)[0]
+    briefing = ChannelBriefing(guild_id=1, channel_id=2, time_of_day="08:00", timezone="UTC", created_at=NOW)
+    row = SimpleNamespace(briefing=briefing, topics=[], next_at=NOW, last=None, covered=next_coverage(briefing, NOW),
+                          archive_url=None, archive_path=None, searches=[], feeds=[], filters=rules[:1])
+    assert "Filters: ⛔ “\\*crypto\\* @\u200beveryone” (`/briefing filter list` shows them in full)" in \
+        renderer.reply("briefing_list", rows=[row])[0]
 
 
 def test_a_quiet_week_is_called_so(renderer):

@@ -533,6 +533,7 @@ def test_filters_of_a_briefing_and_a_personal_digest_through_the_commands(world:
     text = "\n".join(preview.texts)
     assert "Daily briefing" in text and "Powell" not in text
     assert re.search(r"🔎 1 filter rule left out [1-9]\d* stor(y|ies) on these topics", preview.texts[-1])
+    assert "Filters: ⛔ “POWELL” (`/briefing filter list`" in manage("briefing show").content
 
     engine = open_store(world.database_url, load_taxonomy(tagger="keywords"))  # fill it up to the limit directly
     with session_scope(engine) as session:
@@ -566,6 +567,8 @@ def test_filters_of_a_briefing_and_a_personal_digest_through_the_commands(world:
     preview = fake.invoke("digest preview", user_id=user, guild_id=guild.id)
     assert "Jerome Powell" not in "\n".join(preview.texts)
     assert "🔎 1 filter rule left out 1 story on these topics" in preview.texts[-1]
+    assert "Filters: ⛔ “^jérôme\\\\b” (`/digest filter list`" in \
+        fake.invoke("subscriptions", user_id=user, guild_id=guild.id).content
     [rule] = fake.autocomplete("digest filter remove", {"rule": ""}, focused="rule", user_id=user, guild_id=guild.id)
     assert "exclude regex" in rule["name"]
     gone = fake.invoke("digest filter remove", {"rule": rule["value"]}, user_id=user, guild_id=guild.id)
