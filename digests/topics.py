@@ -55,6 +55,7 @@ from importlib import resources
 from pathlib import Path
 
 from digests import semantic
+from digests.datelines import without_dateline
 from digests.errors import ConfigError, NotFoundError
 
 log = logging.getLogger(__name__)
@@ -310,7 +311,11 @@ class Taxonomy:
         return self.tag_many([(title, text)])[0]
 
     def tag_many(self, stories: Sequence[tuple[str, str]]) -> list[list[str]]:
-        """The topics of each (title, text) story, in taxonomy order; one batch for the semantic model."""
+        """The topics of each (title, text) story, in taxonomy order; one batch for the semantic model.
+
+        A wire dateline at the start of the text ("WASHINGTON (Reuters) - ") is not read: see `digests.datelines`.
+        """
+        stories = [(title, without_dateline(text)) for title, text in stories]
         scores = [self._matcher.scores(title, text[:TEXT_PREFIX_CHARS]) for title, text in stories]
         tagger = self.semantic_tagger
         if tagger is None or not stories:
