@@ -77,7 +77,7 @@ source\ttitle\tsummary\ttopics
 HELD_OUT_UK_HEADER = """\
 # Held-out evaluation rows for the topic tagger: never fitted on (tools/build_topic_examples.py).
 # Source: MasakhaNEWS, English, validation split (Adelani et al. 2023, Academic Free License 3.0): BBC News
-# articles of the early 2020s, with their section mapped to one topic each (politics: diplomacy); the summary is
+# articles, 2020-2022, with their section mapped to one topic each (politics: diplomacy); the summary is
 # the article's first sentences.
 source\ttitle\tsummary\ttopics
 """
