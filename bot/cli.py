@@ -23,7 +23,12 @@ def cmd_post(args: argparse.Namespace, services: Services) -> int:
 
     identity = parse_identity(username=args.username, avatar_url=args.avatar_url, thread_id=args.thread_id,
                               thread_name=args.thread_name)
-    return post_digest(services, url=args.webhook, topics=args.topics, timezone=args.tz, identity=identity)
+    rules = [("exclude", "word", pattern) for pattern in args.exclude or ()] + \
+        [("exclude", "regex", pattern) for pattern in args.exclude_regex or ()] + \
+        [("include", "word", pattern) for pattern in args.include or ()] + \
+        [("include", "regex", pattern) for pattern in args.include_regex or ()]
+    return post_digest(services, url=args.webhook, topics=args.topics, timezone=args.tz, identity=identity,
+                       filters=rules)
 
 
 def add_bot_commands(commands: argparse._SubParsersAction) -> None:
@@ -41,6 +46,16 @@ def add_bot_commands(commands: argparse._SubParsersAction) -> None:
     post.add_argument("--thread-id", metavar="ID", help="post into this thread (or forum post) of its channel")
     post.add_argument("--thread-name", metavar="NAME",
                       help="a forum's webhook: start a new post per digest, titled NAME and the date")
+    rules = post.add_argument_group(
+        "filter rules", "the webhook's digest keeps exactly the rules of this run (none: every story on its topics); "
+        "each matches the title, summary or source, and a story is left out when an exclude rule matches it or, "
+        "if there are include rules, when none does")
+    rules.add_argument("--exclude", action="append", metavar="WORDS", help="leave out stories with these words")
+    rules.add_argument("--include", action="append", metavar="WORDS", help="keep only stories with these words")
+    rules.add_argument("--exclude-regex", action="append", metavar="RE2",
+                       help="leave out stories matching this regular expression (RE2 syntax)")
+    rules.add_argument("--include-regex", action="append", metavar="RE2",
+                       help="keep only stories matching this regular expression (RE2 syntax)")
     post.set_defaults(handler=cmd_post)
 
 

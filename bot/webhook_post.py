@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import aiohttp
@@ -20,6 +21,7 @@ from bot.pacing import Pacer
 from bot.posting import DiscordPublisher
 from digests.delivery import Deliverer, DeliveryReport, unfinished_slot
 from digests.errors import DeliveryError
+from digests.filters import replace_filters
 from digests.models import WebhookDigest
 from digests.services import Services
 from digests.store import session_scope
@@ -28,14 +30,16 @@ from digests.webhook_identity import WebhookIdentity
 
 
 def post_digest(services: Services, *, url: str, topics: str | None, timezone: str | None,
-                identity: WebhookIdentity | None = None) -> int:
-    """Post the webhook's digest now (under `identity`'s name, avatar and thread); returns the exit status."""
+                identity: WebhookIdentity | None = None, filters: Sequence[tuple[str, str, str]] = ()) -> int:
+    """Post the webhook's digest now (under `identity`'s name, avatar and thread, with exactly the filter rules
+    `filters`: (action, kind, pattern) each); returns the exit status."""
     settings = services.settings
     configure_endpoints(api_base=settings.discord_api_base, gateway_url=None)
     now = datetime.now(UTC)
     with session_scope(services.engine) as session:
         target = upsert_webhook_digest(session=session, taxonomy=services.taxonomy, url=url, topics=topics,
                                        timezone=timezone or settings.default_timezone, now=now, identity=identity)
+        replace_filters(session=session, target_id=target.id, rules=filters, now=now)
         # A run cut short (Discord down, the process killed) is finished first, from its next unsent part.
         slot_at = unfinished_slot(session=session, target=target, now=now) or now
     try:

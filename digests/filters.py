@@ -389,6 +389,25 @@ def add_filter(*, session: Session, target_id: int, action: str, kind: str, fiel
     return row, True
 
 
+def replace_filters(*, session: Session, target_id: int, rules: Sequence[tuple[str, str, str]],
+                    now: datetime) -> list[TargetFilter]:
+    """Make the target's rules exactly `rules`, each (action, kind, pattern) on any field, in that order.
+
+    For a target configured as a whole each time (`briefbot post --webhook`). InputError, and nothing
+    changed, when a rule is invalid or there are more than MAX_RULES.
+    """
+    if len(rules) > MAX_RULES:
+        raise InputError(f"At most {MAX_RULES} filter rules may be given (not {len(rules)}).")
+    parsed = list(dict.fromkeys(parse_rule(action=action, kind=kind, field="any", pattern=pattern)
+                                for action, kind, pattern in rules))
+    session.execute(sa.delete(TargetFilter).where(col(TargetFilter.target_id) == target_id))
+    rows = [TargetFilter(target_id=target_id, action=rule.action, kind=rule.kind, field=rule.field,
+                         pattern=rule.pattern, created_at=now) for rule in parsed]
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
 def remove_filter(*, session: Session, target_id: int, rule: str) -> TargetFilter:
     """Remove one of the target's rules, named by its number (`3` or `#3`)."""
     number = rule.strip().removeprefix("#")

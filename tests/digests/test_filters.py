@@ -26,6 +26,7 @@ from digests.filters import (
     filters_of,
     parse_rule,
     remove_filter,
+    replace_filters,
 )
 from digests.ingest.draft import StoryDraft
 from digests.models import ChannelBriefing, Target, TargetFilter
@@ -255,6 +256,30 @@ def test_rules_are_added_listed_capped_and_removed(engine, taxonomy):
             remove_filter(session=session, target_id=other.id, rule=str(rows[1].id))
     with session_scope(engine) as session:
         assert len(filters_of(session=session, target_id=target)) == MAX_RULES - 1
+
+
+def test_replacing_a_targets_rules_keeps_exactly_those_given_or_changes_nothing(engine, taxonomy):
+    with session_scope(engine) as session:
+        target, other = _briefing(session, taxonomy).id, _briefing(session, taxonomy, channel_id=3).id
+        add_filter(session=session, target_id=target, action="exclude", kind="word", field="title", pattern="old",
+                   now=NOW)
+        add_filter(session=session, target_id=other, action="exclude", kind="word", field="any", pattern="theirs",
+                   now=NOW)
+        replace_filters(session=session, target_id=target, now=NOW, rules=[
+            ("exclude", "word", "crypto"), ("include", "regex", "^Fed"), ("exclude", "word", " crypto ")])
+    with session_scope(engine) as session:
+        assert [(r.action, r.kind, r.field, r.pattern) for r in filters_of(session=session, target_id=target)] == [
+            ("exclude", "word", "any", "crypto"), ("include", "regex", "any", "^Fed")]
+    for rules, says in (([("exclude", "regex", "(a")], "RE2"),
+                        ([("exclude", "word", f"w{n}") for n in range(MAX_RULES + 1)], f"At most {MAX_RULES}")):
+        with pytest.raises(InputError, match=says), session_scope(engine) as session:
+            replace_filters(session=session, target_id=target, rules=rules, now=NOW)
+    with session_scope(engine) as session:
+        assert [r.pattern for r in filters_of(session=session, target_id=target)] == ["crypto", "^Fed"]
+        replace_filters(session=session, target_id=target, rules=[], now=NOW)
+    with session_scope(engine) as session:
+        assert filters_of(session=session, target_id=target) == []
+        assert [r.pattern for r in filters_of(session=session, target_id=other)] == ["theirs"]
 
 
 def test_removing_a_target_removes_its_rules(engine, taxonomy):

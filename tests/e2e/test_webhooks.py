@@ -223,3 +223,22 @@ def test_post_webhook_resumes_a_run_cut_short_in_the_post_it_started(tmp_path, d
     assert len(posts) == 1 and len(messages) >= 2
     assert len({m["content"] for m in messages}) == len(messages)  # each part once
     assert all(r.query.get("thread_id") == posts[0]["id"] for r in resumed)
+
+
+def test_post_webhook_keeps_the_filter_rules_of_its_run_and_refuses_a_bad_one_before_posting(tmp_path, database_url):
+    with FakeDiscord() as fake:
+        guild = fake.add_guild(name="Cron", channels=["news"])
+        channel = guild.channel("news")
+        url = fake.add_webhook(channel)
+        seed(database_url, now=datetime.now(UTC), slot=datetime.now(UTC) - timedelta(hours=3))
+
+        bad = post(fake, tmp_path, database_url, "--webhook", url, "--exclude", "Powell", "--exclude-regex", "(a")
+        assert bad.returncode == 1 and "RE2" in bad.stderr and "Traceback" not in bad.stderr
+        assert fake.requests_matching("POST", r"^/webhooks/") == []
+
+        posted = post(fake, tmp_path, database_url, "--webhook", url, "--topics", "immigration,economy",
+                      "--exclude", "powell", "--exclude-regex", r"(?i)\bfederal reserve\b")
+        assert posted.returncode == 0, posted.stderr
+        [message] = fake.channel_messages(channel)
+        assert "Immigration" in message["content"]
+        assert "Powell" not in message["content"] and "Federal Reserve" not in message["content"]
