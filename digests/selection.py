@@ -54,7 +54,7 @@ MULTI_DAY = timedelta(hours=36)
 MULTI_DAY_MAX_ITEMS = 25
 MULTI_DAY_HIGHLIGHTS = 4
 MULTI_DAY_PER_TOPIC = 4
-# A guard for a flood: a pool keeps the newest stories of its window up to this many per day of its period.
+# A guard for a flood: a pool keeps the newest stories of its window up to this many per whole day of it.
 POOL_MAX_STORIES = 25_000
 # The most stories a saved search's section shows (the rest are counted).
 SEARCH_SECTION_MAX = 5
@@ -216,7 +216,9 @@ class StoryPool:
         if feed_ids:
             carried = sa.select(StoryFeed.story_id).where(col(StoryFeed.feed_id).in_(sorted(feed_ids)))
             statement = statement.where(col(Story.id).in_(carried))
-        days = max(1, round(covered.period / DAILY))
+        # The limit follows the window (part of a pool's key), not the period: a weekly target's first digest
+        # shares the 24 h window, and so the pool, of a daily one's.
+        days = max(1, (covered.end - covered.oldest) // DAILY)
         # Ties in time go by id, so both stores keep the same stories at the limit and cluster them alike.
         statement = statement.order_by(col(Story.effective_at).desc(), col(Story.id).desc()).limit(
             POOL_MAX_STORIES * days)

@@ -8,10 +8,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
+from digests import selection
 from digests.delivery import render_target
 from digests.ingest.draft import StoryDraft
 from digests.models import ChannelBriefing, PersonalDigest
-from digests.selection import MULTI_DAY_MAX_ITEMS, MULTI_DAY_PER_TOPIC, Digest, StoryPools, select_digest
+from digests.selection import (
+    DAILY,
+    MULTI_DAY_MAX_ITEMS,
+    MULTI_DAY_PER_TOPIC,
+    Digest,
+    StoryPools,
+    coverage,
+    select_digest,
+)
 from digests.store import add_stories, remember_member, session_scope
 from digests.targets import (
     SlotReaders,
@@ -134,6 +143,21 @@ def test_a_first_digest_holds_the_24_hours_before_its_slot_even_when_weekly(engi
     covered = coverage_of(weekly, MONDAY)
     assert covered.first and covered.span == timedelta(hours=24)
     assert [t for t in titles(digest_of(engine, taxonomy, weekly)) if t.startswith("Summit")] == [event(0)]
+
+
+def test_first_digests_of_a_weekly_and_a_daily_target_share_their_pool_and_its_limit(engine, taxonomy, week,
+                                                                                       monkeypatch):
+    # The pool of a window was built with the row limit of whichever target asked first (a week's for a
+    # weekly target), so what a daily target's first digest held depended on the order of the slot's targets.
+    monkeypatch.setattr(selection, "POOL_MAX_STORIES", 5)
+    held = []
+    for periods in ((timedelta(days=7), DAILY), (DAILY, timedelta(days=7))):
+        pools = StoryPools()
+        with session_scope(engine) as session:
+            for period in periods:
+                covered = coverage(since=None, now=MONDAY, period=period)
+                held.append(len(pools.get(session, covered=covered, guild_ids=None).ranked))
+    assert held == [3, 3, 3, 3]  # the newest five stories: an event's three copies and two economy headlines
 
 
 def test_a_post_now_moves_the_start_of_the_next_weekly_digest(engine, taxonomy, week):
