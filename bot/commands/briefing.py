@@ -107,10 +107,8 @@ CHANNEL_HELP = "The briefing's channel (default: this channel, or the server's o
 
 
 async def _pick(interaction: discord.Interaction, channel: BriefingChannel | None) -> ChannelBriefing:
-    client = client_of(interaction)
-    return await client.db(lambda session: pick_briefing(
-        session=session, guild_id=interaction.guild_id, channel_id=channel.id if channel else None,
-        current_channel_id=interaction.channel_id))
+    return await client_of(interaction).db(
+        lambda session: _chosen_briefing(session, interaction, channel.id if channel else None))
 
 
 @briefing_group.command(name="setup", description="Post a daily briefing in a channel (updates an existing one)")
@@ -296,8 +294,7 @@ async def _set_paused(interaction: discord.Interaction, channel: BriefingChannel
     client = client_of(interaction)
 
     def work(session: Session) -> ChannelBriefing:
-        briefing = pick_briefing(session=session, guild_id=interaction.guild_id,
-                                 channel_id=channel.id if channel else None, current_channel_id=interaction.channel_id)
+        briefing = _chosen_briefing(session, interaction, channel.id if channel else None)
         set_paused(briefing, paused=paused, reason=f"paused by {interaction.user.name}" if paused else None)
         session.add(briefing)
         return briefing
