@@ -55,8 +55,8 @@ from importlib import resources
 from pathlib import Path
 
 from digests import semantic
-from digests.datelines import without_dateline
 from digests.errors import ConfigError, NotFoundError
+from digests.tag_text import without_dateline, without_format_label
 
 log = logging.getLogger(__name__)
 
@@ -313,9 +313,10 @@ class Taxonomy:
     def tag_many(self, stories: Sequence[tuple[str, str]]) -> list[list[str]]:
         """The topics of each (title, text) story, in taxonomy order; one batch for the semantic model.
 
-        A wire dateline at the start of the text ("WASHINGTON (Reuters) - ") is not read: see `digests.datelines`.
+        Neither a format label opening the title ("WATCH: ") nor a wire dateline opening the text
+        ("WASHINGTON (Reuters) - ") is read: see `digests.tag_text`.
         """
-        stories = [(title, without_dateline(text)) for title, text in stories]
+        stories = [(without_format_label(title), without_dateline(text)) for title, text in stories]
         scores = [self._matcher.scores(title, text[:TEXT_PREFIX_CHARS]) for title, text in stories]
         tagger = self.semantic_tagger
         if tagger is None or not stories:
@@ -465,7 +466,8 @@ def read_examples_file(path: Path, slugs: set[str]) -> list[tuple[str, str]]:
         if slug != "-" and slug not in slugs:
             raise ConfigError(f"{where}, line {number}: unknown topic {slug!r}")
         if title.strip():
-            rows.append((slug, semantic_text(title.strip(), summary.strip())))
+            # Read as stories are read when tagged (see tag_many).
+            rows.append((slug, semantic_text(without_format_label(title.strip()), without_dateline(summary.strip()))))
     return rows
 
 
