@@ -281,7 +281,7 @@ def test_subscriptions_and_briefing_show_say_what_the_next_digest_covers(rendere
 
 def test_subscriptions_and_briefing_show_list_the_filter_rules_escaped(renderer, taxonomy):
     digest = PersonalDigest(user_id=1, time_of_day="08:00", timezone="UTC", created_at=NOW)
-    rules = [TargetFilter(target_id=1, action="exclude", kind="words", field="any", pattern="*crypto* @everyone",
+    rules = [TargetFilter(target_id=1, action="exclude", kind="word", field="any", pattern="*crypto* @everyone",
                           created_at=NOW),
              TargetFilter(target_id=1, action="include", kind="regex", field="title", pattern="(?i)chips? " + "x" * 60,
                           created_at=NOW)]
