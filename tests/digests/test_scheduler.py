@@ -44,6 +44,14 @@ def make_briefing(session, taxonomy, channel_id: int, time_of_day: str, created_
     return briefing
 
 
+def make_scheduler(engine, taxonomy, renderer, *, publisher=None, now: datetime = NOW, **options) -> DeliveryScheduler:
+    """A scheduler delivering through `publisher` (a new Recorder if none), on a clock stopped at `now`."""
+    deliverer = Deliverer(engine=engine, taxonomy=taxonomy, renderer=renderer, publisher=publisher or Recorder(),
+                          clock=lambda: now)
+    return DeliveryScheduler(engine=engine, deliverer=deliverer, clock=lambda: now, grace=timedelta(hours=2),
+                             **options)
+
+
 def test_latest_slot_respects_days():
     weekdays = ChannelBriefing(guild_id=1, channel_id=1, time_of_day="08:00", timezone="UTC", days="weekdays",
                                created_at=NOW)
@@ -90,9 +98,7 @@ async def test_catch_up_delivers_within_grace_and_never_before_creation(engine, 
         make_briefing(session, taxonomy, 2, at(timedelta(hours=3, minutes=30)), now - timedelta(days=2))  # too old
         make_briefing(session, taxonomy, 3, at(timedelta(minutes=15)), now - timedelta(minutes=5))  # before creation
     publisher = Recorder()
-    deliverer = Deliverer(engine=engine, taxonomy=taxonomy, renderer=renderer, publisher=publisher,
-                          clock=lambda: now)
-    scheduler = DeliveryScheduler(engine=engine, deliverer=deliverer, clock=lambda: now, grace=timedelta(hours=2))
+    scheduler = make_scheduler(engine, taxonomy, renderer, publisher=publisher, now=now)
     await scheduler.start()
     await scheduler.caught_up()
     jobs = {job.id for job in scheduler.scheduler.get_jobs()}
@@ -133,10 +139,7 @@ async def test_an_unfinished_delivery_is_resumed_before_new_slots(engine, taxono
                              lease_owner="a-dead-process", lease_until=NOW - timedelta(minutes=1)))
         half_done_key = half_done.id
     publisher = Recorder()
-    deliverer = Deliverer(engine=engine, taxonomy=taxonomy, renderer=renderer, publisher=publisher,
-                          clock=lambda: NOW)
-    scheduler = DeliveryScheduler(engine=engine, deliverer=deliverer, clock=lambda: NOW, grace=timedelta(hours=2),
-                                  workers=0)
+    scheduler = make_scheduler(engine, taxonomy, renderer, publisher=publisher, workers=0)
     for briefing_key in (1, 2, 3):  # three new slots are waiting when the unfinished one is found
         scheduler.enqueue(Due("channel", briefing_key, NOW - timedelta(minutes=30)))
     await scheduler.retry_unfinished()
@@ -157,10 +160,7 @@ async def test_the_oldest_due_slot_is_the_queued_postponed_or_unfired_one(engine
                     drafts=[StoryDraft(title="Tariffs on steel", source="Wire")])
         make_briefing(session, taxonomy, 1, "09:00", now - timedelta(days=2))
         make_briefing(session, taxonomy, 2, "09:00", now - timedelta(days=2))
-    deliverer = Deliverer(engine=engine, taxonomy=taxonomy, renderer=renderer, publisher=FailingPublisher(),
-                          clock=lambda: now)
-    scheduler = DeliveryScheduler(engine=engine, deliverer=deliverer, clock=lambda: now, grace=timedelta(hours=2),
-                                  workers=0)
+    scheduler = make_scheduler(engine, taxonomy, renderer, publisher=FailingPublisher(), now=now, workers=0)
     assert scheduler.oldest_due_slot() is None and not scheduler.is_running()
     scheduler.enqueue(Due("channel", 2, now - timedelta(minutes=5)))
     scheduler.enqueue(Due("channel", 1, now - timedelta(minutes=40)))
@@ -173,7 +173,7 @@ async def test_the_oldest_due_slot_is_the_queued_postponed_or_unfired_one(engine
     # The retry scan finds them in the database (still `sending`), and once delivered they are due no more.
     await scheduler.retry_unfinished()
     assert scheduler.oldest_due_slot() == now - timedelta(minutes=40)
-    deliverer.publisher = Recorder()
+    scheduler.deliverer.publisher = Recorder()
     await scheduler.queue.join()
     worker.cancel()
     assert scheduler.oldest_due_slot() is None
@@ -182,9 +182,7 @@ async def test_the_oldest_due_slot_is_the_queued_postponed_or_unfired_one(engine
 async def test_a_cron_job_that_should_have_fired_counts_as_due_and_the_scheduler_reports_running(engine, taxonomy,
                                                                                                   renderer):
     now = datetime.now(UTC)
-    deliverer = Deliverer(engine=engine, taxonomy=taxonomy, renderer=renderer, publisher=Recorder(), clock=lambda: now)
-    scheduler = DeliveryScheduler(engine=engine, deliverer=deliverer, clock=lambda: now, grace=timedelta(hours=2),
-                                  workers=2)
+    scheduler = make_scheduler(engine, taxonomy, renderer, now=now, workers=2)
     await scheduler.start()
     assert scheduler.is_running()
     scheduler.scheduler.pause()  # jobs stop firing, as if the scheduler were stuck
@@ -206,10 +204,7 @@ async def test_targets_of_one_schedule_share_its_job_and_each_gets_the_slot(engi
             subscribe(session=session, taxonomy=taxonomy, user_id=user_id, topic="trade", default_timezone="UTC",
                       now=NOW - timedelta(days=2))
             schedule_digest(session=session, user_id=user_id, time_of_day="09:00", timezone="UTC", now=NOW)
-    deliverer = Deliverer(engine=engine, taxonomy=taxonomy, renderer=renderer, publisher=Recorder(),
-                          clock=lambda: NOW)
-    scheduler = DeliveryScheduler(engine=engine, deliverer=deliverer, clock=lambda: NOW, grace=timedelta(hours=2),
-                                  workers=0)
+    scheduler = make_scheduler(engine, taxonomy, renderer, workers=0)
     with session_scope(engine) as session:
         for target in active_targets(session):
             scheduler._add_job(target, NOW)
@@ -245,10 +240,7 @@ async def test_a_firing_job_reads_its_targets_with_one_select_per_kind(engine, t
             subscribe(session=session, taxonomy=taxonomy, user_id=user_id, topic="trade", default_timezone="UTC",
                       now=NOW - timedelta(days=2))
             schedule_digest(session=session, user_id=user_id, time_of_day="09:00", timezone="UTC", now=NOW)
-    deliverer = Deliverer(engine=engine, taxonomy=taxonomy, renderer=renderer, publisher=Recorder(),
-                          clock=lambda: NOW)
-    scheduler = DeliveryScheduler(engine=engine, deliverer=deliverer, clock=lambda: NOW, grace=timedelta(hours=2),
-                                  workers=0)
+    scheduler = make_scheduler(engine, taxonomy, renderer, workers=0)
     with session_scope(engine) as session:
         targets = scheduled_targets(session)
     for target in targets:
