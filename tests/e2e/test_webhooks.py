@@ -22,12 +22,19 @@ def post(fake: FakeDiscord, tmp_path, database_url: str, *args: str,
                           text=True, timeout=60, check=False)
 
 
+def cron_webhook(fake: FakeDiscord, database_url: str, channel: str | dict = "news") -> tuple[int, str]:
+    """A server "Cron" with `channel` and a webhook of it, and the sample's stories seeded three hours before the
+    slot: (the channel's id, the webhook's URL)."""
+    guild = fake.add_guild(name="Cron", channels=[channel])
+    channel_id = guild.channel(channel if isinstance(channel, str) else channel["name"])
+    url = fake.add_webhook(channel_id)
+    seed(database_url, now=datetime.now(UTC), slot=datetime.now(UTC) - timedelta(hours=3))
+    return channel_id, url
+
+
 def test_post_webhook_posts_each_story_once(tmp_path, database_url):
     with FakeDiscord() as fake:
-        guild = fake.add_guild(name="Cron", channels=["news"])
-        channel = guild.channel("news")
-        url = fake.add_webhook(channel)
-        seed(database_url, now=datetime.now(UTC), slot=datetime.now(UTC) - timedelta(hours=3))
+        channel, url = cron_webhook(fake, database_url)
 
         first = post(fake, tmp_path, database_url, "--webhook", url, "--topics", "immigration,economy")
         assert first.returncode == 0, first.stderr
@@ -47,9 +54,7 @@ def test_post_webhook_posts_each_story_once(tmp_path, database_url):
 
 def test_a_wrong_webhook_token_fails_clearly(tmp_path, database_url):
     with FakeDiscord() as fake:
-        guild = fake.add_guild(name="Cron", channels=["news"])
-        url = fake.add_webhook(guild.channel("news"))
-        seed(database_url, now=datetime.now(UTC), slot=datetime.now(UTC) - timedelta(hours=3))
+        _, url = cron_webhook(fake, database_url)
         token = url.rsplit("/", 1)[1]
         result = post(fake, tmp_path, database_url, "--webhook", url.replace(token, "y" * 68))
     assert result.returncode == 1
@@ -84,16 +89,14 @@ def test_a_channel_briefing_can_post_through_a_webhook(tmp_path, database_url):
 def test_a_webhook_answering_5xx_is_tried_a_bounded_number_of_times_per_part(tmp_path, database_url):
     """The publisher alone retries a webhook, one request per try (discord.py's adapter nested 5 in each of 4)."""
     with FakeDiscord() as fake:
-        guild = fake.add_guild(name="Cron", channels=["news"])
-        url = fake.add_webhook(guild.channel("news"))
-        seed(database_url, now=datetime.now(UTC), slot=datetime.now(UTC) - timedelta(hours=3))
+        channel, url = cron_webhook(fake, database_url)
         down = fake.inject("POST", r"^/webhooks/", 500, times=None)
         failed = post(fake, tmp_path, database_url, "--webhook", url)
         fake.clear_injections()
         recovered = fake.inject("POST", r"^/webhooks/", 503, times=2)
         resumed = post(fake, tmp_path, database_url, "--webhook", url)
         attempts = fake.requests_matching("POST", r"^/webhooks/")
-        posted = fake.channel_messages(guild.channel("news"))
+        posted = fake.channel_messages(channel)
     assert failed.returncode == 1 and "Traceback" not in failed.stderr
     assert "Discord unavailable after 4 tries (500)" in failed.stderr
     assert down.hits == RETRIES  # for the first part, after which the run stops
@@ -104,9 +107,7 @@ def test_a_webhook_answering_5xx_is_tried_a_bounded_number_of_times_per_part(tmp
 
 def test_the_webhook_token_never_reaches_the_logs_even_at_debug(tmp_path, database_url):
     with FakeDiscord() as fake:
-        guild = fake.add_guild(name="Cron", channels=["news"])
-        url = fake.add_webhook(guild.channel("news"))
-        seed(database_url, now=datetime.now(UTC), slot=datetime.now(UTC) - timedelta(hours=3))
+        _, url = cron_webhook(fake, database_url)
         fake.inject("POST", r"^/webhooks/", 502, times=1)  # the retry path logs too
         result = post(fake, tmp_path, database_url, "--webhook", url, LOG_LEVEL="DEBUG")
     token = url.rsplit("/", 1)[1]
@@ -137,10 +138,7 @@ def test_post_webhook_posts_under_a_name_and_avatar_into_a_thread(tmp_path, data
 
 def test_a_forum_webhook_starts_one_post_per_digest_with_every_part_in_it(tmp_path, database_url):
     with FakeDiscord() as fake:
-        guild = fake.add_guild(name="Cron", channels=[{"name": "forum", "type": 15, "tags": ["Daily"]}])
-        forum = guild.channel("forum")
-        url = fake.add_webhook(forum)
-        seed(database_url, now=datetime.now(UTC), slot=datetime.now(UTC) - timedelta(hours=3))
+        forum, url = cron_webhook(fake, database_url, {"name": "forum", "type": 15, "tags": ["Daily"]})
         refused = post(fake, tmp_path, database_url, "--webhook", url)  # a forum's webhook needs a post name
         result = post(fake, tmp_path, database_url, "--webhook", url, "--thread-name", "Wire digest")
         posts = fake.threads(forum)
@@ -163,9 +161,7 @@ def test_a_forum_webhook_starts_one_post_per_digest_with_every_part_in_it(tmp_pa
 ])
 def test_post_webhook_refuses_a_bad_name_avatar_or_thread_before_posting(tmp_path, database_url, args, message):
     with FakeDiscord() as fake:
-        guild = fake.add_guild(name="Cron", channels=["news"])
-        url = fake.add_webhook(guild.channel("news"))
-        seed(database_url, now=datetime.now(UTC), slot=datetime.now(UTC) - timedelta(hours=3))
+        _, url = cron_webhook(fake, database_url)
         result = post(fake, tmp_path, database_url, "--webhook", url, *args)
         sent = fake.requests_matching("POST", r"^/webhooks/")
     assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr
@@ -200,10 +196,7 @@ def test_a_forum_briefing_through_a_webhook_starts_its_tagged_post_through_the_w
 def test_post_webhook_resumes_a_run_cut_short_in_the_post_it_started(tmp_path, database_url):
     """A forum webhook's run fails after starting its post; the next run sends only the rest, into that post."""
     with FakeDiscord() as fake:
-        guild = fake.add_guild(name="Cron", channels=[{"name": "forum", "type": 15}])
-        forum = guild.channel("forum")
-        url = fake.add_webhook(forum)
-        seed(database_url, now=datetime.now(UTC), slot=datetime.now(UTC) - timedelta(hours=3))
+        forum, url = cron_webhook(fake, database_url, {"name": "forum", "type": 15})
         fake.set_request_delay(1.0, method="POST", path_regex=r"^/webhooks/")
         env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": database_url, "DISCORD_API_BASE": fake.api_base}
         args = [sys.executable, "-m", "bot", "post", "--webhook", url, "--thread-name", "Wire digest"]
@@ -227,10 +220,7 @@ def test_post_webhook_resumes_a_run_cut_short_in_the_post_it_started(tmp_path, d
 
 def test_post_webhook_keeps_the_filter_rules_of_its_run_and_refuses_a_bad_one_before_posting(tmp_path, database_url):
     with FakeDiscord() as fake:
-        guild = fake.add_guild(name="Cron", channels=["news"])
-        channel = guild.channel("news")
-        url = fake.add_webhook(channel)
-        seed(database_url, now=datetime.now(UTC), slot=datetime.now(UTC) - timedelta(hours=3))
+        channel, url = cron_webhook(fake, database_url)
 
         bad = post(fake, tmp_path, database_url, "--webhook", url, "--exclude", "Powell", "--exclude-regex", "(a")
         assert bad.returncode == 1 and "RE2" in bad.stderr and "Traceback" not in bad.stderr
