@@ -35,15 +35,17 @@ import threading
 import unicodedata
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
+from operator import or_
 
 import re2
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from digests.bitsets import as_bits, members
 from digests.errors import InputError, NotFoundError
 from digests.models import FILTER_PATTERN_MAX, ChannelBriefing, PersonalDigest, Target, TargetFilter, WebhookDigest
 from digests.scheduling import fires_at
@@ -294,26 +296,34 @@ class PoolMatches:
     A field's texts are joined, a story a line, when a rule first needs that field; a `word` rule is
     then a `bytes.find` loop over the folded lines, a `regex` rule an RE2 search from line to line
     (it cannot match across a line break: `never_nl`), each hit mapped to its story by the line breaks.
-    Thread-safe: a slot's workers share it.
+    A rule's matches are kept as bits (`digests.bitsets`), so a target's rules combine in a few C
+    operations however many stories match. Thread-safe: a slot's workers share it.
     """
 
     def __init__(self, items: Sequence[StoryItem]) -> None:
         self._items = items
+        self._everything = (1 << len(items)) - 1
         self._lines: dict[tuple[str, str], tuple[bytes, list[int]]] = {}
-        self._matches: dict[tuple[str, str, str], frozenset[int]] = {}
+        self._matches: dict[tuple[str, str, str], int] = {}
         self._lock = threading.Lock()
 
-    def passing(self, candidates: Sequence[int], filters: FilterSet) -> list[int]:
-        """The candidates (indexes of `items`) that pass the filters, in their order."""
-        excluded = frozenset().union(*(self.matching(rule) for rule in filters.excludes))
+    def passing(self, candidates: Iterable[int], filters: FilterSet) -> Iterator[int]:
+        """The candidates (indexes of `items`) that pass the filters, in their order, read as they are asked for."""
+        return members(candidates, self.passing_bits(filters), len(self._items))
+
+    def passing_bits(self, filters: FilterSet) -> int:
+        """The indexes of the stories that pass the filters, as bits."""
+        excluded = functools.reduce(or_, (self._bits(rule) for rule in filters.excludes), 0)
         includes = filters.includes
-        if not includes:
-            return [index for index in candidates if index not in excluded]
-        included = frozenset().union(*(self.matching(rule) for rule in includes))
-        return [index for index in candidates if index in included and index not in excluded]
+        included = functools.reduce(or_, (self._bits(rule) for rule in includes), 0) if includes else self._everything
+        return included & ~excluded
 
     def matching(self, rule: Rule) -> frozenset[int]:
         """The indexes of the stories the rule matches."""
+        bits = self._bits(rule)
+        return frozenset(index for index in range(len(self._items)) if bits >> index & 1)
+
+    def _bits(self, rule: Rule) -> int:
         found = self._matches.get(rule.test)
         if found is None:
             hits: set[int] = set()
@@ -322,7 +332,7 @@ class PoolMatches:
                     hits |= _lines_with(*self._field_lines(name, "word"), rule.needle.encode())
                 elif rule.regex is not None:
                     hits |= _lines_matching(*self._field_lines(name, "regex"), rule.regex)
-            found = self._matches.setdefault(rule.test, frozenset(hits))
+            found = self._matches.setdefault(rule.test, as_bits(hits, len(self._items)))
         return found
 
     def _field_lines(self, name: str, form: str) -> tuple[bytes, list[int]]:

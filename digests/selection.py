@@ -34,6 +34,7 @@ from operator import or_
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
+from digests.bitsets import as_bits, members
 from digests.clustering import cluster
 from digests.collector import collector_paused
 from digests.errors import InputError
@@ -198,7 +199,7 @@ class StoryPool:
             for slug in item.topics:
                 self._ranks_by_topic.setdefault(slug, []).append(rank)
         # The same ranks as bits: how many events a topic set has is the bit count of their union.
-        self._rank_bits = {slug: _as_bits(ranks, len(self.ranked)) for slug, ranks in self._ranks_by_topic.items()}
+        self._rank_bits = {slug: as_bits(ranks, len(self.ranked)) for slug, ranks in self._ranks_by_topic.items()}
         self._digests: dict[tuple, Digest] = {}
         self._lock = threading.Lock()
         self.nothing = Digest(top=None, sections=(), more=0, now=self.now, start=self.start)
@@ -263,7 +264,7 @@ class StoryPool:
             # matches thousands of a week's events, and a slot has a thousand targets with searches.
             ranks, matching = self._matching(session, text)
             if filters:
-                ranks = tuple(self._rule_matches().passing(list(ranks), filters))
+                ranks = tuple(self._rule_matches().passing(ranks, filters))
                 matching = frozenset(ranks)
             chosen = []
             for rank in ranks:
@@ -307,8 +308,9 @@ class StoryPool:
         count, ranks = self._topic_ranks(topics)
         filtered = 0
         if filters:
-            kept = self._rule_matches().passing(list(ranks), filters)
-            count, ranks, filtered = len(kept), iter(kept), count - len(kept)
+            passing = self._rule_matches().passing_bits(filters)
+            kept = (self._topic_bits(topics) & passing).bit_count()
+            count, ranks, filtered = kept, members(ranks, passing, len(self.ranked)), count - kept
         if not count:
             return replace(self.nothing, filtered=filtered) if filtered else self.nothing
         limits = self.limits
@@ -340,8 +342,13 @@ class StoryPool:
         if len(present) <= 1:
             ranks = self._ranks_by_topic[present[0]] if present else []
             return len(ranks), iter(ranks)
-        count = reduce(or_, (self._rank_bits[slug] for slug in present)).bit_count()
-        return count, _distinct(merge(*(self._ranks_by_topic[slug] for slug in present)))
+        return self._topic_bits(topics).bit_count(), _distinct(merge(*(self._ranks_by_topic[slug] for slug in present)))
+
+    def _topic_bits(self, topics: tuple[str, ...]) -> int:
+        """The ranks of the events on any of `topics` (none: all events), as bits."""
+        if not topics:
+            return (1 << len(self.ranked)) - 1
+        return reduce(or_, (self._rank_bits.get(slug, 0) for slug in topics), 0)
 
     def _capped(self, ranks: Iterable[int], topics: tuple[str, ...], room: int, cap: int) -> list[StoryItem]:
         """The best items of `ranks`, at most `cap` under each section, `room` in all.
@@ -364,14 +371,6 @@ class StoryPool:
                 full += count + 1 == cap
                 chosen.append(item)
         return chosen
-
-
-def _as_bits(ranks: list[int], size: int) -> int:
-    """`ranks` as the set bits of an int."""
-    bits = bytearray((size + 7) // 8)
-    for rank in ranks:
-        bits[rank >> 3] |= 1 << (rank & 7)
-    return int.from_bytes(bits, "little")
 
 
 def _distinct(ranks: Iterator[int]) -> Iterator[int]:

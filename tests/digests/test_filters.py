@@ -184,7 +184,7 @@ def test_a_pool_keeps_what_a_target_passes():
     for rules in [(rule("tariff"),), (rule("war", action="include"), rule(r"^analysis", kind="regex")),
                   (rule("new york", action="include", field="title"), rule("cafe", kind="regex", action="include"))]:
         target = FilterSet(rules)
-        kept = pool.passing(range(len(CORPUS)), target)
+        kept = list(pool.passing(range(len(CORPUS)), target))
         assert kept == [index for index, item in enumerate(CORPUS) if target.passes(item)]
 
 
