@@ -428,7 +428,8 @@ def remove_filter(*, session: Session, target_id: int, rule: str) -> TargetFilte
     raise NotFoundError("No such filter rule here. `filter list` shows them with their numbers.")
 
 
-def filter_set(rows: Iterable[TargetFilter], parsed: dict[tuple[str, ...], Rule | None] | None = None) -> FilterSet:
+def filter_set(rows: Iterable[TargetFilter | sa.Row],
+               parsed: dict[tuple[str, ...], Rule | None] | None = None) -> FilterSet:
     """The rules of these rows, ready to match; a stored rule that no longer compiles is left out (and logged).
 
     `parsed` keeps the rules already made, for a slot's targets that share many of theirs.
@@ -500,15 +501,17 @@ def _filters_due_at(session: Session, slot_at: datetime) -> dict[int, FilterSet]
            if fires_at(time_of_day=time_of_day, timezone=zone, days=days, slot_at=slot_at)]
     if not due:
         return {}
+    # Plain rows, not TargetFilter objects: a slot of thousands of targets with filters has tens of thousands.
     rows = session.execute(
-        sa.select(Target.id, TargetFilter)
+        sa.select(col(Target.id).label("due_id"), TargetFilter.id, TargetFilter.target_id, TargetFilter.action,
+                  TargetFilter.kind, TargetFilter.field, TargetFilter.pattern)
         .outerjoin(TargetFilter, col(TargetFilter.target_id) == col(Target.id))
         .where(*unpaused, sa.tuple_(col(Target.time_of_day), col(Target.timezone), col(Target.days)).in_(due))
         .order_by(col(Target.id), col(TargetFilter.id))).all()
-    by_target: dict[int, list[TargetFilter]] = {}
-    for target_id, row in rows:
-        found = by_target.setdefault(target_id, [])
-        if row is not None:
+    by_target: dict[int, list[sa.Row]] = {}
+    for row in rows:
+        found = by_target.setdefault(row.due_id, [])
+        if row.id is not None:
             found.append(row)
     parsed: dict[tuple[str, ...], Rule | None] = {}
     return {target_id: filter_set(found, parsed) if found else NO_FILTERS for target_id, found in by_target.items()}

@@ -407,4 +407,10 @@ def test_a_rule_stored_before_a_stricter_limit_is_skipped_not_fatal(engine, taxo
     with session_scope(engine) as session:
         kept = filter_set_of(session=session, target_id=target)
     assert [r.pattern for r in kept.rules] == ["sport"] and "is skipped" in caplog.text
+    caplog.clear()
+    slot = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # the briefing's 08:00 UTC: read with the slot's snapshot
+    with session_scope(engine) as session:
+        in_slot = SlotFilters().get(session=session, target=session.get(Target, target), slot_at=slot)
+    assert [r.pattern for r in in_slot.rules] == ["sport"]
+    assert f"of target {target} is skipped" in caplog.text
 
