@@ -10,8 +10,9 @@ digests and briefings); each was last delivered at its previous slot, a tenth ne
 every target would take longer than `p3_budget_seconds`, the rest is not run and the total is
 extrapolated from those that were (the table says so). With `--store postgresql` the store is built in
 SQLite the same way, copied into a PostgreSQL schema of its own (see `pgstore.py`), rendered from
-there, and the schema dropped. P3.filters is the same slot with `FILTER_SHARE` of the targets (the same
-targets) carrying two to five filter rules each (`targets.filter_rules`: words, phrases, outlets, regexes).
+there, and the schema dropped. P3.filters is the slot issue 15 names: the same targets, `FILTER_SHARE` of
+them carrying two to five filter rules each (`targets.filter_rules`: words, phrases, outlets, regexes) and
+`SEARCH_SHARE` of them a saved search.
 
 P3s is P3 again on a copy of the same store where `SEARCH_SHARE` of the targets carry a saved search
 (issue 15): each such digest gets a section of the stories of its period matching its words. It runs
@@ -81,11 +82,14 @@ def run_p3(context: Context) -> list[Figure]:
 
 
 def run_p3_filters(context: Context) -> list[Figure]:
-    """P3 with `FILTER_SHARE` of the targets carrying filter rules."""
-    return _p3(context, "P3.filters", filter_share=FILTER_SHARE)
+    """P3 with `FILTER_SHARE` of the targets carrying filter rules and `SEARCH_SHARE` a saved search."""
+    return _p3(context, "P3.filters", filter_share=FILTER_SHARE, searched_too=True)
 
 
-def _p3(context: Context, figure_id: str, *, filter_share: float, searches: bool = False) -> list[Figure]:
+def _p3(context: Context, figure_id: str, *, filter_share: float, searches: bool = False,
+        searched_too: bool = False) -> list[Figure]:
+    """`figure_id` on a store of its own; `searches`: then P3s on a copy with saved searches; `searched_too`: the
+    saved searches in the store itself."""
     sizes = context.sizes
     scratch = context.scratch(figure_id.lower())
     path = scratch / "digests.db"
@@ -97,6 +101,8 @@ def _p3(context: Context, figure_id: str, *, filter_share: float, searches: bool
     seed_targets(path, count=sizes.p3_targets, seed=context.seed, created_at=now - timedelta(days=30),
                  last_delivered_at=now - timedelta(days=1), slot=now, weekly_share=WEEKLY_SHARE,
                  filter_share=filter_share)
+    saved_here = add_saved_searches(path, share=SEARCH_SHARE, seed=context.seed + 5,
+                                    created_at=now - timedelta(days=2)) if searched_too else 0
     searched = scratch / "digests-searched.db"
     if searches:
         _copy(path, searched)
@@ -104,7 +110,7 @@ def _p3(context: Context, figure_id: str, *, filter_share: float, searches: bool
                                    created_at=now - timedelta(days=2))
     with database(context, path) as url:
         figures = [render_all(context, url, now, distinct_selections(path), figure_id=figure_id,
-                              filters=filter_counts(path))]
+                              filters=filter_counts(path), saved_searches=saved_here)]
     if searches:
         context.log(f"P3s: the same with {saved:,} saved searches ({SEARCH_SHARE:.0%} of the targets)")
         with database(context, searched) as url:
