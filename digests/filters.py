@@ -320,8 +320,8 @@ class PoolMatches:
 
     def matching(self, rule: Rule) -> frozenset[int]:
         """The indexes of the stories the rule matches."""
-        bits = self._bits(rule)
-        return frozenset(index for index in range(len(self._items)) if bits >> index & 1)
+        size = len(self._items)
+        return frozenset(members(range(size), self._bits(rule), size))
 
     def _bits(self, rule: Rule) -> int:
         found = self._matches.get(rule.test)
