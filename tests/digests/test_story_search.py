@@ -26,7 +26,15 @@ from digests import story_search
 from digests.ingest.draft import StoryDraft
 from digests.models import Story, StoryTopic
 from digests.selection import find_stories
-from digests.store import add_stories, full_text_condition, open_store, session_scope, text_search, visible_to
+from digests.store import (
+    TextSearch,
+    add_stories,
+    full_text_condition,
+    open_store,
+    session_scope,
+    text_search,
+    visible_to,
+)
 from digests.story_search import StorySearch, Thresholds, by_matches, by_time, newest_story_ids, probing
 from tests.conftest import NOW, fresh_database
 
@@ -217,3 +225,32 @@ def test_the_planner_reads_the_smaller_side(stores, monkeypatch):
     # zulu is on every technology story and never on sports: more matches than sports stories left,
     # so the walk goes on to the end of the window
     assert plans("zulu", "sports") == ["by_time"]
+
+
+def test_a_first_page_that_matches_often_is_walked_on_without_weighing_the_text(stores, monkeypatch):
+    """A word on half the stories matches on the first page: the walk goes on rather than counting its matches
+    (an estimate can be far off, and reading them all would cost more). A rarer word's first page finds none."""
+    counted: list[str] = []
+    count = TextSearch.count
+
+    def noted(self, session, *, cap):
+        counted.append(self.terms[0][0])
+        return count(self, session, cap=cap)
+
+    monkeypatch.setattr(TextSearch, "count", noted)
+    for word in ("alpha", "kilo"):
+        with session_scope(stores["sqlite"]) as session:
+            newest_story_ids(session, StorySearch(oldest=NOW - timedelta(hours=168), now=NOW, limit=5,
+                                                  text=text_search(session, word)), SMALL)
+    assert counted == ["kilo"]
+
+
+@pytest.mark.parametrize(("found", "walked", "limit", "fills"), [
+    (1, 128, 5, True),  # four more hits at one in 128: 512 rows
+    (0, 128, 5, False),  # no hit yet: nothing to project
+    (1, 128, 20, False),  # nineteen more: 2,432 rows, over the budget
+    (4, 128, 20, True),
+])
+def test_the_walk_goes_on_when_its_first_page_promises_to_fill_the_answer_within_the_budget(found, walked, limit,
+                                                                                             fills):
+    assert story_search._fills_soon(found, walked, limit, budget=2_048) is fills
