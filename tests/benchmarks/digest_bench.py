@@ -78,18 +78,18 @@ def database(context: Context, path: Path) -> Iterator[str]:
 
 def run_p3(context: Context) -> list[Figure]:
     """Total seconds to select and render every target's digest (P3), then the same with saved searches (P3s)."""
-    return _p3(context, "P3", filter_share=0.0, searches=True)
+    return _p3(context, "P3", filter_share=0.0, then_p3s=True)
 
 
 def run_p3_filters(context: Context) -> list[Figure]:
     """P3 with `FILTER_SHARE` of the targets carrying filter rules and `SEARCH_SHARE` a saved search."""
-    return _p3(context, "P3.filters", filter_share=FILTER_SHARE, searched_too=True)
+    return _p3(context, "P3.filters", filter_share=FILTER_SHARE, with_searches=True)
 
 
-def _p3(context: Context, figure_id: str, *, filter_share: float, searches: bool = False,
-        searched_too: bool = False) -> list[Figure]:
-    """`figure_id` on a store of its own; `searches`: then P3s on a copy with saved searches; `searched_too`: the
-    saved searches in the store itself."""
+def _p3(context: Context, figure_id: str, *, filter_share: float, then_p3s: bool = False,
+        with_searches: bool = False) -> list[Figure]:
+    """`figure_id` on a store of its own (`with_searches`: `SEARCH_SHARE` of its targets with a saved search), and
+    if `then_p3s`, P3s on a copy of it where they have one."""
     sizes = context.sizes
     scratch = context.scratch(figure_id.lower())
     path = scratch / "digests.db"
@@ -102,16 +102,16 @@ def _p3(context: Context, figure_id: str, *, filter_share: float, searches: bool
                  last_delivered_at=now - timedelta(days=1), slot=now, weekly_share=WEEKLY_SHARE,
                  filter_share=filter_share)
     saved_here = add_saved_searches(path, share=SEARCH_SHARE, seed=context.seed + 5,
-                                    created_at=now - timedelta(days=2)) if searched_too else 0
+                                    created_at=now - timedelta(days=2)) if with_searches else 0
     searched = scratch / "digests-searched.db"
-    if searches:
+    if then_p3s:
         _copy(path, searched)
         saved = add_saved_searches(searched, share=SEARCH_SHARE, seed=context.seed + 5,
                                    created_at=now - timedelta(days=2))
     with database(context, path) as url:
         figures = [render_all(context, url, now, distinct_selections(path), figure_id=figure_id,
                               filters=filter_counts(path), saved_searches=saved_here)]
-    if searches:
+    if then_p3s:
         context.log(f"P3s: the same with {saved:,} saved searches ({SEARCH_SHARE:.0%} of the targets)")
         with database(context, searched) as url:
             figures.append(render_all(context, url, now, distinct_selections(searched), figure_id="P3s",
