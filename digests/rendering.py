@@ -13,9 +13,11 @@ import logging
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import MutableMapping
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import ChoiceLoader, Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined, TemplateError
@@ -182,15 +184,28 @@ def _template_cache(directory: Path | None) -> _CompiledTemplates | None:
     return _CompiledTemplates(directory)
 
 
+class _Environment(Environment):
+    """Jinja's environment, with each template's globals a plain dict rather than a ChainMap over the environment's.
+
+    A template that imports macros (`{% from "_period.md.j2" import coverage_note %}`) compares its
+    globals' keys with the imported one's at every render; over ChainMaps that is a walk in Python
+    (rendering P3's 4,539 messages: 1.15 s with them, 1.06 s without). The globals are all set when the
+    `Renderer` is made, before any template is loaded, so a copy sees the same ones.
+    """
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return {**self.globals, **(d or {})}
+
+
 class Renderer:
     """Renders every message Briefbot sends from the templates."""
 
     def __init__(self, templates_dir: Path | None = None, *, cache_dir: Path | None = None) -> None:
         """`cache_dir` keeps compiled templates between runs (None: compile them at every start)."""
-        self.env = Environment(
+        self.env = _Environment(
             loader=template_loader(templates_dir),
             undefined=StrictUndefined,
-            autoescape=False,  # noqa: S701 - output is Discord markdown, escaped by the `md` filter
+            autoescape=False,  # output is Discord markdown, escaped by the `md` filter
             trim_blocks=True,
             lstrip_blocks=True,
             bytecode_cache=_template_cache(cache_dir),
