@@ -68,7 +68,8 @@ class Coverage:
     `start` is the last delivery, or the start of the schedule's period if that is later (a target
     back from a pause gets one period, and `cut_from` is then its last delivery, for the digest to
     say what it left out); a first digest starts `FIRST_DIGEST_WINDOW` (or its period, if shorter)
-    before `end`. Stories dated before `oldest` are left out, however late they arrived.
+    before `end`, as if the target had been delivered then, so it shares that digest's pool. Stories
+    dated before `oldest` are left out, however late they arrived.
     """
 
     start: datetime
@@ -97,7 +98,7 @@ def coverage(*, since: datetime | None, now: datetime, period: timedelta = DAILY
     """
     if since is None:
         start = now - min(first_window, period)
-        return Coverage(start=start, end=now, oldest=start, period=period, first=True)
+        return Coverage(start=start, end=now, oldest=start - LATE_ARRIVAL, period=period, first=True)
     period_start = now - period
     oldest = period_start - LATE_ARRIVAL
     if since >= period_start:  # the previous slot, or a `post-now` since
@@ -213,7 +214,7 @@ class StoryPool:
              feed_ids: frozenset[int] = frozenset()) -> StoryPool:
         """The pool of the stories `covered` that `guild_ids` sees (and, if any `feed_ids`, that those feeds carry)."""
         statement = window(covered.oldest, covered.end, guild_ids).where(
-            arrived(None if covered.first else covered.start, covered.end, guild_ids))
+            arrived(covered.start, covered.end, guild_ids))
         if feed_ids:
             carried = sa.select(StoryFeed.story_id).where(col(StoryFeed.feed_id).in_(sorted(feed_ids)))
             statement = statement.where(col(Story.id).in_(carried))
