@@ -205,6 +205,7 @@ class StoryPool:
         self._lock = threading.Lock()
         self.nothing = Digest(top=None, sections=(), more=0, now=self.now, start=self.start)
         self._rank_of: dict[int, int] | None = None  # story id -> its event's rank (copies included)
+        self._id_range: tuple[int, int] | None = None  # the lowest and highest of those ids
         self._matches: dict[tuple, tuple[tuple[int, ...], frozenset[int]]] = {}  # a search's terms -> its events' ranks
         self._searched: dict[tuple, tuple[Digest, Digest]] = {}  # (digest id, searches, filters) -> (it, with sections)
         self._filter_matches: PoolMatches | None = None
@@ -284,11 +285,13 @@ class StoryPool:
             return self._searched.setdefault(key, (digest, found))[1]
 
     def _ranks(self) -> dict[int, int]:
-        """Story id -> the rank of its event, every copy of an event included (built on first use)."""
+        """Story id -> the rank of its event, every copy of an event included (built on first use, with the ids'
+        range: each of a slot's hundreds of distinct searches reads its matches in it)."""
         with self._lock:
             if self._rank_of is None:
                 self._rank_of = {story_id: rank for rank, item in enumerate(self.ranked)
                                  for story_id in (item.id, *item.copies)}
+                self._id_range = (min(self._rank_of), max(self._rank_of)) if self._rank_of else None
             return self._rank_of
 
     def _matching(self, session: Session, text: TextSearch) -> tuple[tuple[int, ...], frozenset[int]]:
@@ -298,7 +301,7 @@ class StoryPool:
             found = self._matches.get(text.terms)
         if found is None:
             rank_of = self._ranks()
-            ids = matching_in_range(session, text, min(rank_of), max(rank_of)) if rank_of else set()
+            ids = matching_in_range(session, text, *self._id_range) if self._id_range else set()
             matching = frozenset(rank_of[story_id] for story_id in ids if story_id in rank_of)
             found = (tuple(sorted(matching)), matching)
             with self._lock:
