@@ -54,6 +54,16 @@ def test_first_digest_holds_the_24_hours_before_the_slot(engine, taxonomy, now):
     assert all_titles(digest(engine, taxonomy, now)) == ["New NATO summit"]
 
 
+def test_a_first_digest_holds_what_a_daily_digest_of_its_slot_holds(engine, taxonomy, now):
+    """What reached the store in the 24 h before the slot, a late arrival dated up to 12 h earlier included."""
+    add(engine, taxonomy, now - timedelta(hours=2),
+        StoryDraft(title="NATO summit filed late", source="A", published_at=now - timedelta(hours=30)))
+    add(engine, taxonomy, now - timedelta(hours=2),
+        StoryDraft(title="NATO summit of last week", source="A", published_at=now - timedelta(days=7)))
+    first, daily = digest(engine, taxonomy, now), digest(engine, taxonomy, now, since=now - timedelta(days=1))
+    assert all_titles(first) == all_titles(daily) == ["NATO summit filed late"]
+
+
 def test_next_digest_holds_only_what_arrived_after_the_watermark(engine, taxonomy, now):
     last_delivery = now - timedelta(hours=24)
     add(engine, taxonomy, last_delivery - timedelta(hours=1), StoryDraft(title="Before", source="A"))
