@@ -188,6 +188,61 @@ def test_a_pool_keeps_what_a_target_passes():
         assert kept == [index for index, item in enumerate(CORPUS) if target.passes(item)]
 
 
+def _slot_of(rules, padding: int = filters.TOGETHER_MIN_RULES):
+    """`rules` among a slot's: with `padding` rules of other targets (words no story has), enough to match together."""
+    others = tuple(rule(f"unseen{number}") for number in range(padding))
+    return (*rules, *others)
+
+
+@pytest.mark.parametrize(("pattern", "kind", "field"), RULES)
+def test_a_slots_rules_matched_together_find_what_each_finds_alone(pattern, kind, field):
+    checked = rule(pattern, kind=kind, field=field)
+    every = tuple(rule(*other[:1], kind=other[1], field=other[2]) for other in RULES)
+    pool = PoolMatches(CORPUS)
+    bits = pool.passing_bits(FilterSet((checked,), together=_slot_of(every)))
+    assert len(pool._matches) == len(RULES) + filters.TOGETHER_MIN_RULES  # all of them at once
+    expected = {index for index, item in enumerate(CORPUS) if not checked.matches(item)}
+    assert {index for index in range(len(CORPUS)) if bits >> index & 1} == expected
+
+
+def test_random_rules_matched_together_keep_what_each_target_passes():
+    """Random stories and random targets of words, phrases and regexes: the slot's rules matched together give
+    every target what `FilterSet.passes` gives it, story by story (also where lines repeat, as sources do)."""
+    rng = random.Random(17)
+    vocabulary = ["war", "cup", "café", "Zürich", "rates", "NATO", "new", "york", "5%", "ﬁnance", "tariff"]
+
+    def text(words: int) -> str:
+        return " ".join(rng.choice(vocabulary) for _ in range(rng.randint(0, words)))
+
+    pool = [story(text(8), text(20), rng.choice(["Wire", "Le Monde", "new york"]), number) for number in range(300)]
+    shapes = [lambda: rule(rng.choice(vocabulary), field=rng.choice(filters.FIELDS),
+                           action=rng.choice(filters.ACTIONS)),
+              lambda: rule(f"{rng.choice(vocabulary)} {rng.choice(vocabulary)}", field="title"),
+              lambda: rule(rf"\b{rng.choice(vocabulary)[:3]}\w*", kind="regex", field=rng.choice(filters.FIELDS)),
+              lambda: rule(rf"(?-i)^{rng.choice(vocabulary)}", kind="regex", field=rng.choice(filters.FIELDS),
+                           action="include")]
+    targets = [tuple({made.test: made for made in (rng.choice(shapes)() for _ in range(rng.randint(1, 5)))}.values())
+               for _ in range(60)]
+    together = tuple({made.test: made for rules in targets for made in rules}.values())
+    assert len(together) >= filters.TOGETHER_MIN_RULES
+    matches = PoolMatches(pool)
+    for rules in targets:
+        target = FilterSet(rules, together=together)
+        assert list(matches.passing(range(len(pool)), target)) == \
+            [index for index, item in enumerate(pool) if target.passes(item)]
+
+
+def test_rules_re2_cannot_hold_together_are_matched_one_by_one(monkeypatch, caplog):
+    small = filters.re2.Options()
+    small.literal, small.max_mem, small.log_errors = True, 1024, False  # room for no DFA at all
+    monkeypatch.setattr(filters, "_word_set_options", lambda: small)
+    tariff = rule("tariff")
+    pool = PoolMatches(CORPUS)
+    kept = list(pool.passing(range(len(CORPUS)), FilterSet((tariff,), together=_slot_of((tariff,)))))
+    assert kept == [index for index, item in enumerate(CORPUS) if not tariff.matches(item)]
+    assert "matched one by one" in caplog.text
+
+
 def test_a_catastrophic_backtracking_pattern_is_one_linear_pass(monkeypatch):
     """`(a+)+$` takes a backtracking engine 2^n steps on "aaa…a!"; RE2 compiles it to a program of ten-odd
     instructions and reads the text once: one search per field, over its bytes, whatever they are."""
@@ -361,6 +416,29 @@ def test_compose_reads_the_targets_rules_and_a_slot_reads_them_once(engine, taxo
         assert len(snapshot.get(session=session, target=briefing, slot_at=slot)) == 1
         assert len(snapshot.get(session=session, target=briefing, slot_at=slot + timedelta(days=1))) == 2
         assert len(snapshot.get(session=session, target=briefing, slot_at=slot + timedelta(minutes=7))) == 2  # post-now
+
+
+def test_a_slot_matches_the_rules_of_targets_of_one_period_together(engine, taxonomy):
+    """Daily and weekly targets of one slot read different pools: each target's rules come with those of its
+    period's targets, the ones its pool is asked for (see `PoolMatches`)."""
+    slot = NOW.replace(minute=0)
+    with session_scope(engine) as session:
+        daily = [_briefing(session, taxonomy, channel_id=10 + number, time_of_day=slot.strftime("%H:%M")).id
+                 for number in range(2)]
+        weekly = _briefing(session, taxonomy, channel_id=20, time_of_day=slot.strftime("%H:%M"))
+        weekly.days = slot.strftime("%a").lower()
+        weekly = weekly.id
+        for target, pattern in ((daily[0], "nato"), (daily[1], "zurich"), (daily[1], "nato"), (weekly, "army")):
+            add_filter(session=session, target_id=target, action="exclude", kind="word", field="any",
+                       pattern=pattern, now=NOW)
+    snapshot = SlotFilters()
+    with session_scope(engine) as session:
+        got = {target: snapshot.get(session=session, target=session.get(ChannelBriefing, target), slot_at=slot)
+               for target in (*daily, weekly)}
+    assert [rule.pattern for rule in got[daily[0]].rules] == ["nato"]
+    for target in daily:
+        assert sorted(rule.pattern for rule in got[target].together) == ["nato", "zurich"]
+    assert [rule.pattern for rule in got[weekly].together] == ["army"]
 
 
 # Migration 0018 -------------------------------------------------------------------------------------------
