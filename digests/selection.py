@@ -34,7 +34,7 @@ from operator import or_
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from digests.bitsets import as_bits, members
+from digests.bitsets import as_bits, set_bits
 from digests.clustering import cluster
 from digests.collector import collector_paused
 from digests.errors import InputError
@@ -312,9 +312,10 @@ class StoryPool:
         count, ranks = self._topic_ranks(topics)
         filtered = 0
         if filters:
-            passing = self._rule_matches().passing_bits(filters)
-            kept = (self._topic_bits(topics) & passing).bit_count()
-            count, ranks, filtered = kept, members(ranks, passing, len(self.ranked)), count - kept
+            # The ranks that pass, walked as bits: include rules may leave a few of a topic's thousands.
+            chosen = self._topic_bits(topics) & self._rule_matches().passing_bits(filters)
+            kept = chosen.bit_count()
+            count, ranks, filtered = kept, set_bits(chosen, len(self.ranked)), count - kept
         if not count:
             return replace(self.nothing, filtered=filtered) if filtered else self.nothing
         limits = self.limits
