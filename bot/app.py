@@ -27,6 +27,7 @@ from bot.client import BriefbotClient
 from bot.endpoints import configure_endpoints
 from bot.metrics import BotMetrics
 from bot.web import build_web_app, start_web_server
+from digests.collector import tune_for_service
 from digests.doctor import Report, check_setup
 from digests.services import Services
 
@@ -49,6 +50,7 @@ def run_bot(services: Services) -> int:
         return refusal
     configure_endpoints(api_base=settings.discord_api_base, gateway_url=settings.discord_gateway_url)
     services.engine  # noqa: B018 - open the store (and apply migrations) before connecting
+    tune_for_service()
     return asyncio.run(_serve(services, str(settings.discord_token)))
 
 

@@ -17,10 +17,14 @@ them carrying two to five filter rules each (`targets.filter_rules`: words, phra
 P3s is P3 again on a copy of the same store where `SEARCH_SHARE` of the targets carry a saved search
 (issue 15): each such digest gets a section of the stories of its period matching its words. It runs
 right after P3 (a warm OS cache for both: P3 reads the store first).
+
+The digests are rendered with the garbage collector set as `briefbot run` sets it
+(`digests.collector.tune_for_service`), as in the bot's process.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import random
 import sqlite3
@@ -30,6 +34,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from digests.collector import tune_for_service
 from digests.delivery import render_target
 from digests.filters import SlotFilters
 from digests.message_parts import content_of
@@ -144,6 +149,17 @@ def filter_counts(path: Path) -> dict[str, int]:
             "distinct_regexes": regexes}
 
 
+@contextmanager
+def service_collector() -> Iterator[None]:
+    """The garbage collector as `briefbot run` sets it (`tune_for_service`), inside the block only."""
+    threshold = gc.get_threshold()
+    tune_for_service()
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+
+
 def render_all(context: Context, url: str, now: datetime, selections: int, *, figure_id: str = "P3",
                filters: dict[str, int] | None = None, saved_searches: int = 0) -> Figure:
     """Render every active target's digest at `now` from the store at `url`, as one slot's deliveries do."""
@@ -158,20 +174,21 @@ def render_all(context: Context, url: str, now: datetime, selections: int, *, fi
     samples: list[float] = []
     parts = empty = searched = 0
     pools, readers, slot_filters = StoryPools(), SlotReaders(), SlotFilters()
-    started, cpu_started = time.perf_counter(), time.process_time()
-    for target in targets:
-        began = time.perf_counter()
-        with session_scope(services.engine) as session:
-            session.add(target)
-            rendered = render_target(session=session, taxonomy=services.taxonomy, renderer=services.renderer,
-                                     target=target, now=now, pools=pools, readers=readers, filters=slot_filters)
-        samples.append(time.perf_counter() - began)
-        parts += len(rendered)
-        empty += not rendered
-        searched += any("**🔎 " in content_of(part) for part in rendered)
-        if time.perf_counter() - started > sizes.p3_budget_seconds:
-            break
-    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    with service_collector():  # a slot's deliveries run in the bot's process, which sets its collector so
+        started, cpu_started = time.perf_counter(), time.process_time()
+        for target in targets:
+            began = time.perf_counter()
+            with session_scope(services.engine) as session:
+                session.add(target)
+                rendered = render_target(session=session, taxonomy=services.taxonomy, renderer=services.renderer,
+                                         target=target, now=now, pools=pools, readers=readers, filters=slot_filters)
+            samples.append(time.perf_counter() - began)
+            parts += len(rendered)
+            empty += not rendered
+            searched += any("**🔎 " in content_of(part) for part in rendered)
+            if time.perf_counter() - started > sizes.p3_budget_seconds:
+                break
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     services.close()
 
     done = len(samples)

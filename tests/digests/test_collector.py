@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import threading
 
-from digests.collector import collector_paused
+from digests.collector import SERVICE_YOUNG_THRESHOLD, collector_paused, tune_for_service
 
 
 def test_the_collector_is_off_inside_and_on_again_after():
@@ -53,3 +53,14 @@ def test_an_error_in_a_build_turns_it_on_again():
     except ValueError:
         pass
     assert gc.isenabled()
+
+
+def test_the_service_collector_collects_the_young_generation_less_often_and_keeps_the_rest():
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 11, 12)
+        tune_for_service()
+        assert gc.get_threshold() == (SERVICE_YOUNG_THRESHOLD, 11, 12)
+        assert SERVICE_YOUNG_THRESHOLD > 700
+    finally:
+        gc.set_threshold(*before)
