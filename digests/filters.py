@@ -322,6 +322,7 @@ class PoolMatches:
         self._matches: dict[tuple[str, str, str], int] = {}
         self._lock = threading.Lock()
         self._together_lock = threading.Lock()  # held while a slot's rules are matched together
+        self._one_by_one: set[tuple[str, str, str]] = set()  # rules RE2 could not match together: `_bits`'
 
     def passing(self, candidates: Iterable[int], filters: FilterSet) -> Iterator[int]:
         """The candidates (indexes of `items`) that pass the filters, in their order, read as they are asked for."""
@@ -360,11 +361,11 @@ class PoolMatches:
         A rule whose matcher RE2 cannot build (more rules than its memory allows) is left to `_bits`.
         """
         with self._together_lock:
-            pending = list({rule.test: rule for rule in rules if rule.test not in self._matches}.values())
+            pending = list({rule.test: rule for rule in rules
+                            if rule.test not in self._matches and rule.test not in self._one_by_one}.values())
             if not pending:
                 return
             hits: dict[tuple[str, str, str], set[int]] = {rule.test: set() for rule in pending}
-            unmatched: set[tuple[str, str, str]] = set()
             for name in ("title", "summary", "source"):
                 for form in ("word", "regex"):
                     chosen = [rule for rule in pending if name in _FIELDS_OF[rule.field]
@@ -375,14 +376,14 @@ class PoolMatches:
                         matcher = _LineMatcher(chosen, form)
                     except re2.error as error:
                         log.warning("%d %s rules are matched one by one: %s", len(chosen), form, error)
-                        unmatched.update(rule.test for rule in chosen)
+                        self._one_by_one.update(rule.test for rule in chosen)
                         continue
                     for text, lines in self._distinct_lines(name, form):
                         for index in matcher.matches(text) or ():
                             hits[chosen[index].test].update(lines)
             size = len(self._items)
             for test, found in hits.items():
-                if test not in unmatched:
+                if test not in self._one_by_one:
                     self._matches.setdefault(test, as_bits(found, size))
 
     def _distinct_lines(self, name: str, form: str) -> Iterable[tuple[bytes, Sequence[int]]]:
