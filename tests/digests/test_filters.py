@@ -209,7 +209,8 @@ def test_random_rules_matched_together_keep_what_each_target_passes():
     """Random stories and random targets of words, phrases and regexes: the slot's rules matched together give
     every target what `FilterSet.passes` gives it, story by story (also where lines repeat, as sources do)."""
     rng = random.Random(17)
-    vocabulary = ["war", "cup", "café", "Zürich", "rates", "NATO", "new", "york", "5%", "ﬁnance", "tariff"]
+    vocabulary = ["war", "cup", "café", "Zürich", "rates", "NATO", "new", "york", "5%", "ﬁnance", "tariff", "İstanbul",
+                  "ΣΟΦΊΑ", "σοφία", "straße", "STRASSE", "\u212aelvin", "kelvin", "日本"]
 
     def text(words: int) -> str:
         return " ".join(rng.choice(vocabulary) for _ in range(rng.randint(0, words)))
