@@ -65,10 +65,13 @@ MAX_PROGRAM_SIZE = 2_000
 RE2_MAX_MEM = 128 * 1024
 # Compiled regexes kept between slots: at most this many × RE2_MAX_MEM bytes.
 _COMPILED_KEPT = 512
-# From this many rules on, a pool matches a slot's rules together, a line at a time, rather than with one scan
-# of the pool a rule. Measured on the P3.filters slot (tests/benchmarks): together costs about a microsecond a
-# line and field whatever the rules, a scan about a millisecond a rule on a week's pool of 30,000 events.
+# A pool matches a slot's rules together, a line at a time, rather than with one scan of the pool a rule, when
+# the slot has this many rules and the pool has been asked for TOGETHER_AFTER of them one by one (a pool few
+# targets read, such as a guild's own, never pays for the slot's thousands). Measured on the P3.filters slot
+# (tests/benchmarks): together costs about a microsecond a line and field whatever the rules, a scan about a
+# millisecond a rule on a week's pool of 30,000 events.
 TOGETHER_MIN_RULES = 64
+TOGETHER_AFTER = 32
 # The memory RE2 may use for the set of a slot's word rules (its program and its DFA's states).
 _WORD_SET_MAX_MEM = 64 * 1024 * 1024
 _FIELDS_OF = {"any": ("title", "summary", "source"), "title": ("title",), "summary": ("summary",),
@@ -309,8 +312,9 @@ class PoolMatches:
     A field's texts are joined, a story a line, when a rule first needs that field. A rule on its own
     is a `bytes.find` loop over the folded lines (`word`) or an RE2 search from line to line (`regex`:
     it cannot match across a line break, `never_nl`), each hit mapped to its story by the line breaks.
-    A slot's rules (`FilterSet.together`), when there are TOGETHER_MIN_RULES or more, are matched
-    together instead: each line is read once by a `_LineMatcher` of all of them. A rule's matches are
+    A slot's rules (`FilterSet.together`), when there are TOGETHER_MIN_RULES or more and the pool has
+    been asked for TOGETHER_AFTER of them, are matched together instead: each line is read once by a
+    `_LineMatcher` of all of them. A rule's matches are
     kept as bits (`digests.bitsets`), so a target's rules combine in a few C operations however many
     stories match. Thread-safe: a slot's workers share it.
     """
@@ -330,8 +334,8 @@ class PoolMatches:
 
     def passing_bits(self, filters: FilterSet) -> int:
         """The indexes of the stories that pass the filters, as bits."""
-        if len(filters.together) >= TOGETHER_MIN_RULES and any(rule.test not in self._matches
-                                                                for rule in filters.rules):
+        if len(filters.together) >= TOGETHER_MIN_RULES and len(self._matches) >= TOGETHER_AFTER and any(
+                rule.test not in self._matches for rule in filters.rules):
             self._match_together(filters.together)
         excluded = functools.reduce(or_, (self._bits(rule) for rule in filters.excludes), 0)
         includes = filters.includes

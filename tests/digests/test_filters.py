@@ -198,14 +198,27 @@ def _slot_of(rules, padding: int = filters.TOGETHER_MIN_RULES):
 def test_a_slots_rules_matched_together_find_what_each_finds_alone(pattern, kind, field):
     checked = rule(pattern, kind=kind, field=field)
     every = tuple(rule(*other[:1], kind=other[1], field=other[2]) for other in RULES)
+    slot = _slot_of(every)
     pool = PoolMatches(CORPUS)
-    bits = pool.passing_bits(FilterSet((checked,), together=_slot_of(every)))
-    assert len(pool._matches) == len(RULES) + filters.TOGETHER_MIN_RULES  # all of them at once
+    for other in slot[-filters.TOGETHER_AFTER:]:  # the pool is asked for some of the slot's rules first
+        pool.passing_bits(FilterSet((other,), together=slot))
+    assert len(pool._matches) == filters.TOGETHER_AFTER
+    bits = pool.passing_bits(FilterSet((checked,), together=slot))
+    assert len(pool._matches) == len(slot)  # then the rest all at once
     expected = {index for index, item in enumerate(CORPUS) if not checked.matches(item)}
     assert {index for index in range(len(CORPUS)) if bits >> index & 1} == expected
 
 
-def test_random_rules_matched_together_keep_what_each_target_passes():
+def test_a_pool_asked_for_few_of_a_slots_rules_matches_only_those():
+    """A pool few targets read (a guild's own stories) matches their rules, not the slot's thousands."""
+    slot = _slot_of((), padding=10 * filters.TOGETHER_MIN_RULES)
+    pool = PoolMatches(CORPUS)
+    for asked in slot[:filters.TOGETHER_AFTER - 1]:
+        pool.passing_bits(FilterSet((asked,), together=slot))
+    assert len(pool._matches) == filters.TOGETHER_AFTER - 1
+
+
+def test_random_rules_matched_together_keep_what_each_target_passes(monkeypatch):
     """Random stories and random targets of words, phrases and regexes: the slot's rules matched together give
     every target what `FilterSet.passes` gives it, story by story (also where lines repeat, as sources do)."""
     rng = random.Random(17)
@@ -226,11 +239,14 @@ def test_random_rules_matched_together_keep_what_each_target_passes():
                for _ in range(60)]
     together = tuple({made.test: made for rules in targets for made in rules}.values())
     assert len(together) >= filters.TOGETHER_MIN_RULES
+    built, matcher = [], filters._LineMatcher
+    monkeypatch.setattr(filters, "_LineMatcher", lambda rules, form: built.append(form) or matcher(rules, form))
     matches = PoolMatches(pool)
     for rules in targets:
         target = FilterSet(rules, together=together)
         assert list(matches.passing(range(len(pool)), target)) == \
             [index for index, item in enumerate(pool) if target.passes(item)]
+    assert built and set(built) == {"word", "regex"}  # the first targets' rules one by one, then all the rest
 
 
 def test_rules_re2_cannot_hold_together_are_matched_one_by_one(monkeypatch, caplog):
@@ -240,6 +256,8 @@ def test_rules_re2_cannot_hold_together_are_matched_one_by_one(monkeypatch, capl
     tariff, nato = rule("tariff"), rule("nato")
     slot = _slot_of((tariff, nato))
     pool = PoolMatches(CORPUS)
+    for other in slot[-filters.TOGETHER_AFTER:]:
+        pool.passing_bits(FilterSet((other,), together=slot))
     warned = []
     for target in (tariff, nato):
         kept = list(pool.passing(range(len(CORPUS)), FilterSet((target,), together=slot)))
