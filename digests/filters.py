@@ -117,8 +117,8 @@ class Rule:
 class FilterSet:
     """A target's rules (none: every story passes).
 
-    `together`: every rule read with these (a slot's targets', see `SlotFilters`), which a pool matches
-    all at once when it first needs one of them.
+    `together`: every rule read with these (the rules of a slot's targets of one period, see
+    `SlotFilters`), which a pool asked for many of them matches all at once (see `PoolMatches`).
     """
 
     rules: tuple[Rule, ...] = ()
@@ -314,9 +314,9 @@ class PoolMatches:
     it cannot match across a line break, `never_nl`), each hit mapped to its story by the line breaks.
     A slot's rules (`FilterSet.together`), when there are TOGETHER_MIN_RULES or more and the pool has
     been asked for TOGETHER_AFTER of them, are matched together instead: each line is read once by a
-    `_LineMatcher` of all of them. A rule's matches are
-    kept as bits (`digests.bitsets`), so a target's rules combine in a few C operations however many
-    stories match. Thread-safe: a slot's workers share it.
+    `_LineMatcher` of all of them. A rule's matches are kept as bits (`digests.bitsets`), so a target's
+    rules combine in a few C operations however many stories match. Thread-safe: a slot's workers
+    share it.
     """
 
     def __init__(self, items: Sequence[StoryItem]) -> None:
@@ -326,7 +326,7 @@ class PoolMatches:
         self._matches: dict[tuple[str, str, str], int] = {}
         self._lock = threading.Lock()
         self._together_lock = threading.Lock()  # held while a slot's rules are matched together
-        self._one_by_one: set[tuple[str, str, str]] = set()  # rules RE2 could not match together: `_bits`'
+        self._one_by_one: set[tuple[str, str, str]] = set()  # rules RE2 could not match together: left to `_bits`
 
     def passing(self, candidates: Iterable[int], filters: FilterSet) -> Iterator[int]:
         """The candidates (indexes of `items`) that pass the filters, in their order, read as they are asked for."""
