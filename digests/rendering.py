@@ -223,7 +223,7 @@ class Renderer:
         # An entry keeps its digest alive, so no other digest can be given its `id` meanwhile.
         self._messages: OrderedDict[tuple, tuple[Digest, tuple[str, ...]]] = OrderedDict()
         self._bodies_lock = threading.Lock()
-        self._lines: OrderedDict[tuple[StoryItem, datetime], str] = OrderedDict()
+        self._lines: OrderedDict[tuple[int, datetime], tuple[StoryItem, str]] = OrderedDict()
         self._embeds: OrderedDict[StoryItem, Embed] = OrderedDict()
 
     def render(self, template: str, **context: object) -> str:
@@ -346,16 +346,18 @@ class Renderer:
     def _story_line(self, item: StoryItem, now: datetime) -> str:
         """The `story_line` macro of `_macros.md.j2` for `item` at `now`, rendered once.
 
-        The digests of a slot's different topic sets list many of the same stories.
+        The digests of a slot's different topic sets list many of the same stories (the same objects, of
+        the slot's pools): they are found by identity, as hashing an item hashes all its fields. An entry
+        keeps its item alive, so no other item can be given its id meanwhile.
         """
-        key = (item, now)
+        key = (id(item), now)
         with self._bodies_lock:
             kept = self._lines.get(key)
-        if kept is not None:
-            return kept
+        if kept is not None and kept[0] is item:
+            return kept[1]
         line = str(self.env.get_template("_macros.md.j2").module.story_line(item, now))
         with self._bodies_lock:
-            self._lines[key] = line
+            self._lines[key] = (item, line)
             while len(self._lines) > _LINES_KEPT:
                 self._lines.popitem(last=False)
         return line

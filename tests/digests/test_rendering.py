@@ -363,3 +363,14 @@ def test_an_embed_template_override_renders_its_fields(tmp_path, taxonomy):
     (tmp_path / "top_story_embed.md.j2").write_text(source, encoding="utf-8")
     parts = Renderer(tmp_path).briefing(make_digest(taxonomy, item("Fed holds")), tz=UTC_ZONE, style="rich")
     assert parts[0].embed.footer == "Lead of the day"
+
+
+def test_a_story_line_rendered_once_is_never_given_to_another_story(renderer):
+    """Lines are kept by the story's identity; a kept line keeps its story alive, so a story made after another
+    is gone (which CPython often puts at the same address) gets its own line, never the other's."""
+    for number in range(50):
+        first = item(f"First story {number}")
+        assert f"First story {number}" in renderer.env.globals["shared_line"](first, NOW)
+        del first
+        second = item(f"Second story {number}")
+        assert f"Second story {number}" in renderer.env.globals["shared_line"](second, NOW)
