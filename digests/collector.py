@@ -11,8 +11,9 @@ frees memory as usual throughout.
 A slot's deliveries in the bot allocate millions of short-lived objects beside a heap of hundreds of
 thousands that live for the slot (its pools, snapshots, the targets): with Python's default, a young
 collection every 700 allocations, enough of the short-lived ones are caught alive and promoted that full
-collections walk the whole heap again and again (1.3 s of the P3.filters slot's 7 s, seven of them
-1.0 s). `tune_for_service` makes young collections rarer, so fewer survive them.
+collections walk the whole heap again and again (the collector took 1.3 s of the P3.filters slot's 7 s,
+1.0 s of it in seven full collections). `tune_for_service` makes young collections rarer, so fewer
+short-lived objects survive them.
 """
 
 from __future__ import annotations
