@@ -47,7 +47,7 @@ import re2
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from digests.bitsets import as_bits, members
+from digests.bitsets import as_bits, members, set_bits
 from digests.errors import InputError, NotFoundError
 from digests.models import FILTER_PATTERN_MAX, ChannelBriefing, PersonalDigest, Target, TargetFilter, WebhookDigest
 from digests.scheduling import fires_at, period_at
@@ -344,8 +344,7 @@ class PoolMatches:
 
     def matching(self, rule: Rule) -> frozenset[int]:
         """The indexes of the stories the rule matches."""
-        size = len(self._items)
-        return frozenset(members(range(size), self._bits(rule), size))
+        return frozenset(set_bits(self._bits(rule), len(self._items)))
 
     def _bits(self, rule: Rule) -> int:
         found = self._matches.get(rule.test)
