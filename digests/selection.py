@@ -41,7 +41,7 @@ from digests.errors import InputError
 from digests.filters import NO_FILTERS, FilterSet, PoolMatches
 from digests.models import Story, StoryFeed, StoryGuild, StoryTopic
 from digests.store import TextSearch, text_search, visible_to
-from digests.story_items import StoryItem, listing, load_items, window
+from digests.story_items import StoryItem, items_by_id, load_items, window
 from digests.story_search import StorySearch, matching_in_range, newest_listing, newest_story_ids
 from digests.topics import Taxonomy, Topic
 
@@ -581,11 +581,9 @@ def find_stories(
     search = StorySearch(oldest=now - timedelta(hours=hours), now=now, limit=limit,
                          topic=resolved.slug if resolved else None, text=text, guild_ids=guild_ids)
     if text is None:
-        items = tuple(load_items(session, newest_listing(search)))
+        items = tuple(load_items(session, *newest_listing(search)))
     else:
-        ids = newest_story_ids(session, search)
-        by_id = {item.id: item for item in load_items(session, listing(None).where(col(Story.id).in_(ids)))}
-        items = tuple(by_id[story_id] for story_id in ids)
+        items = tuple(items_by_id(session, newest_story_ids(session, search)))
     return StoryList(topic=resolved, query=words or None, hours=hours, items=items)
 
 

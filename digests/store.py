@@ -6,6 +6,7 @@ the caller decides when to commit (`session_scope` does it for the common case).
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -594,11 +595,26 @@ def text_search(session: Session, query: str) -> TextSearch | None:
 class TextSearch:
     """The stories matching every term of a search, read as a condition, a count or a probe of some ids.
 
-    `terms` are the typed terms with the words each holds ("U.S." holds "u" and "s").
+    `terms` are the typed terms with the words each holds ("U.S." holds "u" and "s"). The statements
+    are built once per `shape` with named parameters (`params` holds their values): `/stories` runs a
+    few each request, and building them took longer than SQLite takes to answer them.
     """
 
     dialect: str
     terms: tuple[tuple[str, tuple[str, ...]], ...]
+
+    @property
+    def shape(self) -> tuple[str, int]:
+        """What the statements depend on, not the words: the store and, on PostgreSQL, how many terms."""
+        return self.dialect, 1 if self.dialect == "sqlite" else len(self.terms)
+
+    @property
+    def params(self) -> dict[str, str]:
+        """The values of the parameters of `matching_statement(self.shape)`."""
+        if self.dialect == "sqlite":
+            # Each typed term is a phrase of its words: "U.S." is "u" then "s", "Trump's" "trump" then "s".
+            return {"fts": " ".join('"' + " ".join(tokens) + '"' for _, tokens in self.terms)}
+        return {f"term_{index}": term for index, (term, _) in enumerate(self.terms)}
 
     def condition(self, *, scan_by_time: bool = True) -> sa.ColumnElement[bool]:
         """A WHERE condition on `story` rows.
@@ -608,8 +624,8 @@ class TextSearch:
         set. Without it, SQLite may drive the query from the matches.
         """
         if self.dialect == "sqlite":
-            return (sa.literal_column("+story.id") if scan_by_time else col(Story.id)).in_(self._sqlite_matches())
-        return self._postgresql_condition()
+            return (sa.literal_column("+story.id") if scan_by_time else col(Story.id)).in_(self.matching_ids())
+        return _tsquery_condition([term for term, _ in self.terms])
 
     def count(self, session: Session, *, cap: int) -> int:
         """How many stories match, no further than `cap` (so a common word costs no more than a rare one).
@@ -619,55 +635,78 @@ class TextSearch:
         lexeme statistics of ANALYZE): it only chooses a plan, never what is found.
         """
         if self.dialect != "sqlite":
-            return min(cap, self._postgresql_estimate(session))
-        counted = sa.select(sa.func.count()).select_from(self._sqlite_matches().limit(cap).subquery())
-        return session.connection().execute(counted).scalar_one()
-
-    def _postgresql_estimate(self, session: Session) -> int:
-        statement = sa.select(sa.literal_column("1")).select_from(sa.table("story")).where(
-            self._postgresql_condition())
-        compiled = statement.compile(dialect=session.get_bind().dialect)
-        plan = session.connection().exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params).scalar()
-        return int(plan[0]["Plan"]["Plan Rows"])
+            explain, constants = _postgresql_explain(len(self.terms), session.get_bind().dialect)
+            plan = session.connection().exec_driver_sql(explain, {**constants, **self.params}).scalar()
+            return min(cap, int(plan[0]["Plan"]["Plan Rows"]))
+        return session.connection().execute(_sqlite_count(), {**self.params, "cap": cap}).scalar_one()
 
     def hits(self, session: Session, story_ids: Sequence[int]) -> set[int]:
         """PostgreSQL: which of `story_ids` match (on SQLite `matching_between` does it in the walk's own statement)."""
         if not story_ids:
             return set()
-        # One array parameter: thousands of separate ones cost more to plan than the probe.
-        ids = sa.bindparam("ids", list(story_ids), type_=postgresql.ARRAY(sa.BigInteger))
-        statement = self.matching_ids().where(col(Story.id) == sa.any_(ids))
-        return set(session.connection().execute(statement).scalars())
+        statement = _postgresql_hits(len(self.terms))
+        return set(session.connection().execute(statement, {**self.params, "ids": list(story_ids)}).scalars())
 
     def matching_between(self, lowest: sa.ColumnElement[int], highest: sa.ColumnElement[int]) -> sa.Select:
-        """SQLite: the ids of matching stories from `lowest` to `highest`; FTS5 seeks to the range and reads
-        only it, so a common word costs what the range holds, not the whole index."""
+        """SQLite: the ids of matching stories from `lowest` to `highest`, with the parameters of `params`;
+        FTS5 seeks to the range and reads only it, so a common word costs what the range holds, not the
+        whole index."""
         rowid = sa.column("rowid")
-        return self._sqlite_matches().where(rowid >= lowest, rowid <= highest)
+        return matching_statement(self.shape).where(rowid >= lowest, rowid <= highest)
 
     def matching_ids(self) -> sa.Select:
-        """The ids of every matching story, for a query driven by the matches."""
-        if self.dialect == "sqlite":
-            return self._sqlite_matches()
-        return sa.select(col(Story.id)).where(self._postgresql_condition())
+        """The ids of every matching story, for a query driven by the matches (the words bound)."""
+        return matching_statement(self.shape).params(self.params)
 
-    def _sqlite_matches(self) -> sa.Select:
-        # Each typed term is a phrase of its words: "U.S." is "u" then "s", "Trump's" "trump" then "s".
-        match = " ".join('"' + " ".join(tokens) + '"' for _, tokens in self.terms)
-        return sa.select(sa.column("rowid")).select_from(sa.table("story_fts")).where(
-            sa.text("story_fts MATCH :fts").bindparams(fts=match))
 
-    def _postgresql_condition(self) -> sa.ColumnElement[bool]:
-        # PostgreSQL parses each term as it parsed the stories ("U.S." is one token there), as a phrase.
-        phrases = [sa.func.phraseto_tsquery(sa.literal_column("'briefbot_english'::regconfig"), term)
-                   for term, _ in self.terms]
-        query_ts = phrases[0]
-        for phrase in phrases[1:]:
-            query_ts = query_ts.op("&&")(phrase)
-        # A term PostgreSQL reads as nothing ("½", a 3,000-letter word) matches nothing, as on SQLite,
-        # rather than dropping out of the AND and widening the search.
-        every_term_read = sa.and_(*(sa.func.numnode(phrase) > 0 for phrase in phrases))
-        return sa.and_(every_term_read, sa.literal_column("story.search").op("@@")(query_ts))
+@functools.cache
+def matching_statement(shape: tuple[str, int]) -> sa.Select:
+    """The ids of the stories matching a `TextSearch` of `shape`, its words left as the parameters of
+    `TextSearch.params`."""
+    dialect, terms = shape
+    if dialect == "sqlite":
+        return sa.select(sa.column("rowid")).select_from(sa.table("story_fts")).where(sa.text("story_fts MATCH :fts"))
+    return sa.select(col(Story.id)).where(_postgresql_condition(terms))
+
+
+@functools.cache
+def _sqlite_count() -> sa.Select:
+    matches = matching_statement(("sqlite", 1)).limit(sa.bindparam("cap")).subquery()
+    return sa.select(sa.func.count()).select_from(matches)
+
+
+@functools.cache
+def _postgresql_condition(terms: int) -> sa.ColumnElement[bool]:
+    return _tsquery_condition([sa.bindparam(f"term_{index}", type_=sa.String) for index in range(terms)])
+
+
+def _tsquery_condition(terms: Sequence[str | sa.BindParameter[str]]) -> sa.ColumnElement[bool]:
+    # PostgreSQL parses each term as it parsed the stories ("U.S." is one token there), as a phrase.
+    phrases = [sa.func.phraseto_tsquery(sa.literal_column("'briefbot_english'::regconfig"), term) for term in terms]
+    query_ts = phrases[0]
+    for phrase in phrases[1:]:
+        query_ts = query_ts.op("&&")(phrase)
+    # A term PostgreSQL reads as nothing ("½", a 3,000-letter word) matches nothing, as on SQLite,
+    # rather than dropping out of the AND and widening the search.
+    every_term_read = sa.and_(*(sa.func.numnode(phrase) > 0 for phrase in phrases))
+    return sa.and_(every_term_read, sa.literal_column("story.search").op("@@")(query_ts))
+
+
+@functools.cache
+def _postgresql_explain(terms: int, dialect: sa.Dialect) -> tuple[str, dict[str, object]]:
+    """EXPLAIN of the matches of a search of `terms` terms, as SQL with the driver's named parameters, and
+    the values of its constants' parameters."""
+    statement = sa.select(sa.literal_column("1")).select_from(sa.table("story")).where(_postgresql_condition(terms))
+    compiled = statement.compile(dialect=dialect)
+    return f"EXPLAIN (FORMAT JSON) {compiled}", {name: value for name, value in compiled.params.items()
+                                                 if not name.startswith("term_")}
+
+
+@functools.cache
+def _postgresql_hits(terms: int) -> sa.Select:
+    # One array parameter: thousands of separate ones cost more to plan than the probe.
+    ids = sa.bindparam("ids", type_=postgresql.ARRAY(sa.BigInteger))
+    return matching_statement(("postgresql", terms)).where(col(Story.id) == sa.any_(ids))
 
 
 def topic_links(*, session: Session, story_ids: Sequence[int]) -> dict[int, list[str]]:
@@ -682,22 +721,26 @@ def topic_links(*, session: Session, story_ids: Sequence[int]) -> dict[int, list
         return found
     lowest, highest = min(story_ids), max(story_ids)
     if highest - lowest < 2 * len(found):
-        ranges = [col(StoryTopic.story_id).between(lowest, highest)]
+        reads = [(_links(between=True), {"lowest": lowest, "highest": highest})]
     else:
-        ranges = [col(StoryTopic.story_id).in_(story_ids[start:start + _BATCH])
-                  for start in range(0, len(story_ids), _BATCH)]
-    for wanted in ranges:
-        rows = session.execute(
-            sa.select(StoryTopic.story_id, StoryTopic.topic_slug)
-            .join(Topic, col(Topic.slug) == col(StoryTopic.topic_slug))
-            .where(wanted)
-            .order_by(col(Topic.position))
-        )
-        for story_id, slug in rows:
+        reads = [(_links(between=False), {"ids": list(story_ids[start:start + _BATCH])})
+                 for start in range(0, len(story_ids), _BATCH)]
+    for statement, params in reads:
+        for story_id, slug in session.execute(statement, params):
             links = found.get(story_id)
             if links is not None:
                 links.append(slug)
     return found
+
+
+@functools.cache
+def _links(*, between: bool) -> sa.Select:
+    """The topic links of the stories from `lowest` to `highest`, or of `ids`, in taxonomy order."""
+    story_id = col(StoryTopic.story_id)
+    wanted = (story_id.between(sa.bindparam("lowest"), sa.bindparam("highest")) if between
+              else story_id.in_(sa.bindparam("ids", expanding=True)))
+    return (sa.select(StoryTopic.story_id, StoryTopic.topic_slug)
+            .join(Topic, col(Topic.slug) == col(StoryTopic.topic_slug)).where(wanted).order_by(col(Topic.position)))
 
 
 def count_stories(*, session: Session) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -62,9 +63,9 @@ def window(oldest: datetime, now: datetime, guild_ids: Sequence[int] | None) -> 
     return listing(guild_ids).where(col(Story.effective_at) >= oldest, col(Story.effective_at) <= now)
 
 
-def load_items(session: Session, statement: sa.Select) -> list[StoryItem]:
-    """Run a `window` statement and attach each story's topics."""
-    rows = session.execute(statement).all()
+def load_items(session: Session, statement: sa.Select, params: dict[str, object] | None = None) -> list[StoryItem]:
+    """Run a `window` statement (with the values of its parameters, if any) and attach each story's topics."""
+    rows = session.execute(statement, params).all()
     links = topic_links(session=session, story_ids=[row[0] for row in rows])
     # Unpacked and passed by position: a weekly pool reads 70,000 rows, and by name took twice as long.
     return [
@@ -72,3 +73,14 @@ def load_items(session: Session, statement: sa.Select) -> list[StoryItem]:
                   image_url)
         for story_id, title, url, source, summary, effective_at, has_body, image_url in rows
     ]
+
+
+def items_by_id(session: Session, story_ids: Sequence[int]) -> list[StoryItem]:
+    """The items of `story_ids`, in their order (each must exist)."""
+    by_id = {item.id: item for item in load_items(session, _by_ids(), {"ids": list(story_ids)})}
+    return [by_id[story_id] for story_id in story_ids]
+
+
+@functools.cache
+def _by_ids() -> sa.Select:
+    return listing(None).where(col(Story.id).in_(sa.bindparam("ids", expanding=True)))

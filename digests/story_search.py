@@ -24,6 +24,7 @@ stories in the same order, newest first and, at the same time, the higher id fir
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,9 +32,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from digests.models import Story, StoryTopic
-from digests.store import TextSearch, visible_to
-from digests.story_items import listing, window
+from digests.models import Story, StoryGuild, StoryTopic
+from digests.store import TextSearch, matching_statement
+from digests.story_items import listing
 
 
 @dataclass(frozen=True)
@@ -75,26 +76,58 @@ class StorySearch:
 def newest_story_ids(session: Session, search: StorySearch, thresholds: Thresholds = THRESHOLDS) -> list[int]:
     """The ids of the stories `search` asks for, newest first (at the same time, the higher id first)."""
     if search.text is None:
-        return _newest(session, search)
+        return [row.id for row in session.connection().execute(*newest_listing(search))]
     return by_time(session, search, search.text, thresholds)
 
 
-def newest_listing(search: StorySearch) -> sa.Select:
+def newest_listing(search: StorySearch) -> tuple[sa.Select, dict[str, object]]:
     """No words: the newest stories of the window (on the topic) that the viewer may see, as item columns
-    (`digests.story_items.listing`) in one statement, walked by the (topic, time) or time index."""
-    if search.topic is None:
-        return window(search.oldest, search.now, search.guild_ids).order_by(
-            col(Story.effective_at).desc(), col(Story.id).desc()).limit(search.limit)
+    (`digests.story_items.listing`) in one statement, walked by the (topic, time) or time index; with
+    the values of its parameters."""
+    return _newest_listing(search.topic is not None, search.guild_ids is not None), _params(search)
+
+
+# Every statement below is built once per shape of request, with named parameters (`_params`), and reused:
+# building one of subqueries and window functions took longer than SQLite takes to run it, and a request
+# runs two to six.
+
+
+def _params(search: StorySearch, **more: object) -> dict[str, object]:
+    """The values of the statements' parameters for `search` (and its words), with `more`."""
+    values: dict[str, object] = {"oldest": search.oldest, "now": search.now, "limit": search.limit, **more}
+    if search.topic is not None:
+        values["topic"] = search.topic
+    if search.guild_ids is not None:
+        values["guild_ids"] = list(search.guild_ids)
+    if search.text is not None:
+        values.update(search.text.params)
+    return values
+
+
+def _visible() -> sa.ColumnElement[bool]:
+    """The viewer's visibility (`digests.store.visible_to`) with the guilds as the parameter `guild_ids`."""
+    own = sa.select(StoryGuild.story_id).where(col(StoryGuild.guild_id).in_(sa.bindparam("guild_ids", expanding=True)))
+    return sa.or_(col(Story.public), col(Story.id).in_(own))
+
+
+def _in_window(moment: sa.ColumnElement) -> list[sa.ColumnElement[bool]]:
+    return [moment >= sa.bindparam("oldest"), moment <= sa.bindparam("now")]
+
+
+@functools.cache
+def _newest_listing(by_topic: bool, visible: bool) -> sa.Select:
+    statement = listing(None)
+    if visible:
+        statement = statement.where(_visible())
+    if not by_topic:
+        return statement.where(*_in_window(col(Story.effective_at))).order_by(
+            col(Story.effective_at).desc(), col(Story.id).desc()).limit(sa.bindparam("limit"))
     moment = col(StoryTopic.effective_at)
     # The story's own time is not asked for: alone, it only misleads PostgreSQL's row estimate into a
     # hash join (it is the link's, copied).
-    return listing(search.guild_ids).join(StoryTopic, col(StoryTopic.story_id) == col(Story.id)).where(
-        col(StoryTopic.topic_slug) == search.topic, moment >= search.oldest, moment <= search.now,
-    ).order_by(moment.desc(), col(StoryTopic.story_id).desc()).limit(search.limit)
-
-
-def _newest(session: Session, search: StorySearch) -> list[int]:
-    return [row.id for row in session.connection().execute(newest_listing(search))]
+    return statement.join(StoryTopic, col(StoryTopic.story_id) == col(Story.id)).where(
+        col(StoryTopic.topic_slug) == sa.bindparam("topic"), *_in_window(moment),
+    ).order_by(moment.desc(), col(StoryTopic.story_id).desc()).limit(sa.bindparam("limit"))
 
 
 def by_time(session: Session, search: StorySearch, text: TextSearch, thresholds: Thresholds = THRESHOLDS,
@@ -130,7 +163,9 @@ def by_time(session: Session, search: StorySearch, text: TextSearch, thresholds:
         page = min(page * 4, thresholds.last_page)
         if weigh and walked >= thresholds.walk_budget:
             weigh = False
-            left = _count(session, _walk(search, after), cap=thresholds.window_count_cap)
+            counted = _count_walk(search.topic is not None)
+            left = session.connection().execute(
+                counted, _params(search, after=after, cap=thresholds.window_count_cap)).scalar_one()
             if text.count(session, cap=left) < left:
                 return by_matches(session, search, text)
 
@@ -147,16 +182,23 @@ def _fills_soon(found: int, walked: int, limit: int, budget: int) -> bool:
 
 def probing(session: Session, search: StorySearch, text: TextSearch) -> list[int]:
     """One statement: walk the window newest first, probing the set of matching ids (gathered once)."""
-    statement = _walk(search, None)
+    statement = _probing(text.shape, search.topic is not None, search.guild_ids is not None)
+    return list(session.connection().execute(statement, _params(search)).scalars())
+
+
+@functools.cache
+def _probing(shape: tuple[str, int], by_topic: bool, visible: bool) -> sa.Select:
+    statement = _walk(by_topic, after=False)
     walked_id = statement.selected_columns[0]
-    if text.dialect == "sqlite" and search.topic is None:
+    if shape[0] == "sqlite" and not by_topic:
         walked_id = sa.literal_column("+story.id")  # walk the time index, not the matches
-    statement = statement.where(walked_id.in_(text.matching_ids()))
-    if search.topic is not None:
-        statement = statement.join(Story, col(Story.id) == col(StoryTopic.story_id)).where(*_story_conditions(search))
-    elif (visible := visible_to(search.guild_ids)) is not None:
-        statement = statement.where(visible)
-    return list(session.connection().execute(statement.limit(search.limit)).scalars())
+    statement = statement.where(walked_id.in_(matching_statement(shape)))
+    if by_topic:
+        statement = statement.join(Story, col(Story.id) == col(StoryTopic.story_id)).where(
+            *_story_conditions(visible=visible))
+    elif visible:
+        statement = statement.where(_visible())
+    return statement.limit(sa.bindparam("limit"))
 
 
 def _page(session: Session, search: StorySearch, text: TextSearch, after: int | None,
@@ -166,47 +208,62 @@ def _page(session: Session, search: StorySearch, text: TextSearch, after: int | 
     On SQLite this is one statement: the page, numbered, probed against the matches within the page's
     id range, returning the matching rows and the last one.
     """
+    params = _params(search, after=after, size=size)
     if text.dialect != "sqlite":
-        walked = list(session.connection().execute(_walk(search, after).limit(size)).scalars())
+        walked = list(session.connection().execute(
+            _walk(search.topic is not None, after is not None).limit(sa.bindparam("size")), params).scalars())
         matching = text.hits(session, walked)
         return [story_id for story_id in walked if story_id in matching], (walked[-1] if walked else None), len(walked)
-    page = _walk(search, after, with_time=True).limit(size).cte("page")
-    numbered = sa.select(page.c.id, sa.func.row_number().over(order_by=(page.c.moment.desc(), page.c.id.desc()))
-                         .label("k")).subquery("numbered")
-    lowest, highest = (sa.select(sa.func.min(page.c.id)).scalar_subquery(),
-                       sa.select(sa.func.max(page.c.id)).scalar_subquery())
-    read = sa.select(sa.func.count()).select_from(page).scalar_subquery()
-    hit = numbered.c.id.in_(text.matching_between(lowest, highest))
-    rows = session.connection().execute(
-        sa.select(numbered.c.id, numbered.c.k, hit).where(sa.or_(hit, numbered.c.k == read)).order_by(numbered.c.k)
-    ).all()
+    rows = session.connection().execute(_sqlite_page(search.topic is not None, after is not None), params).all()
     if not rows:
         return [], None, 0
     last_id, read, _ = rows[-1]  # the page's last row is always returned, numbered with the page's size
     return [story_id for story_id, _, matched in rows if matched], last_id, read
 
 
-def _walk(search: StorySearch, after: int | None, *, with_time: bool = False) -> sa.Select:
+@functools.cache
+def _sqlite_page(by_topic: bool, after: bool) -> sa.Select:
+    page = _walk(by_topic, after, with_time=True).limit(sa.bindparam("size")).cte("page")
+    numbered = sa.select(page.c.id, sa.func.row_number().over(order_by=(page.c.moment.desc(), page.c.id.desc()))
+                         .label("k")).subquery("numbered")
+    lowest, highest = (sa.select(sa.func.min(page.c.id)).scalar_subquery(),
+                       sa.select(sa.func.max(page.c.id)).scalar_subquery())
+    read = sa.select(sa.func.count()).select_from(page).scalar_subquery()
+    rowid = sa.column("rowid")
+    hit = numbered.c.id.in_(matching_statement(("sqlite", 1)).where(rowid >= lowest, rowid <= highest))
+    return sa.select(numbered.c.id, numbered.c.k, hit).where(sa.or_(hit, numbered.c.k == read)).order_by(numbered.c.k)
+
+
+@functools.cache
+def _walk(by_topic: bool, after: bool, *, with_time: bool = False) -> sa.Select:
     """The story ids of the window (`id`, and its time as `moment` if `with_time`), newest first (then the
-    higher id), after story `after` if given.
+    higher id), on the topic if `by_topic`, after story `after` (the parameter) if `after`.
 
     Times are not read back: turning thousands of them into datetimes would cost more than the walk.
     """
-    if search.topic is not None:
+    if by_topic:
         story_id, moment = col(StoryTopic.story_id), col(StoryTopic.effective_at)
-        after_moment = sa.select(moment).where(story_id == after, col(StoryTopic.topic_slug) == search.topic)
+        after_moment = sa.select(moment).where(story_id == sa.bindparam("after"),
+                                               col(StoryTopic.topic_slug) == sa.bindparam("topic"))
         statement = sa.select(story_id.label("id"), *([moment.label("moment")] if with_time else [])).where(
-            col(StoryTopic.topic_slug) == search.topic)
+            col(StoryTopic.topic_slug) == sa.bindparam("topic"))
     else:
         story_id, moment = col(Story.id), col(Story.effective_at)
-        after_moment = sa.select(moment).where(story_id == after)
+        after_moment = sa.select(moment).where(story_id == sa.bindparam("after"))
         statement = sa.select(story_id.label("id"), *([moment.label("moment")] if with_time else []))
-    statement = statement.where(moment >= search.oldest, moment <= search.now)
-    if after is not None:
+    statement = statement.where(*_in_window(moment))
+    if after:
         # (time, id) below the last row's, spelled so both stores use the time index for its first part.
         last = after_moment.scalar_subquery()
-        statement = statement.where(moment <= last, sa.or_(moment < last, story_id < after))
+        statement = statement.where(moment <= last, sa.or_(moment < last, story_id < sa.bindparam("after")))
     return statement.order_by(moment.desc(), story_id.desc())
+
+
+@functools.cache
+def _count_walk(by_topic: bool) -> sa.Select:
+    """How many rows the rest of the walk (after `after`) holds, counting no further than `cap`."""
+    rest = _walk(by_topic, after=True).limit(sa.bindparam("cap")).subquery()
+    return sa.select(sa.func.count()).select_from(rest)
 
 
 def _kept(session: Session, search: StorySearch, story_ids: list[int]) -> list[int]:
@@ -217,53 +274,57 @@ def _kept(session: Session, search: StorySearch, story_ids: list[int]) -> list[i
     """
     if not story_ids or (search.topic is None and search.guild_ids is None):
         return story_ids  # walked on the story's own time, and everything is visible
-    statement = sa.select(col(Story.id)).where(col(Story.id).in_(story_ids), *_story_conditions(search))
-    kept = set(session.connection().execute(statement).scalars())
+    statement = _kept_statement(search.guild_ids is not None)
+    kept = set(session.connection().execute(statement, _params(search, ids=story_ids)).scalars())
     return [story_id for story_id in story_ids if story_id in kept]
+
+
+@functools.cache
+def _kept_statement(visible: bool) -> sa.Select:
+    return sa.select(col(Story.id)).where(col(Story.id).in_(sa.bindparam("ids", expanding=True)),
+                                          *_story_conditions(visible=visible))
 
 
 def by_matches(session: Session, search: StorySearch, text: TextSearch) -> list[int]:
     """Read every story matching the words, keep those of the window, topic and viewer, newest first."""
-    sqlite = text.dialect == "sqlite"
-    matches = text.matching_ids()
+    statement = _by_matches(text.shape, search.topic is not None, search.guild_ids is not None)
+    return list(session.connection().execute(statement, _params(search)).scalars())
+
+
+@functools.cache
+def _by_matches(shape: tuple[str, int], by_topic: bool, visible: bool) -> sa.Select:
+    sqlite = shape[0] == "sqlite"
+    matches = matching_statement(shape)
     if not sqlite:
         # Materialised: PostgreSQL would otherwise weigh the matches against the time index itself.
         matches = sa.select(matches.cte("matches").prefix_with("MATERIALIZED").c.id)
-    statement = sa.select(col(Story.id)).where(col(Story.id).in_(matches), *_story_conditions(search, sqlite))
+    statement = sa.select(col(Story.id)).where(col(Story.id).in_(matches),
+                                               *_story_conditions(unindexed=sqlite, visible=visible))
     newest = col(Story.effective_at)
-    if search.topic is not None:
+    if by_topic:
         # The topic is probed through the link's primary key (story, topic), not walked by its index.
         slug, moment = col(StoryTopic.topic_slug), col(StoryTopic.effective_at)
         if sqlite:
             slug, moment = _unindexed(StoryTopic.topic_slug), _unindexed(StoryTopic.effective_at)
         statement = statement.join(StoryTopic, col(StoryTopic.story_id) == col(Story.id)).where(
-            slug == search.topic, moment >= search.oldest, moment <= search.now)
+            slug == sa.bindparam("topic"), *_in_window(moment))
         newest = col(StoryTopic.effective_at)
-    statement = statement.order_by(newest.desc(), col(Story.id).desc()).limit(search.limit)
-    return list(session.connection().execute(statement).scalars())
+    return statement.order_by(newest.desc(), col(Story.id).desc()).limit(sa.bindparam("limit"))
 
 
-def _story_conditions(search: StorySearch, unindexed: bool = False) -> list[sa.ColumnElement[bool]]:
-    """The conditions on the story row itself: its time in the window, and visible to the viewer.
+def _story_conditions(*, unindexed: bool = False, visible: bool) -> list[sa.ColumnElement[bool]]:
+    """The conditions on the story row itself: its time in the window, and visible to the viewer if `visible`.
 
     `unindexed` ("+story.effective_at") keeps SQLite from walking the time index for them.
     """
     moment = _unindexed(Story.effective_at) if unindexed else col(Story.effective_at)
-    conditions = [moment >= search.oldest, moment <= search.now]
-    visible = visible_to(search.guild_ids)
-    return conditions if visible is None else [*conditions, visible]
+    return [*_in_window(moment), *([_visible()] if visible else [])]
 
 
 def _unindexed(column: object) -> sa.ColumnElement:
     """`+table.column` with the column's type: SQLite reads the same value but may not use an index for it."""
     column = col(column)
     return sa.literal_column(f"+{column.table.name}.{column.name}", column.type)
-
-
-def _count(session: Session, statement: sa.Select, *, cap: int) -> int:
-    """How many rows `statement` gives, counting no further than `cap`."""
-    counted = sa.select(sa.func.count()).select_from(statement.limit(cap).subquery())
-    return session.connection().execute(counted).scalar_one()
 
 
 def matching_in_range(session: Session, text: TextSearch, lowest: int, highest: int) -> set[int]:
@@ -274,7 +335,9 @@ def matching_in_range(session: Session, text: TextSearch, lowest: int, highest: 
     does), PostgreSQL combines the GIN index with the primary key's range. The matching is `/stories`'.
     """
     if text.dialect == "sqlite":
-        statement = text.matching_between(sa.literal(lowest), sa.literal(highest))
+        statement = text.matching_between(sa.bindparam("lowest"), sa.bindparam("highest"))
     else:
-        statement = text.matching_ids().where(col(Story.id) >= lowest, col(Story.id) <= highest)
-    return set(session.connection().execute(statement).scalars())
+        statement = matching_statement(text.shape).where(col(Story.id) >= sa.bindparam("lowest"),
+                                                         col(Story.id) <= sa.bindparam("highest"))
+    return set(session.connection().execute(statement, {**text.params, "lowest": lowest,
+                                                        "highest": highest}).scalars())
