@@ -760,8 +760,17 @@ def visible_to(guild_ids: Sequence[int] | None) -> sa.ColumnElement[bool] | None
     """
     if guild_ids is None:
         return None
-    own = sa.select(StoryGuild.story_id).where(col(StoryGuild.guild_id).in_(list(guild_ids)))
-    return sa.or_(col(Story.public), col(Story.id).in_(own)) if guild_ids else col(Story.public)
+    return _public_or_of(list(guild_ids)) if guild_ids else col(Story.public)
+
+
+def visible_to_parameter() -> sa.ColumnElement[bool]:
+    """`visible_to` in a statement built once: the viewer's guilds are its (expanding) parameter `guild_ids`."""
+    return _public_or_of(sa.bindparam("guild_ids", expanding=True))
+
+
+def _public_or_of(guilds: list[int] | sa.BindParameter[list[int]]) -> sa.ColumnElement[bool]:
+    own = sa.select(StoryGuild.story_id).where(col(StoryGuild.guild_id).in_(guilds))
+    return sa.or_(col(Story.public), col(Story.id).in_(own))
 
 
 def remember_member(*, session: Session, user_id: int, guild_id: int) -> None:

@@ -32,8 +32,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from digests.models import Story, StoryGuild, StoryTopic
-from digests.store import TextSearch, matching_statement
+from digests.models import Story, StoryTopic
+from digests.store import TextSearch, matching_statement, visible_to_parameter
 from digests.story_items import listing
 
 
@@ -104,13 +104,8 @@ def _params(search: StorySearch, **more: object) -> dict[str, object]:
     return values
 
 
-def _visible() -> sa.ColumnElement[bool]:
-    """The viewer's visibility (`digests.store.visible_to`) with the guilds as the parameter `guild_ids`."""
-    own = sa.select(StoryGuild.story_id).where(col(StoryGuild.guild_id).in_(sa.bindparam("guild_ids", expanding=True)))
-    return sa.or_(col(Story.public), col(Story.id).in_(own))
-
-
 def _in_window(moment: sa.ColumnElement) -> list[sa.ColumnElement[bool]]:
+    """`moment` within the window, whose ends are the parameters `oldest` and `now`."""
     return [moment >= sa.bindparam("oldest"), moment <= sa.bindparam("now")]
 
 
@@ -118,7 +113,7 @@ def _in_window(moment: sa.ColumnElement) -> list[sa.ColumnElement[bool]]:
 def _newest_listing(by_topic: bool, visible: bool) -> sa.Select:
     statement = listing(None)
     if visible:
-        statement = statement.where(_visible())
+        statement = statement.where(visible_to_parameter())
     if not by_topic:
         return statement.where(*_in_window(col(Story.effective_at))).order_by(
             col(Story.effective_at).desc(), col(Story.id).desc()).limit(sa.bindparam("limit"))
@@ -197,7 +192,7 @@ def _probing(shape: tuple[str, int], by_topic: bool, visible: bool) -> sa.Select
         statement = statement.join(Story, col(Story.id) == col(StoryTopic.story_id)).where(
             *_story_conditions(visible=visible))
     elif visible:
-        statement = statement.where(_visible())
+        statement = statement.where(visible_to_parameter())
     return statement.limit(sa.bindparam("limit"))
 
 
@@ -318,7 +313,7 @@ def _story_conditions(*, unindexed: bool = False, visible: bool) -> list[sa.Colu
     `unindexed` ("+story.effective_at") keeps SQLite from walking the time index for them.
     """
     moment = _unindexed(Story.effective_at) if unindexed else col(Story.effective_at)
-    return [*_in_window(moment), *([_visible()] if visible else [])]
+    return [*_in_window(moment), *([visible_to_parameter()] if visible else [])]
 
 
 def _unindexed(column: object) -> sa.ColumnElement:
