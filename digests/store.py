@@ -627,8 +627,9 @@ class TextSearch:
             return (sa.literal_column("+story.id") if scan_by_time else col(Story.id)).in_(self.matching_ids())
         return _tsquery_condition([term for term, _ in self.terms])
 
-    def count(self, session: Session, *, cap: int) -> int:
-        """How many stories match, no further than `cap` (so a common word costs no more than a rare one).
+    def count(self, session: Session, *, cap: int, lowest: int = 0) -> int:
+        """How many stories from id `lowest` on match, no further than `cap` (so a common word costs no more than
+        a rare one).
 
         SQLite counts (FTS5 reads a doclist at a fraction of a microsecond a match). PostgreSQL would
         fetch every matching row to count it, so its planner's estimate is taken instead (from the
@@ -638,7 +639,7 @@ class TextSearch:
             explain, constants = _postgresql_explain(len(self.terms), session.get_bind().dialect)
             plan = session.connection().exec_driver_sql(explain, {**constants, **self.params}).scalar()
             return min(cap, int(plan[0]["Plan"]["Plan Rows"]))
-        return session.connection().execute(_sqlite_count(), {**self.params, "cap": cap}).scalar_one()
+        return session.connection().execute(_sqlite_count(), {**self.params, "cap": cap, "lowest": lowest}).scalar_one()
 
     def hits(self, session: Session, story_ids: Sequence[int]) -> set[int]:
         """PostgreSQL: which of `story_ids` match (on SQLite `matching_between` does it in the walk's own statement)."""
@@ -671,7 +672,8 @@ def matching_statement(shape: tuple[str, int]) -> sa.Select:
 
 @functools.cache
 def _sqlite_count() -> sa.Select:
-    matches = matching_statement(("sqlite", 1)).limit(sa.bindparam("cap")).subquery()
+    matches = matching_statement(("sqlite", 1)).where(sa.column("rowid") >= sa.bindparam("lowest")).limit(
+        sa.bindparam("cap")).subquery()
     return sa.select(sa.func.count()).select_from(matches)
 
 

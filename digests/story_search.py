@@ -12,12 +12,14 @@ not), match some words (or not) and that the viewer may see. Two ways to find th
 Neither is cheap in every case: a broad topic with a word it never meets walks the whole window by
 time, and a common word read by matches reads a large part of the store. So the walk by time reads
 a first page (a common word fills the answer there, or matches often enough there to fill it within
-`Thresholds.walk_budget` rows); if it does not, the text side is counted, no
-further than `Thresholds.few_matches` (FTS5 and GIN count a rare word's matches for almost nothing),
-and few matches are read by matches; some (tens of thousands at most) are gathered once and probed
-by one walk through the window. Otherwise the walk goes on page by page, and if
+`Thresholds.walk_budget` rows); if it does not, the text side is counted, no further than
+`Thresholds.some_matches` (FTS5 counts a rare word's matches for almost nothing; PostgreSQL's
+planner estimates them), and few matches are read by matches; some (tens of thousands at most) are
+gathered once and probed by one walk through the window. Otherwise the walk goes on page by page, and if
 `Thresholds.walk_budget` rows have not filled the answer, the rest of the window and the matches
-are counted (each no further than the other) and the smaller side is read. Every way gives the same
+are counted (each no further than the other) and the smaller side is read. On SQLite with a topic,
+the matches are counted and read only from the lowest story id of the topic's window on
+(`lowest_story_id`): what the window holds, not what the whole store does. Every way gives the same
 stories in the same order, newest first and, at the same time, the higher id first
 (tests/digests/test_story_search.py checks each against a plain query on both stores).
 """
@@ -137,22 +139,24 @@ def by_time(session: Session, search: StorySearch, text: TextSearch, thresholds:
     found: list[int] = []
     after: int | None = None
     page, walked = thresholds.first_page, 0
+    lowest: int | None = None  # the lowest story id the answer can hold, once weighed
     while True:
         hits, last, read = _page(session, search, text, after, page)
         found += _kept(session, search, hits)
         if len(found) >= search.limit or read < page:
             return found[:search.limit]
         if weigh and not walked and not _fills_soon(len(found), read, search.limit, thresholds.walk_budget):
-            matches = text.count(session, cap=thresholds.some_matches)
+            lowest = lowest_story_id(session, search)
+            matches = text.count(session, cap=thresholds.some_matches, lowest=lowest)
             if text.dialect == "sqlite":
                 if matches < thresholds.few_matches:
-                    return by_matches(session, search, text)
+                    return by_matches(session, search, text, lowest)
                 if matches < thresholds.some_matches:
-                    return probing(session, search, text)
+                    return probing(session, search, text, lowest)
             elif matches < thresholds.few_estimated:
                 # PostgreSQL's estimate: read by matches (GIN finds them at once); its own plan for a
                 # probing walk scans the whole window when it expects many matches.
-                return by_matches(session, search, text)
+                return by_matches(session, search, text, lowest)
         walked += read
         after = last
         page = min(page * 4, thresholds.last_page)
@@ -161,8 +165,29 @@ def by_time(session: Session, search: StorySearch, text: TextSearch, thresholds:
             counted = _count_walk(search.topic is not None)
             left = session.connection().execute(
                 counted, _params(search, after=after, cap=thresholds.window_count_cap)).scalar_one()
-            if text.count(session, cap=left) < left:
-                return by_matches(session, search, text)
+            lowest = lowest_story_id(session, search) if lowest is None else lowest
+            if text.count(session, cap=left, lowest=lowest) < left:
+                return by_matches(session, search, text, lowest)
+
+
+def lowest_story_id(session: Session, search: StorySearch) -> int:
+    """A story id no story of the answer is below: on SQLite with a topic, the lowest of the topic's window
+    (read from the (topic, time, story) index alone); otherwise 0.
+
+    The full-text matches are then read from that id on: FTS5 seeks to it, so a word's matches cost what
+    the window holds rather than what the whole store does (a week is a thirteenth of a 90-day store,
+    a day a ninetieth). On SQLite without a topic, the window's lowest id would take reading the whole
+    window's time index; PostgreSQL reads its matches by the GIN index whatever the bound.
+    """
+    if search.text is None or search.text.dialect != "sqlite" or search.topic is None:
+        return 0
+    return session.connection().execute(_lowest_of_topic(), _params(search)).scalar_one() or 0
+
+
+@functools.cache
+def _lowest_of_topic() -> sa.Select:
+    return sa.select(sa.func.min(col(StoryTopic.story_id))).where(
+        col(StoryTopic.topic_slug) == sa.bindparam("topic"), *_in_window(col(StoryTopic.effective_at)))
 
 
 def _fills_soon(found: int, walked: int, limit: int, budget: int) -> bool:
@@ -175,10 +200,11 @@ def _fills_soon(found: int, walked: int, limit: int, budget: int) -> bool:
     return found > 0 and (limit - found) * walked <= found * budget
 
 
-def probing(session: Session, search: StorySearch, text: TextSearch) -> list[int]:
-    """One statement: walk the window newest first, probing the set of matching ids (gathered once)."""
+def probing(session: Session, search: StorySearch, text: TextSearch, lowest: int = 0) -> list[int]:
+    """One statement: walk the window newest first, probing the set of matching ids from `lowest` (gathered
+    once)."""
     statement = _probing(text.shape, search.topic is not None, search.guild_ids is not None)
-    return list(session.connection().execute(statement, _params(search)).scalars())
+    return list(session.connection().execute(statement, _params(search, lowest=lowest)).scalars())
 
 
 @functools.cache
@@ -187,7 +213,7 @@ def _probing(shape: tuple[str, int], by_topic: bool, visible: bool) -> sa.Select
     walked_id = statement.selected_columns[0]
     if shape[0] == "sqlite" and not by_topic:
         walked_id = sa.literal_column("+story.id")  # walk the time index, not the matches
-    statement = statement.where(walked_id.in_(matching_statement(shape)))
+    statement = statement.where(walked_id.in_(_matching_from_lowest(shape)))
     if by_topic:
         statement = statement.join(Story, col(Story.id) == col(StoryTopic.story_id)).where(
             *_story_conditions(visible=visible))
@@ -280,16 +306,17 @@ def _kept_statement(visible: bool) -> sa.Select:
                                           *_story_conditions(visible=visible))
 
 
-def by_matches(session: Session, search: StorySearch, text: TextSearch) -> list[int]:
-    """Read every story matching the words, keep those of the window, topic and viewer, newest first."""
+def by_matches(session: Session, search: StorySearch, text: TextSearch, lowest: int = 0) -> list[int]:
+    """Read every story matching the words from story `lowest` on, keep those of the window, topic and viewer,
+    newest first."""
     statement = _by_matches(text.shape, search.topic is not None, search.guild_ids is not None)
-    return list(session.connection().execute(statement, _params(search)).scalars())
+    return list(session.connection().execute(statement, _params(search, lowest=lowest)).scalars())
 
 
 @functools.cache
 def _by_matches(shape: tuple[str, int], by_topic: bool, visible: bool) -> sa.Select:
     sqlite = shape[0] == "sqlite"
-    matches = matching_statement(shape)
+    matches = _matching_from_lowest(shape)
     if not sqlite:
         # Materialised: PostgreSQL would otherwise weigh the matches against the time index itself.
         matches = sa.select(matches.cte("matches").prefix_with("MATERIALIZED").c.id)
@@ -305,6 +332,14 @@ def _by_matches(shape: tuple[str, int], by_topic: bool, visible: bool) -> sa.Sel
             slug == sa.bindparam("topic"), *_in_window(moment))
         newest = col(StoryTopic.effective_at)
     return statement.order_by(newest.desc(), col(Story.id).desc()).limit(sa.bindparam("limit"))
+
+
+def _matching_from_lowest(shape: tuple[str, int]) -> sa.Select:
+    """SQLite: the matching ids from the parameter `lowest` on (FTS5 seeks to it); PostgreSQL: every matching
+    id (`lowest_story_id` is 0 there)."""
+    if shape[0] == "sqlite":
+        return matching_statement(shape).where(sa.column("rowid") >= sa.bindparam("lowest"))
+    return matching_statement(shape)
 
 
 def _story_conditions(*, unindexed: bool = False, visible: bool) -> list[sa.ColumnElement[bool]]:

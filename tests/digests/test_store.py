@@ -7,6 +7,7 @@ from importlib import resources
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -17,6 +18,7 @@ from digests.ingest.draft import StoryDraft
 from digests.models import Story, StoryGuild, StoryTopic, Topic, UTCDateTime
 from digests.store import (
     add_stories,
+    alembic_config,
     count_stories,
     create_engine,
     full_text_condition,
@@ -410,3 +412,33 @@ def test_a_savepoint_before_the_first_write_stays_part_of_the_transaction(engine
         raise RuntimeError("the unit of work fails after its savepoint")
     with session_scope(engine) as session:
         assert session.get(Topic, "savepointed") is None
+
+
+def test_migration_0020_puts_the_story_id_in_the_topic_time_index_and_its_downgrade_takes_it_out(database_url,
+                                                                                                   taxonomy, now):
+    """The (topic, time) index also holds the story id after 0020, keeping every link; 0019's index after a
+    downgrade."""
+    def index_columns(engine: sa.Engine) -> list[str]:
+        with engine.connect() as conn:
+            indexes = {index["name"]: index["column_names"] for index in sa.inspect(conn).get_indexes("story_topic")}
+        return indexes["ix_story_topic_recent"]
+
+    engine = create_engine(database_url)
+    try:
+        upgrade_database(engine, "0019")
+        assert index_columns(engine) == ["topic_slug", "effective_at"]
+        engine.dispose()
+        engine = open_store(database_url, taxonomy)
+        with session_scope(engine) as session:
+            add_stories(session=session, taxonomy=taxonomy, now=now,
+                        drafts=[StoryDraft(title="Tariffs and the economy", source="Wire", topics=("economy",))])
+        assert index_columns(engine) == ["topic_slug", "effective_at", "story_id"]
+        config = alembic_config()
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0019")
+        assert index_columns(engine) == ["topic_slug", "effective_at"]
+        with engine.connect() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(StoryTopic)).scalar_one() >= 1
+    finally:
+        engine.dispose()

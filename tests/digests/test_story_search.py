@@ -35,7 +35,15 @@ from digests.store import (
     text_search,
     visible_to,
 )
-from digests.story_search import StorySearch, Thresholds, by_matches, by_time, newest_story_ids, probing
+from digests.story_search import (
+    StorySearch,
+    Thresholds,
+    by_matches,
+    by_time,
+    lowest_story_id,
+    newest_story_ids,
+    probing,
+)
 from tests.conftest import NOW, fresh_database
 
 # Small enough that a few hundred stories cross every one of them.
@@ -149,6 +157,9 @@ def answers(session, taxonomy, case: Case) -> dict[str, list[int]]:
         got["by time"] = by_time(session, search, search.text, SMALL, weigh=False)
         got["by matches"] = by_matches(session, search, search.text)
         got["probing"] = probing(session, search, search.text)
+        lowest = lowest_story_id(session, search)
+        got["by matches from the window's lowest id"] = by_matches(session, search, search.text, lowest)
+        got["probing from the window's lowest id"] = probing(session, search, search.text, lowest)
     return got
 
 
@@ -161,6 +172,22 @@ def test_every_plan_gives_the_plain_answer(stores, taxonomy, kind):
             wrong += [(case, plan, got, expected) for plan, got in answers(session, taxonomy, case).items()
                       if got != expected]
     assert not wrong, f"{len(wrong)} answers differ, first: {wrong[0]}"
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_the_matches_are_read_from_the_lowest_story_id_of_the_topics_window_on_sqlite(stores, kind):
+    """The bound is the window's own lowest id (the store's ids run against time, so it is not the newest
+    stories'); without a topic, or on PostgreSQL, nothing is bounded."""
+    with session_scope(stores[kind]) as session:
+        for hours in (6, 168):
+            oldest = NOW - timedelta(hours=hours)
+            window = session.execute(sa.select(StoryTopic.story_id).where(
+                col(StoryTopic.topic_slug) == "technology", col(StoryTopic.effective_at) >= oldest,
+                col(StoryTopic.effective_at) <= NOW)).scalars().all()
+            text = text_search(session, "alpha")
+            on_topic = StorySearch(oldest=oldest, now=NOW, limit=5, topic="technology", text=text)
+            assert lowest_story_id(session, on_topic) == (min(window) if kind == "sqlite" else 0)
+            assert lowest_story_id(session, StorySearch(oldest=oldest, now=NOW, limit=5, text=text)) == 0
 
 
 def test_the_cases_are_not_trivial(stores, taxonomy):
@@ -233,9 +260,9 @@ def test_a_first_page_that_matches_often_is_walked_on_without_weighing_the_text(
     counted: list[str] = []
     count = TextSearch.count
 
-    def noted(self, session, *, cap):
+    def noted(self, session, *, cap, lowest=0):
         counted.append(self.terms[0][0])
-        return count(self, session, cap=cap)
+        return count(self, session, cap=cap, lowest=lowest)
 
     monkeypatch.setattr(TextSearch, "count", noted)
     for word in ("alpha", "kilo"):
