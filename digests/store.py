@@ -637,7 +637,8 @@ class TextSearch:
         """
         if self.dialect != "sqlite":
             explain, constants = _postgresql_explain(len(self.terms), session.get_bind().dialect)
-            plan = session.connection().exec_driver_sql(explain, {**constants, **self.params}).scalar()
+            values = {**constants, **self.params, "lowest": lowest}
+            plan = session.connection().exec_driver_sql(explain, values).scalar()
             return min(cap, int(plan[0]["Plan"]["Plan Rows"]))
         return session.connection().execute(_sqlite_count(), {**self.params, "cap": cap, "lowest": lowest}).scalar_one()
 
@@ -696,12 +697,13 @@ def _tsquery_condition(terms: Sequence[str | sa.BindParameter[str]]) -> sa.Colum
 
 @functools.cache
 def _postgresql_explain(terms: int, dialect: sa.Dialect) -> tuple[str, dict[str, object]]:
-    """EXPLAIN of the matches of a search of `terms` terms, as SQL with the driver's named parameters, and
-    the values of its constants' parameters."""
-    statement = sa.select(sa.literal_column("1")).select_from(sa.table("story")).where(_postgresql_condition(terms))
+    """EXPLAIN of the matches of a search of `terms` terms from story `lowest` on, as SQL with the driver's named
+    parameters, and the values of its constants' parameters."""
+    statement = sa.select(sa.literal_column("1")).select_from(sa.table("story")).where(
+        _postgresql_condition(terms), sa.literal_column("story.id") >= sa.bindparam("lowest", type_=sa.BigInteger))
     compiled = statement.compile(dialect=dialect)
     return f"EXPLAIN (FORMAT JSON) {compiled}", {name: value for name, value in compiled.params.items()
-                                                 if not name.startswith("term_")}
+                                                 if not name.startswith("term_") and name != "lowest"}
 
 
 @functools.cache

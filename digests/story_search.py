@@ -17,8 +17,8 @@ a first page (a common word fills the answer there, or matches often enough ther
 planner estimates them), and few matches are read by matches; some (tens of thousands at most) are
 gathered once and probed by one walk through the window. Otherwise the walk goes on page by page, and if
 `Thresholds.walk_budget` rows have not filled the answer, the rest of the window and the matches
-are counted (each no further than the other) and the smaller side is read. On SQLite with a topic,
-the matches are counted and read only from the lowest story id of the topic's window on
+are counted (each no further than the other) and the smaller side is read. With a topic, the
+matches are counted and read only from the lowest story id of the topic's window on
 (`lowest_story_id`): what the window holds, not what the whole store does. Every way gives the same
 stories in the same order, newest first and, at the same time, the higher id first
 (tests/digests/test_story_search.py checks each against a plain query on both stores).
@@ -171,15 +171,16 @@ def by_time(session: Session, search: StorySearch, text: TextSearch, thresholds:
 
 
 def lowest_story_id(session: Session, search: StorySearch) -> int:
-    """A story id no story of the answer is below: on SQLite with a topic, the lowest of the topic's window
-    (read from the (topic, time, story) index alone); otherwise 0.
+    """A story id no story of the answer is below: with a topic, the lowest of the topic's window (read from the
+    (topic, time, story) index alone); otherwise 0.
 
-    The full-text matches are then read from that id on: FTS5 seeks to it, so a word's matches cost what
-    the window holds rather than what the whole store does (a week is a thirteenth of a 90-day store,
-    a day a ninetieth). On SQLite without a topic, the window's lowest id would take reading the whole
-    window's time index; PostgreSQL reads its matches by the GIN index whatever the bound.
+    The full-text matches are then read from that id on: FTS5 seeks to it, and PostgreSQL ANDs the GIN
+    index's matches with the primary key's range before reading any row, so a word's matches cost what
+    the window holds rather than what the whole store does (a week is a thirteenth of a 90-day store, a
+    day a ninetieth). Without a topic, the window's lowest id would take reading the whole window's time
+    index.
     """
-    if search.text is None or search.text.dialect != "sqlite" or search.topic is None:
+    if search.text is None or search.topic is None:
         return 0
     return session.connection().execute(_lowest_of_topic(), _params(search)).scalar_one() or 0
 
@@ -335,11 +336,9 @@ def _by_matches(shape: tuple[str, int], by_topic: bool, visible: bool) -> sa.Sel
 
 
 def _matching_from_lowest(shape: tuple[str, int]) -> sa.Select:
-    """SQLite: the matching ids from the parameter `lowest` on (FTS5 seeks to it); PostgreSQL: every matching
-    id (`lowest_story_id` is 0 there)."""
-    if shape[0] == "sqlite":
-        return matching_statement(shape).where(sa.column("rowid") >= sa.bindparam("lowest"))
-    return matching_statement(shape)
+    """The matching ids from the parameter `lowest` on."""
+    lowest = sa.column("rowid") if shape[0] == "sqlite" else col(Story.id)
+    return matching_statement(shape).where(lowest >= sa.bindparam("lowest"))
 
 
 def _story_conditions(*, unindexed: bool = False, visible: bool) -> list[sa.ColumnElement[bool]]:
