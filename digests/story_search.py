@@ -187,7 +187,10 @@ def lowest_story_id(session: Session, search: StorySearch) -> int:
 
 @functools.cache
 def _lowest_of_topic() -> sa.Select:
-    return sa.select(sa.func.min(col(StoryTopic.story_id))).where(
+    # min(+story_id): of the window's index entries. A plain min(story_id) may be read by walking the primary
+    # key (story, topic) from the oldest story until one is on the topic in the window: PostgreSQL chose that
+    # for a 48-hour window, 67 ms against 1.
+    return sa.select(sa.func.min(_unindexed(StoryTopic.story_id))).where(
         col(StoryTopic.topic_slug) == sa.bindparam("topic"), *_in_window(col(StoryTopic.effective_at)))
 
 
