@@ -65,21 +65,7 @@ def create_engine(database_url: str) -> sa.Engine:
         _make_sqlite_file_private(engine.url)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         sa.event.listen(engine, "savepoint", _begin_before_savepoint)
-    elif engine.dialect.driver == "psycopg":
-        sa.event.listen(engine, "connect", _plan_with_the_values)
     return engine
-
-
-def _plan_with_the_values(dbapi_connection: object, _record: object) -> None:
-    """Have PostgreSQL plan every statement with its values, never once for any values.
-
-    psycopg prepares a statement run five times, and PostgreSQL may then reuse one generic plan for
-    every value. The store's statements are chosen, and choose their indexes, by their values (a day's
-    window or a week's, a rare word or a common one): the generic plan of `/stories`' read by matches
-    walked the whole week's time index and the primary key (180 ms where the plan for the values took
-    18). Planning takes a fraction of a millisecond.
-    """
-    dbapi_connection.prepare_threshold = None  # type: ignore[attr-defined]
 
 
 def _begin_before_savepoint(connection: sa.Connection, _name: str | None) -> None:

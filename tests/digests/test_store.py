@@ -29,7 +29,6 @@ from digests.store import (
     upgrade_database,
 )
 from digests.topics import load_taxonomy
-from tests.conftest import fresh_database
 
 SAMPLE = (resources.files("digests") / "data" / "sample-briefing.txt").read_text(encoding="utf-8")
 
@@ -443,17 +442,3 @@ def test_migration_0020_puts_the_story_id_in_the_topic_time_index_and_its_downgr
             assert conn.execute(sa.select(sa.func.count()).select_from(StoryTopic)).scalar_one() >= 1
     finally:
         engine.dispose()
-
-
-def test_postgresql_plans_a_statement_run_many_times_with_its_values_each_time(tmp_path):
-    """psycopg would prepare it after five runs, and PostgreSQL could then plan it once for every value."""
-    with fresh_database("postgresql", tmp_path) as url:
-        engine = create_engine(url)
-        try:
-            with engine.connect() as conn:
-                for limit in range(1, 12):
-                    conn.execute(sa.select(sa.literal_column("1")).limit(limit)).all()
-                prepared = conn.execute(sa.text("SELECT count(*) FROM pg_prepared_statements")).scalar_one()
-            assert prepared == 0
-        finally:
-            engine.dispose()
