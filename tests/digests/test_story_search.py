@@ -176,8 +176,8 @@ def test_every_plan_gives_the_plain_answer(stores, taxonomy, kind):
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_the_matches_are_read_from_the_lowest_story_id_of_the_topics_window(stores, kind):
-    """The bound is the window's own lowest id (the store's ids run against time, so it is not the newest
-    stories'); without a topic nothing is bounded."""
+    """The bound is the window's own lowest id: the store's first story is dated before a 6-hour window, so a
+    bound that ignored the window would be lower. Without a topic nothing is bounded."""
     with session_scope(stores[kind]) as session:
         for hours in (6, 168):
             oldest = NOW - timedelta(hours=hours)
