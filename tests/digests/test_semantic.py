@@ -133,7 +133,9 @@ def stub_taxonomy(monkeypatch: pytest.MonkeyPatch, probabilities: list[float]) -
 @pytest.mark.parametrize(
     ("probabilities", "title", "expected"),
     [
-        ([0.6, 0.25, 0.1, 0.05], "nothing", ["a"]),  # the runner-up is under SECOND_MIN
+        ([0.6, 0.25, 0.1, 0.05], "nothing", ["a"]),  # the runner-up is under SECOND_MIN and SECOND_RATIO
+        ([0.4, 0.22, 0.2, 0.18], "nothing", ["a", "b"]),  # torn between two: at least SECOND_RATIO of the top
+        ([0.45, 0.2, 0.2, 0.15], "nothing", ["a"]),  # under both
         ([0.5, 0.35, 0.1, 0.05], "nothing", ["a", "b"]),  # a clear second topic
         ([0.1, 0.05, 0.05, 0.8], "nothing", []),  # "no topic" is likeliest
         ([0.1, 0.05, 0.05, 0.8], "gamma news", ["c"]),  # a keyword topic counts anyway
