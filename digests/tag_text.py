@@ -35,7 +35,8 @@ _DATELINE_RE = re.compile(
 # "BBC News", "Fox Business"): up to four capitalised words ending in a word that names a news outlet.
 _OUTLET = (
     r"(?:[A-Z][\w&'’.-]*\s+){0,3}(?:News|Times|Post|Journal|Herald|Tribune|Telegraph|Guardian|Independent|"
-    r"Gazette|Chronicle|Observer|Express|Mirror|Mail|Standard|Economist|Business|Magazine|Wire|Insider|Online)"
+    r"Gazette|Chronicle|Observer|Express|Mirror|Mail|Standard|Economist|Business|Magazine|Wire|Insider|Online|"
+    r"World|Daily|Weekly|Today)"
 )
 # A credit closing a headline: in brackets ("(Reuters)", "[AP]", "(SPACE.com)"), or after a dash or bar
 # between spaces ("- Reuters", "| BBC News", "- The New York Times").
