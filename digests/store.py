@@ -627,27 +627,25 @@ class TextSearch:
             return (sa.literal_column("+story.id") if scan_by_time else col(Story.id)).in_(self.matching_ids())
         return _tsquery_condition([term for term, _ in self.terms])
 
-    def count(self, session: Session, *, cap: int, lowest: int = 0) -> int:
+    def count(self, session: Session, *, cap: int, lowest: int = 0,
+              window: tuple[datetime, datetime] | None = None) -> int:
         """How many stories from id `lowest` on match, no further than `cap` (so a common word costs no more than
         a rare one).
 
         SQLite counts (FTS5 reads a doclist at a fraction of a microsecond a match). PostgreSQL would
         fetch every matching row to count it, so its planner's estimate is taken instead (from the
-        lexeme statistics of ANALYZE): it only chooses a plan, never what is found.
+        lexeme statistics of ANALYZE): it only chooses a plan, never what is found. There, `window`
+        (oldest, newest) counts only the matches dated in it, as PostgreSQL reads them (see
+        `digests.story_search.by_matches`); SQLite's full-text index holds no time.
         """
         if self.dialect != "sqlite":
-            explain, constants = _postgresql_explain(len(self.terms), session.get_bind().dialect)
+            explain, constants = _postgresql_explain(len(self.terms), session.get_bind().dialect, window is not None)
             values = {**constants, **self.params, "lowest": lowest}
+            if window is not None:
+                values["oldest"], values["now"] = window
             plan = session.connection().exec_driver_sql(explain, values).scalar()
             return min(cap, int(plan[0]["Plan"]["Plan Rows"]))
         return session.connection().execute(_sqlite_count(), {**self.params, "cap": cap, "lowest": lowest}).scalar_one()
-
-    def hits(self, session: Session, story_ids: Sequence[int]) -> set[int]:
-        """PostgreSQL: which of `story_ids` match (on SQLite `matching_between` does it in the walk's own statement)."""
-        if not story_ids:
-            return set()
-        statement = _postgresql_hits(len(self.terms))
-        return set(session.connection().execute(statement, {**self.params, "ids": list(story_ids)}).scalars())
 
     def matching_between(self, lowest: sa.ColumnElement[int], highest: sa.ColumnElement[int]) -> sa.Select:
         """SQLite: the ids of matching stories from `lowest` to `highest`, with the parameters of `params`;
@@ -683,7 +681,14 @@ def _postgresql_condition(terms: int) -> sa.ColumnElement[bool]:
     return _tsquery_condition([sa.bindparam(f"term_{index}", type_=sa.String) for index in range(terms)])
 
 
-def _tsquery_condition(terms: Sequence[str | sa.BindParameter[str]]) -> sa.ColumnElement[bool]:
+@functools.cache
+def postgresql_query(terms: int) -> tuple[sa.ColumnElement, sa.ColumnElement[bool]]:
+    """PostgreSQL: the tsquery of a `TextSearch` of `terms` terms (the parameters of its `params`), and whether
+    every term was read as a word; a story matches when both hold of its `search` column."""
+    return _tsquery([sa.bindparam(f"term_{index}", type_=sa.String) for index in range(terms)])
+
+
+def _tsquery(terms: Sequence[str | sa.BindParameter[str]]) -> tuple[sa.ColumnElement, sa.ColumnElement[bool]]:
     # PostgreSQL parses each term as it parsed the stories ("U.S." is one token there), as a phrase.
     phrases = [sa.func.phraseto_tsquery(sa.literal_column("'briefbot_english'::regconfig"), term) for term in terms]
     query_ts = phrases[0]
@@ -691,26 +696,28 @@ def _tsquery_condition(terms: Sequence[str | sa.BindParameter[str]]) -> sa.Colum
         query_ts = query_ts.op("&&")(phrase)
     # A term PostgreSQL reads as nothing ("½", a 3,000-letter word) matches nothing, as on SQLite,
     # rather than dropping out of the AND and widening the search.
-    every_term_read = sa.and_(*(sa.func.numnode(phrase) > 0 for phrase in phrases))
+    return query_ts, sa.and_(*(sa.func.numnode(phrase) > 0 for phrase in phrases))
+
+
+def _tsquery_condition(terms: Sequence[str | sa.BindParameter[str]]) -> sa.ColumnElement[bool]:
+    query_ts, every_term_read = _tsquery(terms)
     return sa.and_(every_term_read, sa.literal_column("story.search").op("@@")(query_ts))
 
 
 @functools.cache
-def _postgresql_explain(terms: int, dialect: sa.Dialect) -> tuple[str, dict[str, object]]:
-    """EXPLAIN of the matches of a search of `terms` terms from story `lowest` on, as SQL with the driver's named
-    parameters, and the values of its constants' parameters."""
-    statement = sa.select(sa.literal_column("1")).select_from(sa.table("story")).where(
-        _postgresql_condition(terms), sa.literal_column("story.id") >= sa.bindparam("lowest", type_=sa.BigInteger))
+def _postgresql_explain(terms: int, dialect: sa.Dialect, windowed: bool) -> tuple[str, dict[str, object]]:
+    """EXPLAIN of the matches of a search of `terms` terms from story `lowest` on (dated from `oldest` to `now`
+    if `windowed`), as SQL with the driver's named parameters, and the values of its constants' parameters."""
+    conditions = [_postgresql_condition(terms),
+                  sa.literal_column("story.id") >= sa.bindparam("lowest", type_=sa.BigInteger)]
+    if windowed:
+        moment, timestamp = sa.literal_column("story.effective_at"), sa.DateTime(timezone=True)
+        conditions += [moment >= sa.bindparam("oldest", type_=timestamp), moment <= sa.bindparam("now", type_=timestamp)]
+    statement = sa.select(sa.literal_column("1")).select_from(sa.table("story")).where(*conditions)
     compiled = statement.compile(dialect=dialect)
+    variable = {"lowest", "oldest", "now"}
     return f"EXPLAIN (FORMAT JSON) {compiled}", {name: value for name, value in compiled.params.items()
-                                                 if not name.startswith("term_") and name != "lowest"}
-
-
-@functools.cache
-def _postgresql_hits(terms: int) -> sa.Select:
-    # One array parameter: thousands of separate ones cost more to plan than the probe.
-    ids = sa.bindparam("ids", type_=postgresql.ARRAY(sa.BigInteger))
-    return matching_statement(("postgresql", terms)).where(col(Story.id) == sa.any_(ids))
+                                                 if not name.startswith("term_") and name not in variable}
 
 
 def topic_links(*, session: Session, story_ids: Sequence[int]) -> dict[int, list[str]]:

@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from digests.models import Story, StoryTopic
-from digests.store import TextSearch, matching_statement, visible_to_parameter
+from digests.store import TextSearch, matching_statement, postgresql_query, visible_to_parameter
 from digests.story_items import listing
 
 
@@ -147,7 +147,7 @@ def by_time(session: Session, search: StorySearch, text: TextSearch, thresholds:
             return found[:search.limit]
         if weigh and not walked and not _fills_soon(len(found), read, search.limit, thresholds.walk_budget):
             lowest = lowest_story_id(session, search)
-            matches = text.count(session, cap=thresholds.some_matches, lowest=lowest)
+            matches = text.count(session, cap=thresholds.some_matches, lowest=lowest, window=_window(search))
             if text.dialect == "sqlite":
                 if matches < thresholds.few_matches:
                     return by_matches(session, search, text, lowest)
@@ -166,8 +166,12 @@ def by_time(session: Session, search: StorySearch, text: TextSearch, thresholds:
             left = session.connection().execute(
                 counted, _params(search, after=after, cap=thresholds.window_count_cap)).scalar_one()
             lowest = lowest_story_id(session, search) if lowest is None else lowest
-            if text.count(session, cap=left, lowest=lowest) < left:
+            if text.count(session, cap=left, lowest=lowest, window=_window(search)) < left:
                 return by_matches(session, search, text, lowest)
+
+
+def _window(search: StorySearch) -> tuple[datetime, datetime]:
+    return search.oldest, search.now
 
 
 def lowest_story_id(session: Session, search: StorySearch) -> int:
@@ -230,15 +234,15 @@ def _page(session: Session, search: StorySearch, text: TextSearch, after: int | 
           size: int) -> tuple[list[int], int | None, int]:
     """The next `size` rows of the walk: (those that match, in order; the last row's story id; how many were read).
 
-    On SQLite this is one statement: the page, numbered, probed against the matches within the page's
-    id range, returning the matching rows and the last one.
+    One statement: on SQLite the page, numbered, probed against the matches within the page's id range,
+    returning the matching rows and the last one; on PostgreSQL every row of the page with whether its
+    story matches.
     """
     params = _params(search, after=after, size=size)
     if text.dialect != "sqlite":
-        walked = list(session.connection().execute(
-            _walk(search.topic is not None, after is not None).limit(sa.bindparam("size")), params).scalars())
-        matching = text.hits(session, walked)
-        return [story_id for story_id in walked if story_id in matching], (walked[-1] if walked else None), len(walked)
+        rows = session.connection().execute(
+            _postgresql_page(text.shape, search.topic is not None, after is not None), params).all()
+        return [story_id for story_id, matched in rows if matched], (rows[-1][0] if rows else None), len(rows)
     rows = session.connection().execute(_sqlite_page(search.topic is not None, after is not None), params).all()
     if not rows:
         return [], None, 0
@@ -257,6 +261,20 @@ def _sqlite_page(by_topic: bool, after: bool) -> sa.Select:
     rowid = sa.column("rowid")
     hit = numbered.c.id.in_(matching_statement(("sqlite", 1)).where(rowid >= lowest, rowid <= highest))
     return sa.select(numbered.c.id, numbered.c.k, hit).where(sa.or_(hit, numbered.c.k == read)).order_by(numbered.c.k)
+
+
+@functools.cache
+def _postgresql_page(shape: tuple[str, int], by_topic: bool, after: bool) -> sa.Select:
+    # The page is walked first (materialised), then each of its stories read by id and matched against the
+    # words' query, parsed once. As two statements this cost a round trip more, and matching by the ids
+    # alone let PostgreSQL read the words' matches over the whole store from the GIN index instead
+    # ("interest rates" on a page of 512: 60 ms).
+    page = _walk(by_topic, after, with_time=True).limit(sa.bindparam("size")).cte("page").prefix_with("MATERIALIZED")
+    query_ts, every_term_read = postgresql_query(shape[1])
+    query = sa.select(query_ts.label("words"), every_term_read.label("read")).cte("query").prefix_with("MATERIALIZED")
+    matched = sa.and_(query.c.read, sa.literal_column("story.search").op("@@")(query.c.words))
+    return sa.select(page.c.id, matched).select_from(page).join(Story, col(Story.id) == page.c.id).join(
+        query, sa.true()).order_by(page.c.moment.desc(), page.c.id.desc())
 
 
 @functools.cache
@@ -322,7 +340,11 @@ def _by_matches(shape: tuple[str, int], by_topic: bool, visible: bool) -> sa.Sel
     sqlite = shape[0] == "sqlite"
     matches = _matching_from_lowest(shape)
     if not sqlite:
-        # Materialised: PostgreSQL would otherwise weigh the matches against the time index itself.
+        # The window's time range beside the words: PostgreSQL ANDs the GIN index's matches with the time
+        # index's range before reading any row, so a word's matches cost what the window holds ("looted" in
+        # a day: 28 → 2 ms). Materialised: PostgreSQL would otherwise weigh the matches against the time
+        # index itself, walking it newest first.
+        matches = matches.where(*_in_window(col(Story.effective_at)))
         matches = sa.select(matches.cte("matches").prefix_with("MATERIALIZED").c.id)
     statement = sa.select(col(Story.id)).where(col(Story.id).in_(matches),
                                                *_story_conditions(unindexed=sqlite, visible=visible))
