@@ -712,7 +712,8 @@ def _postgresql_explain(terms: int, dialect: sa.Dialect, windowed: bool) -> tupl
                   sa.literal_column("story.id") >= sa.bindparam("lowest", type_=sa.BigInteger)]
     if windowed:
         moment, timestamp = sa.literal_column("story.effective_at"), sa.DateTime(timezone=True)
-        conditions += [moment >= sa.bindparam("oldest", type_=timestamp), moment <= sa.bindparam("now", type_=timestamp)]
+        conditions += [moment >= sa.bindparam("oldest", type_=timestamp),
+                       moment <= sa.bindparam("now", type_=timestamp)]
     statement = sa.select(sa.literal_column("1")).select_from(sa.table("story")).where(*conditions)
     compiled = statement.compile(dialect=dialect)
     variable = {"lowest", "oldest", "now"}

@@ -95,8 +95,8 @@ def test_a_format_label_changes_no_story_s_topics(label):
     ("Fed raises rates again | BBC News", "Fed raises rates again"),
     ("Mets sweep Yankees - New York Post ", "Mets sweep Yankees"),
     ("Four revelations from the Webb telescope - Nature.com", "Four revelations from the Webb telescope"),
-    ("Talks resume - CNN (Reuters)", "Talks resume"),
-    ("Intel readies a dual-core chip (PC World)", "Intel readies a dual-core chip"),  # an aggregator's credit after the agency's
+    ("Talks resume - CNN (Reuters)", "Talks resume"),  # an aggregator's credit after the agency's
+    ("Intel readies a dual-core chip (PC World)", "Intel readies a dual-core chip"),
 ])
 def test_a_credit_closing_a_headline_is_left_out(title, rest):
     assert without_credit(title) == rest
