@@ -142,7 +142,7 @@ def by_time(session: Session, search: StorySearch, text: TextSearch, thresholds:
     lowest: int | None = None  # the lowest story id the answer can hold, once weighed
     while True:
         hits, last, read = _page(session, search, text, after, page)
-        found += _kept(session, search, hits)
+        found += hits
         if len(found) >= search.limit or read < page:
             return found[:search.limit]
         if weigh and not walked and not _fills_soon(len(found), read, search.limit, thresholds.walk_budget):
@@ -232,22 +232,25 @@ def _probing(shape: tuple[str, int], by_topic: bool, visible: bool) -> sa.Select
 
 def _page(session: Session, search: StorySearch, text: TextSearch, after: int | None,
           size: int) -> tuple[list[int], int | None, int]:
-    """The next `size` rows of the walk: (those that match, in order; the last row's story id; how many were read).
+    """The next `size` rows of the walk: (those that match and are kept (see `_kept`), in order; the last row's
+    story id; how many were read).
 
-    One statement: on SQLite the page, numbered, probed against the matches within the page's id range,
-    returning the matching rows and the last one; on PostgreSQL every row of the page with whether its
-    story matches.
+    On SQLite one statement reads the page, numbered, probed against the matches within the page's id
+    range, returning the matching rows and the last one, and `_kept` then keeps those of the window and
+    viewer; on PostgreSQL one statement returns every row of the page with whether its story matches and
+    is kept.
     """
     params = _params(search, after=after, size=size)
     if text.dialect != "sqlite":
-        rows = session.connection().execute(
-            _postgresql_page(text.shape, search.topic is not None, after is not None), params).all()
-        return [story_id for story_id, matched in rows if matched], (rows[-1][0] if rows else None), len(rows)
+        by_topic, visible = search.topic is not None, search.guild_ids is not None
+        rows = session.connection().execute(_postgresql_page(text.shape, by_topic, visible, after is not None),
+                                            params).all()
+        return [story_id for story_id, hit in rows if hit], (rows[-1][0] if rows else None), len(rows)
     rows = session.connection().execute(_sqlite_page(search.topic is not None, after is not None), params).all()
     if not rows:
         return [], None, 0
     last_id, read, _ = rows[-1]  # the page's last row is always returned, numbered with the page's size
-    return [story_id for story_id, _, matched in rows if matched], last_id, read
+    return _kept(session, search, [story_id for story_id, _, matched in rows if matched]), last_id, read
 
 
 @functools.cache
@@ -264,15 +267,16 @@ def _sqlite_page(by_topic: bool, after: bool) -> sa.Select:
 
 
 @functools.cache
-def _postgresql_page(shape: tuple[str, int], by_topic: bool, after: bool) -> sa.Select:
-    # The page is walked first (materialised), then each of its stories read by id and matched against the
-    # words' query, parsed once. As two statements this cost a round trip more, and matching by the ids
-    # alone let PostgreSQL read the words' matches over the whole store from the GIN index instead
-    # ("interest rates" on a page of 512: 60 ms).
+def _postgresql_page(shape: tuple[str, int], by_topic: bool, visible: bool, after: bool) -> sa.Select:
+    # The page is walked first (materialised), then each of its stories read by id, matched against the
+    # words' query (parsed once) and kept or not (`_kept`). As three statements this cost two round trips
+    # more, and matching by the ids alone let PostgreSQL read the words' matches over the whole store from
+    # the GIN index instead ("interest rates" on a page of 512: 60 ms).
     page = _walk(by_topic, after, with_time=True).limit(sa.bindparam("size")).cte("page").prefix_with("MATERIALIZED")
     query_ts, every_term_read = postgresql_query(shape[1])
     query = sa.select(query_ts.label("words"), every_term_read.label("read")).cte("query").prefix_with("MATERIALIZED")
-    matched = sa.and_(query.c.read, sa.literal_column("story.search").op("@@")(query.c.words))
+    kept = _story_conditions(visible=visible) if by_topic else ([visible_to_parameter()] if visible else [])
+    matched = sa.and_(query.c.read, sa.literal_column("story.search").op("@@")(query.c.words), *kept)
     return sa.select(page.c.id, matched).select_from(page).join(Story, col(Story.id) == page.c.id).join(
         query, sa.true()).order_by(page.c.moment.desc(), page.c.id.desc())
 
