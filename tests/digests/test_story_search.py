@@ -176,8 +176,9 @@ def test_every_plan_gives_the_plain_answer(stores, taxonomy, kind):
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_the_matches_are_read_from_the_lowest_story_id_of_the_topics_window(stores, kind):
-    """The bound is the window's own lowest id: the store's first story is dated before a 6-hour window, so a
-    bound that ignored the window would be lower. Without a topic nothing is bounded."""
+    """On SQLite the bound is the window's own lowest id: the store's first story is dated before a 6-hour
+    window, so a bound that ignored the window would be lower. Without a topic nothing is bounded, nor on
+    PostgreSQL, which reads the matches within the window's time range instead."""
     with session_scope(stores[kind]) as session:
         for hours in (6, 168):
             oldest = NOW - timedelta(hours=hours)
@@ -186,7 +187,7 @@ def test_the_matches_are_read_from_the_lowest_story_id_of_the_topics_window(stor
                 col(StoryTopic.effective_at) <= NOW)).scalars().all()
             text = text_search(session, "alpha")
             on_topic = StorySearch(oldest=oldest, now=NOW, limit=5, topic="technology", text=text)
-            assert lowest_story_id(session, on_topic) == min(window)
+            assert lowest_story_id(session, on_topic) == (min(window) if kind == "sqlite" else 0)
             assert lowest_story_id(session, StorySearch(oldest=oldest, now=NOW, limit=5, text=text)) == 0
 
 
