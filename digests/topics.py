@@ -57,7 +57,7 @@ from pathlib import Path
 
 from digests import semantic
 from digests.errors import ConfigError, NotFoundError
-from digests.tag_text import headline_read, without_dateline
+from digests.tag_text import headline_read, text_read
 
 log = logging.getLogger(__name__)
 
@@ -320,10 +320,11 @@ class Taxonomy:
     def tag_many(self, stories: Sequence[tuple[str, str]]) -> list[list[str]]:
         """The topics of each (title, text) story, in taxonomy order; one batch for the semantic model.
 
-        Neither a format label opening the title ("WATCH: "), a credit closing it ("(Reuters)"), nor a wire
-        dateline opening the text ("WASHINGTON (Reuters) - ") is read: see `digests.tag_text`.
+        Neither a format label opening the title ("WATCH: "), a credit closing it ("(Reuters)"), a wire
+        dateline opening the text ("WASHINGTON (Reuters) - ") nor feed boilerplate ending its lines ("Read
+        more") is read: see `digests.tag_text`.
         """
-        stories = [(headline_read(title), without_dateline(text)) for title, text in stories]
+        stories = [(headline_read(title), text_read(text)) for title, text in stories]
         scores = [self._matcher.scores(title, text[:TEXT_PREFIX_CHARS]) for title, text in stories]
         tagger = self.semantic_tagger
         if tagger is None or not stories:
@@ -475,7 +476,7 @@ def read_examples_file(path: Path, slugs: set[str]) -> list[tuple[str, str]]:
             raise ConfigError(f"{where}, line {number}: unknown topic {slug!r}")
         if title.strip():
             # Read as stories are read when tagged (see tag_many).
-            rows.append((slug, semantic_text(headline_read(title.strip()), without_dateline(summary.strip()))))
+            rows.append((slug, semantic_text(headline_read(title.strip()), text_read(summary.strip()))))
     return rows
 
 
