@@ -1,5 +1,5 @@
-"""What the taggers read of a story: its headline without a format label or credit, its summary without a
-wire dateline.
+"""What the taggers read of a story: its headline without a format label or credit, its text without a wire
+dateline or feed boilerplate.
 
 Feeds mark a story's format in its headline ("WATCH: ", "Live updates: ", "Opinion | ", "Exclusive: "),
 credit its source at the headline's end ("... (Reuters)", "... - The New York Times" as news aggregators
@@ -7,8 +7,8 @@ do, "... (SPACE.com)"), and agency copy opens its summary with where and by whom
 ("WASHINGTON (Reuters) - ", "NEW YORK, Nov 30 (Reuters) - ", "PARIS (AFP) — ", "AP - ",
 "washingtonpost.com - ", sometimes twice: "Canadian Press - TORONTO (CP) - "), and feed software ends
 summaries with its own words ("The post ... appeared first on TechCrunch.", "Continue reading...",
-"[…]"). Those words say nothing of the topic, yet they moved it: put in front of each held-out HuffPost
-story, the Reuters dateline changed the topics of about one story in seven (mostly towards politics,
+"[…]"). Those words say nothing of the topic, yet they moved it: added to each held-out HuffPost story,
+the Reuters dateline changed the topics of about one story in seven (mostly towards politics,
 through "Washington"), a format label of one in twenty to forty, " (Reuters)" after the headline of one
 in nine (" (washingtonpost.com)" one in six), and WordPress's closing line after the summary of one in
 eight. What is shown keeps them: only tagging reads the text without them.
