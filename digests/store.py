@@ -627,22 +627,19 @@ class TextSearch:
             return (sa.literal_column("+story.id") if scan_by_time else col(Story.id)).in_(self.matching_ids())
         return _tsquery_condition([term for term, _ in self.terms])
 
-    def count(self, session: Session, *, cap: int, lowest: int = 0,
-              window: tuple[datetime, datetime] | None = None) -> int:
-        """How many stories from id `lowest` on match, no further than `cap` (so a common word costs no more than
-        a rare one).
+    def count(self, session: Session, *, cap: int, window: tuple[datetime, datetime], lowest: int = 0) -> int:
+        """How many stories match, no further than `cap` (so a common word costs no more than a rare one).
 
-        SQLite counts (FTS5 reads a doclist at a fraction of a microsecond a match). PostgreSQL would
-        fetch every matching row to count it, so its planner's estimate is taken instead (from the
-        lexeme statistics of ANALYZE): it only chooses a plan, never what is found. There, `window`
-        (oldest, newest) counts only the matches dated in it, as PostgreSQL reads them (see
-        `digests.story_search.by_matches`); SQLite's full-text index holds no time.
+        SQLite counts the matches from story id `lowest` on (FTS5 reads a doclist at a fraction of a
+        microsecond a match; its index holds no time). PostgreSQL would fetch every matching row to count
+        it, so its planner's estimate of the matches dated in `window` (oldest, newest) is taken instead
+        (from the lexeme statistics of ANALYZE), as PostgreSQL reads them (see
+        `digests.story_search.by_matches`): it only chooses a plan, never what is found.
         """
         if self.dialect != "sqlite":
-            explain, constants = _postgresql_explain(len(self.terms), session.get_bind().dialect, window is not None)
-            values = {**constants, **self.params, "lowest": lowest}
-            if window is not None:
-                values["oldest"], values["now"] = window
+            explain, constants = _postgresql_explain(len(self.terms), session.get_bind().dialect)
+            oldest, newest = window
+            values = {**constants, **self.params, "oldest": oldest, "now": newest}
             plan = session.connection().exec_driver_sql(explain, values).scalar()
             return min(cap, int(plan[0]["Plan"]["Plan Rows"]))
         return session.connection().execute(_sqlite_count(), {**self.params, "cap": cap, "lowest": lowest}).scalar_one()
@@ -678,7 +675,7 @@ def _sqlite_count() -> sa.Select:
 
 @functools.cache
 def _postgresql_condition(terms: int) -> sa.ColumnElement[bool]:
-    return _tsquery_condition([sa.bindparam(f"term_{index}", type_=sa.String) for index in range(terms)])
+    return _matched(*postgresql_query(terms))
 
 
 @functools.cache
@@ -700,25 +697,24 @@ def _tsquery(terms: Sequence[str | sa.BindParameter[str]]) -> tuple[sa.ColumnEle
 
 
 def _tsquery_condition(terms: Sequence[str | sa.BindParameter[str]]) -> sa.ColumnElement[bool]:
-    query_ts, every_term_read = _tsquery(terms)
+    return _matched(*_tsquery(terms))
+
+
+def _matched(query_ts: sa.ColumnElement, every_term_read: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
     return sa.and_(every_term_read, sa.literal_column("story.search").op("@@")(query_ts))
 
 
 @functools.cache
-def _postgresql_explain(terms: int, dialect: sa.Dialect, windowed: bool) -> tuple[str, dict[str, object]]:
-    """EXPLAIN of the matches of a search of `terms` terms from story `lowest` on (dated from `oldest` to `now`
-    if `windowed`), as SQL with the driver's named parameters, and the values of its constants' parameters."""
-    conditions = [_postgresql_condition(terms),
-                  sa.literal_column("story.id") >= sa.bindparam("lowest", type_=sa.BigInteger)]
-    if windowed:
-        moment, timestamp = sa.literal_column("story.effective_at"), sa.DateTime(timezone=True)
-        conditions += [moment >= sa.bindparam("oldest", type_=timestamp),
-                       moment <= sa.bindparam("now", type_=timestamp)]
-    statement = sa.select(sa.literal_column("1")).select_from(sa.table("story")).where(*conditions)
+def _postgresql_explain(terms: int, dialect: sa.Dialect) -> tuple[str, dict[str, object]]:
+    """EXPLAIN of the matches of a search of `terms` terms dated from `oldest` to `now`, as SQL with the driver's
+    named parameters, and the values of its constants' parameters."""
+    moment, timestamp = sa.literal_column("story.effective_at"), sa.DateTime(timezone=True)
+    statement = sa.select(sa.literal_column("1")).select_from(sa.table("story")).where(
+        _postgresql_condition(terms), moment >= sa.bindparam("oldest", type_=timestamp),
+        moment <= sa.bindparam("now", type_=timestamp))
     compiled = statement.compile(dialect=dialect)
-    variable = {"lowest", "oldest", "now"}
     return f"EXPLAIN (FORMAT JSON) {compiled}", {name: value for name, value in compiled.params.items()
-                                                 if not name.startswith("term_") and name not in variable}
+                                                 if not name.startswith("term_") and name not in ("oldest", "now")}
 
 
 def topic_links(*, session: Session, story_ids: Sequence[int]) -> dict[int, list[str]]:

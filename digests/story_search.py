@@ -148,7 +148,7 @@ def by_time(session: Session, search: StorySearch, text: TextSearch, thresholds:
             return found[:search.limit]
         if weigh and not walked and not _fills_soon(len(found), read, search.limit, thresholds.walk_budget):
             lowest = lowest_story_id(session, search)
-            matches = text.count(session, cap=thresholds.some_matches, lowest=lowest, window=_window(search))
+            matches = text.count(session, cap=thresholds.some_matches, window=_window(search), lowest=lowest)
             if text.dialect == "sqlite":
                 if matches < thresholds.few_matches:
                     return by_matches(session, search, text, lowest)
@@ -167,7 +167,7 @@ def by_time(session: Session, search: StorySearch, text: TextSearch, thresholds:
             left = session.connection().execute(
                 counted, _params(search, after=after, cap=thresholds.window_count_cap)).scalar_one()
             lowest = lowest_story_id(session, search) if lowest is None else lowest
-            if text.count(session, cap=left, lowest=lowest, window=_window(search)) < left:
+            if text.count(session, cap=left, window=_window(search), lowest=lowest) < left:
                 return by_matches(session, search, text, lowest)
 
 
@@ -367,9 +367,11 @@ def _by_matches(shape: tuple[str, int], by_topic: bool, visible: bool) -> sa.Sel
 
 
 def _matching_from_lowest(shape: tuple[str, int]) -> sa.Select:
-    """The matching ids from the parameter `lowest` on."""
-    lowest = sa.column("rowid") if shape[0] == "sqlite" else col(Story.id)
-    return matching_statement(shape).where(lowest >= sa.bindparam("lowest"))
+    """The matching ids: on SQLite from the parameter `lowest` on; PostgreSQL has no such bound (see
+    `lowest_story_id`)."""
+    if shape[0] != "sqlite":
+        return matching_statement(shape)
+    return matching_statement(shape).where(sa.column("rowid") >= sa.bindparam("lowest"))
 
 
 def _story_conditions(*, unindexed: bool = False, visible: bool) -> list[sa.ColumnElement[bool]]:
