@@ -95,7 +95,7 @@ def test_fitting_is_deterministic_and_kept_in_the_cache(tmp_path: Path, monkeypa
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
     texts = ["Probe lands on a comet", "A new pasta dish", "Local fete raises money"]
     first = load_taxonomy(path).semantic_tagger.probabilities(texts)
-    assert len(list((cache / "briefbot").glob("topic-head-*.npy"))) == 1
+    assert len(list((cache / "briefbot").glob("topic-head-*.npz"))) == 1
 
     def no_refit(*args, **kwargs):
         raise AssertionError("fitted again although the cache holds the head")
@@ -199,32 +199,60 @@ def test_the_keyword_tagger_does_not_read_the_examples_file(tmp_path: Path) -> N
         load_taxonomy(path, cache=False)
 
 
+def test_a_bag_holds_each_known_token_once_with_its_count() -> None:
+    bags = semantic.TokenBags.of([[5, 2, 5, 0, 5], [], [0], [3]], unknown=0, vocabulary=8)
+    assert bags.starts.tolist() == [0, 2, 2, 2, 3]  # the second and third texts hold nothing known
+    assert bags.tokens.tolist() == [2, 5, 3] and bags.counts.tolist() == [1, 3, 1]
+    idf = np.arange(8, dtype=np.float64)
+    weighted = bags.weighted(idf)
+    assert np.allclose(weighted, [2 / np.hypot(2, 15), 15 / np.hypot(2, 15), 1.0])
+
+
 def test_the_head_is_the_penalised_logistic_regression_optimum() -> None:
-    """The fitted weights minimise the weighted, class-balanced, L2-penalised log loss: no small step lowers it."""
+    """The fitted weights minimise the weighted, class-balanced, L2-penalised log loss over a text's vector and
+    its bag of tokens (counts times inverse document frequency, unit length): no small step lowers it."""
     rng = np.random.default_rng(7)
     centres = rng.normal(size=(3, 8))
     labels = rng.integers(0, 3, 300)
     vectors = centres[labels] + rng.normal(scale=1.5, size=(300, 8))
     vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    # Twelve tokens, the first nine leaning to a class each (token 11 in no text); token 0 is "unknown".
+    ids = [[*rng.integers(1 + 3 * label, 4 + 3 * label, 2), *rng.integers(1, 11, 3), 0] for label in labels]
+    encoded = semantic.Encoded(vectors, semantic.TokenBags.of(ids, unknown=0, vocabulary=12))
     examples = [semantic.Example(int(label), str(i), 1.0 + (label == 0)) for i, label in enumerate(labels)]
-    head = semantic.TopicHead.fit(vectors, examples, 4)  # class 3 has no example
+    head = semantic.TopicHead.fit(encoded, examples, 4)  # class 3 has no example
 
     given = np.array([e.weight for e in examples])
     totals = np.bincount(labels, weights=given, minlength=4)
     weights = given * given.sum() / (3 * totals[labels])  # each of the 3 taught classes weighs the same
+    counts = np.zeros((300, 12))
+    for row, tokens in enumerate(ids):
+        for token in tokens[:-1]:
+            counts[row, token] += 1
+    idf = np.log(301 / (1 + (counts > 0).sum(axis=0)))
+    bags = counts * idf
+    bags /= np.linalg.norm(bags, axis=1, keepdims=True)
+    assert np.allclose(head.idf[1:11], idf[1:11]) and head.idf[11] == pytest.approx(np.log(301))
 
-    def loss(solution) -> float:
-        scores = vectors @ solution[:-1] + solution[-1]
+    def loss(solution, token_solution) -> float:
+        scores = vectors @ solution[:-1] + solution[-1] + bags @ token_solution
         scores -= scores.max(axis=1, keepdims=True)
         log_p = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
-        penalty = 0.5 / semantic.INVERSE_PENALTY * (solution[:-1] ** 2).sum()
+        penalty = 0.5 / semantic.INVERSE_PENALTY * ((solution[:-1] ** 2).sum() + (token_solution ** 2).sum())
         return -(weights * log_p[np.arange(len(labels)), labels]).sum() + penalty
 
     fitted = head.weights[:, :3].astype(np.float64)
-    best = loss(fitted)
+    fitted_tokens = head.token_weights[:, :3].astype(np.float64)
+    assert not fitted_tokens[[0, 11]].any()  # no weight for a token no text holds
+    best = loss(fitted, fitted_tokens)
     for _ in range(20):
         nudged = fitted + rng.normal(scale=0.01, size=fitted.shape)
-        assert loss(nudged) > best
-    assert head.probabilities(vectors)[:, 3].max() < 1e-6  # a class without examples never wins
-    again = semantic.TopicHead.fit(vectors, examples, 4)
-    assert np.array_equal(again.weights, head.weights)
+        nudged_tokens = fitted_tokens + rng.normal(scale=0.01, size=fitted_tokens.shape) * (counts.any(axis=0))[:, None]
+        assert loss(nudged, fitted_tokens) > best and loss(fitted, nudged_tokens) > best
+    probabilities = head.probabilities(encoded)
+    scores = vectors @ head.weights[:-1] + head.weights[-1] + bags @ head.token_weights
+    expected = np.exp(scores - scores.max(axis=1, keepdims=True))
+    assert np.allclose(probabilities, expected / expected.sum(axis=1, keepdims=True), atol=1e-5)
+    assert probabilities[:, 3].max() < 1e-6  # a class without examples never wins
+    again = semantic.TopicHead.fit(encoded, examples, 4)
+    assert np.array_equal(again.weights, head.weights) and np.array_equal(again.token_weights, head.token_weights)

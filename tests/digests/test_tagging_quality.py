@@ -86,12 +86,13 @@ def test_each_topic_is_sane(labelled: Quality) -> None:
 
 def test_held_out_news_is_tagged_with_its_section(held_out: Quality) -> None:
     assert held_out.macro_recall >= 0.73
-    assert held_out.mis_tagged <= 0.22
-    assert held_out.coarse_macro_recall >= 0.76
+    assert held_out.mis_tagged <= 0.18  # 20.3 % before the head read a text's bag of tokens, 16.7 % after
+    assert held_out.coarse_macro_recall >= 0.77
     # 12.8 % before the model's vectors were tuned, 11.4 % after, 12.0 % with MasakhaNEWS's raw annotations
     # (1,598 BBC rows, most of them sport, technology and health, which lift the held-out BBC set below),
-    # 10.5 % with a weaker penalty on the head and a runner-up half as likely as the top topic kept.
-    assert held_out.coarse_mis_tagged <= 0.11
+    # 10.5 % with a weaker penalty on the head and a runner-up half as likely as the top topic kept, 8.6 %
+    # with the bag of tokens.
+    assert held_out.coarse_mis_tagged <= 0.095
     assert held_out.untagged <= 0.03
     assert held_out.topics_per_story <= 1.6
 
@@ -101,10 +102,11 @@ def test_held_out_uk_news_is_tagged_with_its_section(held_out_uk: Quality) -> No
     # coarse classes are what is held to account here.
     # Before the model's vectors were tuned: 0.81 and 14.6 %; after: 0.84 and 12.1 %; with MasakhaNEWS's
     # raw annotations among the examples: 0.85, 11.3 % and 2.5 % untagged; with a weaker penalty on the head
-    # and a runner-up half as likely as the top topic kept: 0.89, 8.9 % and 1.7 %.
-    assert held_out_uk.coarse_macro_recall >= 0.87
-    assert held_out_uk.coarse_mis_tagged <= 0.095
-    assert held_out_uk.coarse_untagged <= 0.025
+    # and a runner-up half as likely as the top topic kept: 0.89, 8.9 % and 1.7 %; with the head reading a
+    # text's bag of tokens too: 0.91, 7.9 % and 1.1 %.
+    assert held_out_uk.coarse_macro_recall >= 0.89
+    assert held_out_uk.coarse_mis_tagged <= 0.085
+    assert held_out_uk.coarse_untagged <= 0.02
     assert held_out_uk.classes_per_story <= 1.3
 
 
