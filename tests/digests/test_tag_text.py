@@ -28,6 +28,12 @@ from tests.digests.tagging_eval import LABELLED, read_labelled
     ("Canadian Press - TORONTO (CP) - The Leafs won.", "The Leafs won."),
     ("SPACE.com - A comet swung past.", "A comet swung past."),
     ("washingtonpost.com - Voters queued.", "Voters queued."),
+    # Any other source: a short capitalised name in brackets after the place, or alone before a sentence.
+    ("NEW YORK (CNN/Money) - Stocks fell.", "Stocks fell."),
+    ("LONDON (AFX) - Shares rose 3 pct.", "Shares rose 3 pct."),
+    ("Ziff Davis - The chip maker unveiled a processor.", "The chip maker unveiled a processor."),
+    ("The Sports Network - The Yankees won again.", "The Yankees won again."),
+    ("eWEEK - Microsoft patched a flaw.", "Microsoft patched a flaw."),
 ])
 def test_a_leading_dateline_and_credit_are_left_out(text, rest):
     assert without_dateline(text) == rest
@@ -38,6 +44,9 @@ def test_a_leading_dateline_and_credit_are_left_out(text, rest):
     "Reuters reported that the deal failed.",
     "Apple unveiled a phone (AP) - at an event in Cupertino.",  # a lower-case word: not a dateline
     "WASHINGTON (Reuters) - ",  # nothing after it: the text stays as it is
+    "Bank of England - The governor spoke.",  # a lower-case word: not a source's name
+    "Four Nations - a tournament of its own.",  # no sentence after the dash
+    "One Two Three Four - Five.",  # four capitalised words: longer than a source's name
     "",
 ])
 def test_other_openings_are_kept(text):
@@ -50,7 +59,8 @@ def test_only_the_opening_is_looked_at():
     assert without_dateline("LONDON (Reuters) - " + "z " * 50_000).startswith("z z")
 
 
-@pytest.mark.parametrize("dateline", ["WASHINGTON (Reuters) - ", "BEIJING, Nov 30 (AP) — ", "AFP - "])
+@pytest.mark.parametrize("dateline", ["WASHINGTON (Reuters) - ", "BEIJING, Nov 30 (AP) — ", "AFP - ",
+                                      "NEW YORK (CNN/Money) - ", "Ziff Davis - "])
 def test_a_dateline_changes_no_story_s_topics(dateline):
     # Before: "WASHINGTON (Reuters) - " in front of each summary changed the topics of 21 of these 256
     # stories (and of 239 of the 1,548 held-out HuffPost rows), mostly towards politics.
