@@ -47,11 +47,20 @@ _OUTLET = (
     r"Gazette|Chronicle|Observer|Express|Mirror|Mail|Standard|Economist|Business|Magazine|Wire|Insider|Online|"
     r"World|Daily|Weekly|Today)"
 )
-# A credit closing a headline: in brackets ("(Reuters)", "[AP]", "(SPACE.com)"), or after a dash or bar
-# between spaces ("- Reuters", "| BBC News", "- The New York Times").
+# Well-known outlets whose names end in no such word, as aggregators append them ("- CNBC", "| TechCrunch").
+_PUBLISHER = (
+    r"(?:CNBC|NBC|ABC|CBS|Fox|NPR|PBS|ESPN|Sky\s+Sports|ITV|RTÉ|RTE|Al\s+Jazeera|Axios|Politico|Forbes|Fortune|"
+    r"Variety|Deadline|Vox|Slate|Quartz|Wired|The\s+Verge|Engadget|Ars\s+Technica|TechCrunch|TechRadar|"
+    r"Gizmodo|Mashable|ZDNet|ZDNET|CNET|VentureBeat|TechWeb|eWeek|eWEEK|InfoWorld|Computerworld|PCWorld|"
+    r"Ziff\s+Davis|MarketWatch|Barron's|Barron’s|(?:The\s+)?Motley\s+Fool|Seeking\s+Alpha|Yahoo\s+Finance)"
+)
+# A credit closing a headline: in brackets, any short name ("(Reuters)", "[AP]", "(SPACE.com)", "(AFX)"; so
+# also "(UPDATED)", "(Video)", which say nothing of the topic either), or after a dash or bar between spaces a
+# credit or outlet ("- Reuters", "| BBC News", "- The New York Times", "- CNBC"), not any name: "... - MPs",
+# "... - Rishi Sunak" is who said a quoted headline, and tells its topic.
 _TITLE_CREDIT_RE = re.compile(
-    rf"\s*(?:\(\s*(?:{_CREDIT}|{_OUTLET})\s*\)|\[\s*(?:{_CREDIT}|{_OUTLET})\s*\]"
-    rf"|\s[-–—|]\s+(?:{_CREDIT}|{_OUTLET}))\s*$"
+    rf"\s*(?:\(\s*(?:{_CREDIT}|{_OUTLET}|{_NAMED})\s*\)|\[\s*(?:{_CREDIT}|{_OUTLET}|{_NAMED})\s*\]"
+    rf"|\s[-–—|]\s+(?:{_CREDIT}|{_OUTLET}|{_PUBLISHER}))\s*$"
 )
 # Credits are short: only this much of the end of a headline is looked at.
 _TITLE_CREDIT_MAX = 80
