@@ -113,16 +113,13 @@ class Embedder:
         return self._vectors.shape[1]
 
     @property
-    def tokens(self) -> int:
+    def vocabulary(self) -> int:
         """The size of the vocabulary: token ids are below it."""
         return self._zero
 
-    def embed(self, texts: Sequence[str]):
-        """One unit vector a text (all zeros for a text with no known token), as an (n, d) array."""
-        return self.encode(texts).vectors
-
     def encode(self, texts: Sequence[str]) -> Encoded:
-        """Each text's unit vector and bag of tokens, from one pass of the tokenizer."""
+        """Each text's unit vector (all zeros for a text with no known token) and bag of tokens, from one pass of
+        the tokenizer."""
         import numpy as np
 
         encodings = self._tokenizer.encode_batch_fast([t[:TEXT_CHARS] for t in texts], add_special_tokens=False)
@@ -131,7 +128,7 @@ class Embedder:
         # traffic than the arithmetic.
         chunks = [self._mean_vectors(ids[i:i + _CHUNK]) for i in range(0, len(ids), _CHUNK)]
         vectors = np.vstack(chunks) if chunks else np.zeros((0, self.dimensions), np.float32)
-        return Encoded(vectors, TokenBags.of(ids, self._unknown, self.tokens))
+        return Encoded(vectors, TokenBags.of(ids, self._unknown, self.vocabulary))
 
     def _mean_vectors(self, ids: list[list[int]]):
         import numpy as np

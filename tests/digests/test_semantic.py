@@ -28,19 +28,19 @@ def embedder() -> semantic.Embedder:
 
 
 def test_the_packaged_model_embeds_texts_as_unit_vectors(embedder: semantic.Embedder) -> None:
-    vectors = embedder.embed(["Federer beats Nadal to win the Wimbledon title", "", "\u200b"])
+    vectors = embedder.encode(["Federer beats Nadal to win the Wimbledon title", "", "\u200b"]).vectors
     assert vectors.shape == (3, embedder.dimensions)
     assert np.linalg.norm(vectors[0]) == pytest.approx(1.0, abs=1e-5)
     assert not vectors[1].any() and not vectors[2].any()  # no token: no direction
-    assert embedder.embed([]).shape == (0, embedder.dimensions)
+    assert embedder.encode([]).vectors.shape == (0, embedder.dimensions)
 
 
 def test_texts_about_the_same_thing_lie_closer_than_unrelated_ones(embedder: semantic.Embedder) -> None:
-    match, rematch, rates = embedder.embed([
+    match, rematch, rates = embedder.encode([
         "Arsenal beat Chelsea 2-1 in the Premier League",
         "Liverpool held to a draw at Old Trafford",
         "Central bank raises interest rates to curb inflation",
-    ])
+    ]).vectors
     assert match @ rematch > match @ rates + 0.2
 
 
@@ -152,10 +152,11 @@ def test_semantic_and_keyword_topics_combine_with_restraint(
     assert stub_taxonomy(monkeypatch, probabilities).tag(title) == expected
 
 
-def test_without_the_extra_tagging_falls_back_to_keywords_and_says_so(tmp_path: Path) -> None:
+@pytest.mark.parametrize("missing", ["numpy", "scipy"])
+def test_without_the_extra_tagging_falls_back_to_keywords_and_says_so(tmp_path: Path, missing: str) -> None:
     script = textwrap.dedent(f"""\
         import logging, sys
-        sys.modules["numpy"] = None  # as if the semantic extra were not installed
+        sys.modules[{missing!r}] = None  # as if the semantic extra were not (wholly) installed
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
         from digests.errors import ConfigError
         from digests.topics import load_taxonomy
