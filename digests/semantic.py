@@ -9,8 +9,8 @@ one probability per topic, plus one for "no topic".
 - Embeddings: a static model distilled from all-MiniLM-L6-v2 (``digests/data/topic_model/``, built
   by ``tools/build_topic_model.py``). Every WordPiece token has one 256-dimension vector, and a
   text's vector is the normalised mean of its tokens' vectors. No transformer runs at tag time, so
-  this needs only numpy and tokenizers (the ``semantic`` extra) and embeds tens of thousands of
-  stories a second. The model files are checked against pinned SHA-256 digests when loaded.
+  this needs only numpy and tokenizers (with scipy to fit a head: the ``semantic`` extra) and embeds
+  tens of thousands of stories a second. The model files are checked against pinned SHA-256 digests when loaded.
 - Head: multinomial logistic regression to classes, every class weighted equally whatever its number
   of examples, fitted by L-BFGS from zero (deterministic, seconds for the built-in taxonomy, then
   cached), so it is fitted whenever a taxonomy is first used: an operator's own topics need only
