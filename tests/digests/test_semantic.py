@@ -106,6 +106,28 @@ def test_fitting_is_deterministic_and_kept_in_the_cache(tmp_path: Path, monkeypa
     assert np.allclose(load_taxonomy(path, cache=False).semantic_tagger.probabilities(texts), first, atol=1e-6)
 
 
+@pytest.mark.parametrize("damage", ["garbage", "a key missing"])
+def test_an_unreadable_cached_head_is_fitted_again_and_replaced(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, damage: str) -> None:
+    path = tmp_path / "topics.toml"
+    path.write_text(CUSTOM, encoding="utf-8")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    texts = ["Probe lands on a comet", "A new pasta dish"]
+    first = load_taxonomy(path).semantic_tagger.probabilities(texts)
+    (cached,) = (tmp_path / "cache" / "briefbot").glob("topic-head-*.npz")
+    if damage == "garbage":
+        cached.write_bytes(b"not a numpy file")
+    else:  # as a head saved without its token weights would be
+        with np.load(cached) as stored:
+            weights = stored["weights"]
+        with cached.open("wb") as out:
+            np.savez(out, weights=weights)
+    assert np.allclose(load_taxonomy(path).semantic_tagger.probabilities(texts), first, atol=1e-6)
+    assert "ignoring unreadable topic model cache" in caplog.text
+    with np.load(cached) as stored:
+        assert set(stored.files) == {"weights", "token_weights", "idf"}  # the refitted head replaced it
+
+
 def test_a_taxonomy_without_examples_tags_by_keywords_alone() -> None:
     taxonomy = Taxonomy([Topic("space", "Space", "", ("rocket",)), Topic("food", "Food", "", ("soup",))])
     assert not taxonomy.uses_semantic
