@@ -574,3 +574,11 @@ def test_filters_of_a_briefing_and_a_personal_digest_through_the_commands(world:
     gone = fake.invoke("digest filter remove", {"rule": rule["value"]}, user_id=user, guild_id=guild.id)
     assert "Removed from your digest" in gone.content
     assert "no filter rules" in fake.invoke("digest filter list", user_id=user, guild_id=guild.id).content
+    # The refusals of /digest filter add: a regex RE2 cannot compile, and one rule too many.
+    bad = fake.invoke("digest filter add", {"pattern": "(a", "match": "regex"}, user_id=user, guild_id=guild.id)
+    assert bad.ephemeral and "not a regular expression RE2 accepts: missing ): (a" in bad.content
+    for n in range(MAX_RULES):
+        assert "Added to your digest" in fake.invoke("digest filter add", {"pattern": f"filler{n}"}, user_id=user,
+                                                     guild_id=guild.id).content
+    full = fake.invoke("digest filter add", {"pattern": "one more"}, user_id=user, guild_id=guild.id)
+    assert full.ephemeral and f"already {MAX_RULES} filter rules" in full.content

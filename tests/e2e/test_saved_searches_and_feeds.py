@@ -15,6 +15,8 @@ from tests.e2e.conftest import MANAGE_GUILD, start_bot, stop_bot
 from tests.e2e.fake_discord import FakeDiscord
 from tests.local_http import QuietHandler, serving
 
+MEMBER = 1 << 10 | 1 << 11  # view + send, nothing more
+
 GAZETTE = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Harbour Gazette</title>
 <item><title>Dockworkers strike shuts Valparaiso harbour</title><link>https://gazette.example/strike</link>
 <description>Talks on port tariffs broke down.</description></item></channel></rss>"""
@@ -137,4 +139,18 @@ def test_saved_searches_and_feed_routing_through_the_bot(tmp_path, database_url)
         gone = personal("unsubscribe", {"query": CHIPS})
         assert gone.ephemeral and "There is no saved search" in gone.content
         assert "Name one of your topics" in personal("unsubscribe").content
+
+        # Every manager command refuses a member without Manage Server, and changes nothing.
+        for command, options in [
+            ("briefing search add", {"query": "leak"}), ("briefing search list", {}),
+            ("briefing search remove", {"query": "leak"}), ("briefing feeds add", {"feed": str(wire_id)}),
+            ("briefing feeds list", {}), ("briefing feeds remove", {"feed": str(wire_id)}),
+            ("briefing filter add", {"pattern": "leak"}), ("briefing filter list", {}),
+            ("briefing filter remove", {"rule": "1"}), ("feeds export", {}),
+        ]:
+            refused = fake.invoke(command, options, guild_id=port.id, user_id=reader,
+                                  permissions=MEMBER)
+            assert refused.ephemeral and "Manage Server" in refused.content, command
+        assert "leak" not in manage("briefing search list").content
+        assert "no filter rules" in manage("briefing filter list").content.lower()
         stop_bot(fake, bot)
