@@ -24,11 +24,13 @@ one probability per topic, plus one for "no topic".
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import itertools
 import logging
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -53,6 +55,9 @@ _CHUNK = 128
 INVERSE_PENALTY = 3.0
 # L-BFGS: stop when the gradient's largest entry is this small, or after this many iterations.
 _TOLERANCE = 1e-3
+# A cached head not read for this long is removed when another is written: each edit of a taxonomy's
+# examples or of these settings fits a new one (about 2 MB), and nothing else would ever delete the old.
+CACHE_KEEP_SECONDS = 30 * 24 * 3600
 _MAX_ITERATIONS = 500
 _MEMORY = 10
 
@@ -364,12 +369,15 @@ class SemanticTagger:
         if cached is not None and cached.is_file():
             try:
                 with np.load(cached) as stored:
-                    return cls(embedder, TopicHead(stored["weights"], stored["token_weights"], stored["idf"]))
+                    head = TopicHead(stored["weights"], stored["token_weights"], stored["idf"])
+                _touch_quietly(cached)  # in use: not pruned (see _prune_quietly)
+                return cls(embedder, head)
             except (OSError, ValueError, KeyError) as exc:
                 log.warning("ignoring unreadable topic model cache %s: %s", cached, exc)
         head = TopicHead.fit(embedder.encode([e.text for e in examples]), examples, classes)
         if cached is not None:
             _save_quietly(cached, head)
+            _prune_quietly(cached)
         return cls(embedder, head)
 
     def probabilities(self, texts: Sequence[str]):
@@ -383,6 +391,27 @@ def _fingerprint(examples: Sequence[Example], classes: int) -> str:
     for example in examples:
         digest.update(f"{example.label}\x1f{example.weight}\x1f{example.text}\x1e".encode())
     return digest.hexdigest()[:32]
+
+
+def _touch_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):  # a read-only cache: the head is still used
+        os.utime(path)
+
+
+def _prune_quietly(kept: Path) -> None:
+    """Remove the cached heads (and partial writes) beside `kept` that no start read for CACHE_KEEP_SECONDS.
+
+    Another taxonomy on the same machine (a second deployment) keeps its head as long as it starts now and
+    then: each start that reads a head marks it used.
+    """
+    oldest = time.time() - CACHE_KEEP_SECONDS
+    for path in kept.parent.glob("topic-head-*"):
+        try:
+            if path != kept and path.stat().st_mtime < oldest:
+                path.unlink()
+                log.info("removed topic model cache %s, unused for %d days", path.name, CACHE_KEEP_SECONDS // 86400)
+        except OSError as exc:
+            log.info("topic model cache %s not removed (%s)", path.name, exc)
 
 
 def _save_quietly(path: Path, head: TopicHead) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -126,6 +128,34 @@ def test_an_unreadable_cached_head_is_fitted_again_and_replaced(
     assert "ignoring unreadable topic model cache" in caplog.text
     with np.load(cached) as stored:
         assert set(stored.files) == {"weights", "token_weights", "idf"}  # the refitted head replaced it
+
+
+def test_heads_unused_for_a_month_are_removed_when_another_is_fitted(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "topics.toml"
+    path.write_text(CUSTOM, encoding="utf-8")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    folder = tmp_path / "cache" / "briefbot"
+    folder.mkdir(parents=True)
+    month_ago = time.time() - semantic.CACHE_KEEP_SECONDS - 3600
+    stale, recent, stale_part = (folder / "topic-head-stale.npz", folder / "topic-head-recent.npz",
+                                 folder / "topic-head-stale.123.part")
+    for old in (stale, recent, stale_part):
+        old.write_bytes(b"an earlier taxonomy's head")
+    for old in (stale, stale_part):
+        os.utime(old, (month_ago, month_ago))
+    other = folder / "templates"
+    other.mkdir()
+    os.utime(other, (month_ago, month_ago))
+
+    assert load_taxonomy(path).uses_semantic  # fits and writes its head, then prunes
+    (fitted,) = [head for head in folder.glob("topic-head-*.npz") if head not in (stale, recent)]
+    assert not stale.exists() and not stale_part.exists()
+    assert recent.exists() and other.exists()  # read lately; not a head
+
+    os.utime(fitted, (month_ago, month_ago))
+    assert load_taxonomy(path).uses_semantic  # read from the cache: marked as used
+    assert fitted.stat().st_mtime > month_ago + 3600
 
 
 def test_a_taxonomy_without_examples_tags_by_keywords_alone() -> None:
