@@ -55,11 +55,11 @@ _CHUNK = 128
 INVERSE_PENALTY = 3.0
 # L-BFGS: stop when the gradient's largest entry is this small, or after this many iterations.
 _TOLERANCE = 1e-3
+_MAX_ITERATIONS = 500
+_MEMORY = 10
 # A cached head not read for this long is removed when another is written: each edit of a taxonomy's
 # examples or of these settings fits a new one (about 2 MB), and nothing else would ever delete the old.
 CACHE_KEEP_SECONDS = 30 * 24 * 3600
-_MAX_ITERATIONS = 500
-_MEMORY = 10
 
 
 def available() -> bool:
