@@ -26,6 +26,7 @@ with atheris.instrument_imports():
     from digests.ingest.jsonl import parse_json_lines, stream_json_lines
     from digests.opml import ExportedFeed, read_opml, write_opml
     from digests.rendering import escape_markdown, link_target, split_message
+    from digests.tag_text import headline_read, text_read
     from digests.text import (
         cut_at_word,
         drop_controls,
@@ -67,6 +68,8 @@ def _text(data: bytes) -> None:
     html_to_text(text)
     tidy(text)
     normalise_title(text)
+    headline_read(text)
+    text_read(text)
 
 
 def _url(data: bytes) -> None:
