@@ -148,9 +148,9 @@ def test_saved_searches_and_feed_routing_through_the_bot(tmp_path, database_url)
             ("briefing filter add", {"pattern": "leak"}), ("briefing filter list", {}),
             ("briefing filter remove", {"rule": "1"}), ("feeds export", {}),
         ]:
-            refused = fake.invoke(command, options, guild_id=port.id, user_id=reader,
-                                  permissions=MEMBER)
+            refused = fake.invoke(command, options, guild_id=port.id, user_id=reader, permissions=MEMBER)
             assert refused.ephemeral and "Manage Server" in refused.content, command
         assert "leak" not in manage("briefing search list").content
+        assert "Only the stories of" not in manage("briefing feeds list").content
         assert "no filter rules" in manage("briefing filter list").content.lower()
         stop_bot(fake, bot)
