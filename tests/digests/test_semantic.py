@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from sqlmodel import select
 
-from digests import semantic
+from digests import semantic, topics
 from digests.errors import ConfigError
 from digests.ingest.draft import StoryDraft
 from digests.models import StoryTopic
@@ -202,6 +202,24 @@ def test_semantic_and_keyword_topics_combine_with_restraint(
     monkeypatch: pytest.MonkeyPatch, probabilities: list[float], title: str, expected: list[str]
 ) -> None:
     assert stub_taxonomy(monkeypatch, probabilities).tag(title) == expected
+
+
+@pytest.mark.parametrize(
+    ("probabilities", "title", "text", "expected"),
+    [
+        ([0.1, 0.05, 0.05, 0.8], "nothing", "the gamma plan", ["c"]),  # a text's keyword the model finds plausible
+        ([0.1, 0.05, 0.04, 0.81], "nothing", "the gamma plan", []),  # under SUPPORTED_MIN: too weak either way
+        ([0.7, 0.2, 0.06, 0.04], "nothing", "the gamma plan", ["a", "c"]),  # beside the likeliest topic
+        ([0.5, 0.35, 0.1, 0.05], "nothing", "the gamma plan", ["a", "c"]),  # before the runner-up
+        ([0.6, 0.2, 0.01, 0.19], "nothing", "gamma, gamma", ["a"]),  # two mentions the model rejects
+        ([0.7, 0.2, 0.06, 0.04], "beta news", "the gamma plan", ["a", "b"]),  # never displaces the likeliest
+    ],
+)
+def test_a_keyword_in_the_text_counts_when_the_model_finds_its_topic_plausible(
+    monkeypatch: pytest.MonkeyPatch, probabilities: list[float], title: str, text: str, expected: list[str]
+) -> None:
+    assert topics.SUPPORTED_MIN == 0.05
+    assert stub_taxonomy(monkeypatch, probabilities).tag(title, text) == expected
 
 
 @pytest.mark.parametrize("missing", ["numpy", "scipy"])

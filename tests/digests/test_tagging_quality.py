@@ -74,7 +74,7 @@ def test_labelled_headlines_are_tagged_with_their_topics(labelled: Quality) -> N
     assert labelled.coarse_macro_recall >= 0.90
     assert labelled.coarse_mis_tagged <= 0.05
     assert labelled.mis_tagged <= 0.09
-    assert labelled.untagged <= 0.03
+    assert labelled.untagged <= 0.02  # 2.1 % until a text's keyword counted when the model supports it, 1.3 % after
     assert labelled.topics_per_story <= 1.6
 
 
@@ -103,10 +103,11 @@ def test_held_out_uk_news_is_tagged_with_its_section(held_out_uk: Quality) -> No
     # Before the model's vectors were tuned: 0.81 and 14.6 %; after: 0.84 and 12.1 %; with MasakhaNEWS's
     # raw annotations among the examples: 0.85, 11.3 % and 2.5 % untagged; with a weaker penalty on the head
     # and a runner-up half as likely as the top topic kept: 0.89, 8.9 % and 1.7 %; with the head reading a
-    # text's bag of tokens too: 0.91, 7.9 % and 1.1 %.
+    # text's bag of tokens too: 0.91, 7.9 % and 1.1 %; with a text's keyword counted when the model supports
+    # its topic: 0.91, 7.4 % and 0.6 %.
     assert held_out_uk.coarse_macro_recall >= 0.89
-    assert held_out_uk.coarse_mis_tagged <= 0.085
-    assert held_out_uk.coarse_untagged <= 0.02
+    assert held_out_uk.coarse_mis_tagged <= 0.077
+    assert held_out_uk.coarse_untagged <= 0.009
     assert held_out_uk.classes_per_story <= 1.3
 
 
