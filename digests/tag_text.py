@@ -23,8 +23,9 @@ with their apostrophes and quotes as AG has them, for 53.
 
 from __future__ import annotations
 
-import html
 import re
+
+from digests.text import unescape_entities
 
 # An entity whose "&" was lost or became a space ("Google #39;s", "AT amp;T"): numeric, or named and common in
 # news; not inside a word ("Conquot;") nor right after an entity ("&amp;lt;", escaped twice, is whole).
@@ -111,7 +112,7 @@ def without_markup(text: str) -> str:
         return text
     text = _LOST_AMPERSAND_RE.sub(_with_ampersand, text)
     if "&" in text:
-        text = html.unescape(html.unescape(text))  # "&amp;lt;p&amp;gt;", a feed escaped twice
+        text = unescape_entities(unescape_entities(text))  # "&amp;lt;p&amp;gt;", a feed escaped twice
     return _TAG_RE.sub(" ", text).strip() if "<" in text else text
 
 

@@ -79,7 +79,7 @@ class _TextCollector:
 
     def text(self, data: str) -> None:
         if data and not self._skipping:
-            self.parts.append(unescape(_LONG_DECIMAL_REF_RE.sub(_short_decimal_ref, data)))
+            self.parts.append(unescape_entities(data))
 
     def start(self, tag: str) -> None:
         if tag in _SKIP_TAGS:
@@ -92,6 +92,12 @@ class _TextCollector:
             self._skipping = max(0, self._skipping - 1)
         elif tag in _BLOCK_TAGS:
             self.parts.append("\n")
+
+
+def unescape_entities(text: str) -> str:
+    """`html.unescape` for any input: a decimal reference too long to be a character reads as U+FFFD
+    instead of raising (see `_LONG_DECIMAL_REF_RE`)."""
+    return unescape(_LONG_DECIMAL_REF_RE.sub(_short_decimal_ref, text))
 
 
 def _short_decimal_ref(match: re.Match[str]) -> str:

@@ -223,6 +223,13 @@ def test_text_without_markup_is_kept(text):
     assert without_markup(text) == text
 
 
+@pytest.mark.parametrize("reference", [f"{start}{'1' * 5_000};" for start in ("&#", "&amp;#", " #")])
+def test_a_reference_too_long_to_be_a_character_is_no_error(reference):
+    # html.unescape raises ValueError past 4,300 digits; the stored text may hold one escaped twice.
+    assert text_read(f"Stocks rose {reference} today").startswith("Stocks rose")
+    assert headline_read(f"Stocks rose {reference}").startswith("Stocks rose")
+
+
 def test_markup_goes_before_the_dateline_it_hid():
     assert text_read("<p></p><p> BANGKOK (Reuters) - Troops fired.</p>") == "Troops fired."
     assert headline_read("&lt;b&gt;Storm hits the coast&lt;/b&gt; (Reuters)") == "Storm hits the coast"
