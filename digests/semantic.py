@@ -358,8 +358,8 @@ class SemanticTagger:
     def fit(cls, examples: Sequence[Example], classes: int, cache_dir: Path | None = None) -> SemanticTagger:
         """Fit a head on the examples with the packaged model, or take it from `cache_dir` if fitted before.
 
-        Fitting encodes every example and solves for the head (about ten seconds for the built-in taxonomy's
-        10,700 on a 2-core machine); the cache, keyed by a digest of the model, the settings and every example,
+        Fitting encodes every example and solves for the head (about 18 seconds for the built-in taxonomy's
+        17,700 on a 2-core machine); the cache, keyed by a digest of the model, the settings and every example,
         saves that at each start.
         """
         import numpy as np
