@@ -40,23 +40,23 @@ Not part of the product: run by a maintainer when the sources or the mapping cha
   0.78 to 0.77, mis-tagged 10.1 % to 10.9 %). The evaluation sets agreed (held-out BBC 0.84 / 12.1 % /
   3.4 % to 0.85 / 11.3 % / 2.5 %; held-out HuffPost mis-tagged 11.4 % to 12.1 %), and the committed
   training file holds them: the outside collections the tagger is judged on are wire and UK news.
-- `--wcep`: Wikipedia's "Portal:Current events" (Wikipedia contributors, CC BY-SA 4.0), one-sentence
-  summaries of the world's news filed under the portal's headings, as daily YAML files (`YYYY/MM/*.yaml`,
-  key `Intelligence_Payload`) in the GitHub repository ianrastall/current-events-context (commit
-  4ff6f7d243c81c1df4a919fb4280d9d7e9559bd8; its own files are CC0); DIR is a checkout of it. Wire-style
-  news from every country, 2010-2020, which the other sources lack: HuffPost is one US outlet, MasakhaNEWS
-  one UK outlet, UCI business headlines only. WCEP_PER_HEADING items a heading (the first by a hash of their
-  text), their source citations ("(Reuters)") dropped; a heading names one topic ("Sports") or a few of one
-  kind ("Science and technology": technology or science-health), and then the topic is the one the
-  semantic tagger, fitted on every other training row, finds likelier. Religion and the uncategorised
-  items are left out, and so is an item retelling a held-out story (see `_retells`). Chosen on the
-  training rows alone: fitted without any BBC row and scored on the 2,833 BBC training rows, coarse
-  recall · mis-tagged · untagged went from 0.830 · 13.4 % · 3.6 % to 0.857 · 11.6 % · 2.5 % (with a first
-  extraction, 700 a heading: 0.861 · 11.3 %; 400: 0.856 · 11.5 %; 1,200: 0.861 · 11.5 %; without the
-  disasters heading: 0.859 · 11.4 %); fitted without any HuffPost row and scored on its 6,161 training
-  rows, 0.821 · 22.4 % · 0.9 % to 0.839 · 17.0 % · 1.0 %; 5-fold cross-validation on the earlier rows,
-  mostly HuffPost's, went from 0.913 · 7.3 % to 0.905 · 8.5 %: an outlet's own sections are learnt a little
-  less well, other outlets' news better.
+- `--wcep`: Wikipedia's "Portal:Current events" (Wikipedia contributors, CC BY-SA 4.0), one-sentence summaries
+  of the world's news filed under the portal's headings, as daily YAML files (`YYYY/MM/*.yaml`, key
+  `Intelligence_Payload`) in the GitHub repository ianrastall/current-events-context (commit
+  4ff6f7d243c81c1df4a919fb4280d9d7e9559bd8; its own files are CC0); DIR is a checkout of it. Wire-style news
+  from every country, 2010 to early 2021 (that repository files later days as uncategorised), which the other
+  sources lack: HuffPost is one US outlet, MasakhaNEWS one UK outlet, UCI business headlines only.
+  WCEP_PER_HEADING items a heading (the first by a hash of their text), their source citations ("(Reuters)")
+  dropped; a heading names one topic ("Sports") or a few of one kind ("Science and technology": technology or
+  science-health), and then the topic is the one the semantic tagger, fitted on every other training row,
+  finds likelier. Religion and the uncategorised items are left out, and so is an item retelling a held-out
+  story (see `_retells`). Chosen on the training rows alone: fitted without any BBC row and scored on the
+  2,833 BBC training rows, coarse recall · mis-tagged · untagged went from 0.830 · 13.4 % · 3.6 % to 0.857 ·
+  11.6 % · 2.5 % (with a first extraction, 700 a heading: 0.861 · 11.3 %; 400: 0.856 · 11.5 %; 1,200: 0.861 ·
+  11.5 %; without the disasters heading: 0.859 · 11.4 %); fitted without any HuffPost row and scored on its
+  6,161 training rows, 0.821 · 22.4 % · 0.9 % to 0.839 · 17.0 % · 1.0 %; 5-fold cross-validation on the
+  earlier rows, mostly HuffPost's, went from 0.913 · 7.3 % to 0.905 · 8.5 %: an outlet's own sections are
+  learnt a little less well, other outlets' news better.
 
 The training file is digests/data/topic_examples.tsv.gz; its header names every source and licence.
 """
@@ -133,7 +133,7 @@ HEADER_WCEP = """\
 #   wcep:        Wikipedia, "Portal:Current events", by Wikipedia contributors,
 #                https://en.wikipedia.org/wiki/Portal:Current_events, CC BY-SA 4.0
 #                (https://creativecommons.org/licenses/by-sa/4.0/), via github.com/ianrastall/current-events-context
-#                (commit 4ff6f7d): one-sentence summaries of 2010-2020 news under the portal's headings, the
+#                (commit 4ff6f7d): one-sentence summaries of 2010-2021 news under the portal's headings, the
 #                heading mapped to a topic. These rows are adapted (source citations dropped, cut to 300
 #                characters) and shared under CC BY-SA 4.0; the file's other rows keep their own licences.
 """
