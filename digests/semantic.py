@@ -374,6 +374,9 @@ class SemanticTagger:
                 return cls(embedder, head)
             except (OSError, ValueError, KeyError) as exc:
                 log.warning("ignoring unreadable topic model cache %s: %s", cached, exc)
+        # Said before it starts: a first start with the built-in taxonomy is quiet for this long otherwise.
+        log.info("topic model: fitting the head to %d examples (about 18 s for the built-in taxonomy on 2 cores)%s",
+                 len(examples), "; kept for later starts" if cached is not None else "")
         head = TopicHead.fit(embedder.encode([e.text for e in examples]), examples, classes)
         if cached is not None:
             _save_quietly(cached, head)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -90,20 +91,26 @@ def test_a_custom_taxonomy_is_taught_by_its_own_examples(tmp_path: Path) -> None
     assert "astronomy" in taught.tag("Telescope maker posts record sales")  # an operator's keyword always counts
 
 
-def test_fitting_is_deterministic_and_kept_in_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fitting_is_deterministic_and_kept_in_the_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "topics.toml"
     path.write_text(CUSTOM, encoding="utf-8")
     cache = tmp_path / "cache"
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
     texts = ["Probe lands on a comet", "A new pasta dish", "Local fete raises money"]
-    first = load_taxonomy(path).semantic_tagger.probabilities(texts)
+    with caplog.at_level(logging.INFO, logger="digests.semantic"):
+        first = load_taxonomy(path).semantic_tagger.probabilities(texts)
     assert len(list((cache / "briefbot").glob("topic-head-*.npz"))) == 1
+    assert "fitting the head to" in caplog.text and "kept for later starts" in caplog.text  # a quiet wait explained
+    caplog.clear()
 
     def no_refit(*args, **kwargs):
         raise AssertionError("fitted again although the cache holds the head")
 
     monkeypatch.setattr(semantic.TopicHead, "fit", no_refit)
-    assert np.array_equal(load_taxonomy(path).semantic_tagger.probabilities(texts), first)
+    with caplog.at_level(logging.INFO, logger="digests.semantic"):
+        assert np.array_equal(load_taxonomy(path).semantic_tagger.probabilities(texts), first)
+    assert "fitting" not in caplog.text
     monkeypatch.undo()
     assert np.allclose(load_taxonomy(path, cache=False).semantic_tagger.probabilities(texts), first, atol=1e-6)
 
