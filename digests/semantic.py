@@ -48,6 +48,7 @@ MODEL_FILES = {
 # A cap on any text embedded: a title and its first sentences (what taxonomy.semantic_text gives) are shorter.
 TEXT_CHARS = 1_000
 _CHUNK = 128
+_TOKENIZE_SLICE = 1024
 # The inverse strength of the head's L2 penalty (as scikit-learn's C): chosen by 5-fold cross-validation
 # on the built-in taxonomy's examples among 0.3, 1, 3 and 10, never on the evaluation sets. It was 1 until
 # MasakhaNEWS's raw annotations joined the examples; with them, coarse recall · mis-tagged of the held-out
@@ -127,8 +128,12 @@ class Embedder:
         the tokenizer."""
         import numpy as np
 
-        encodings = self._tokenizer.encode_batch_fast([t[:TEXT_CHARS] for t in texts], add_special_tokens=False)
-        ids = [encoding.ids for encoding in encodings]
+        # Tokenized a slice at a time: the tokenizer's encodings (tokens, offsets, masks) cost about 100 bytes a
+        # token, so fitting on the built-in examples at once would hold 100 MB of them for their ids alone.
+        ids = [encoding.ids
+               for start in range(0, len(texts), _TOKENIZE_SLICE)
+               for encoding in self._tokenizer.encode_batch_fast(
+                   [t[:TEXT_CHARS] for t in texts[start:start + _TOKENIZE_SLICE]], add_special_tokens=False)]
         # In chunks: gathering every token's vector of a large batch at once would cost more memory
         # traffic than the arithmetic.
         chunks = [self._mean_vectors(ids[i:i + _CHUNK]) for i in range(0, len(ids), _CHUNK)]

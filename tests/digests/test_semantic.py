@@ -38,6 +38,16 @@ def test_the_packaged_model_embeds_texts_as_unit_vectors(embedder: semantic.Embe
     assert embedder.encode([]).vectors.shape == (0, embedder.dimensions)
 
 
+def test_a_batch_longer_than_a_tokenizer_slice_is_encoded_as_its_parts_are(embedder: semantic.Embedder) -> None:
+    texts = [f"Striker {i} signs for club {i % 7}" + " again" * (i % 5) for i in range(semantic._TOKENIZE_SLICE + 5)]
+    whole = embedder.encode(texts)
+    parts = [embedder.encode(texts[:600]), embedder.encode(texts[600:])]
+    assert np.array_equal(whole.vectors, np.vstack([part.vectors for part in parts]))
+    assert np.array_equal(whole.bags.tokens, np.concatenate([part.bags.tokens for part in parts]))
+    assert np.array_equal(whole.bags.counts, np.concatenate([part.bags.counts for part in parts]))
+    assert np.array_equal(np.diff(whole.bags.starts), np.concatenate([np.diff(part.bags.starts) for part in parts]))
+
+
 def test_texts_about_the_same_thing_lie_closer_than_unrelated_ones(embedder: semantic.Embedder) -> None:
     match, rematch, rates = embedder.encode([
         "Arsenal beat Chelsea 2-1 in the Premier League",
