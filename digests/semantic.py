@@ -64,6 +64,8 @@ _MEMORY = 10
 # A cached head not read for this long is removed when another is written: each edit of a taxonomy's
 # examples or of these settings fits a new one (about 2 MB), and nothing else would ever delete the old.
 CACHE_KEEP_SECONDS = 30 * 24 * 3600
+# The built-in taxonomy's head, fitted when the package was built (tools/build_topic_head.py), beside the model.
+PACKAGED_HEAD = "topic_head.npz"
 
 
 def available() -> bool:
@@ -364,26 +366,28 @@ class SemanticTagger:
 
     @classmethod
     def fit(cls, examples: Sequence[Example], classes: int, cache_dir: Path | None = None) -> SemanticTagger:
-        """Fit a head on the examples with the packaged model, or take it from `cache_dir` if fitted before.
+        """Fit a head on the examples with the packaged model, or take it from the package or `cache_dir` if fitted
+        before.
 
         Fitting encodes every example and solves for the head (about 18 seconds for the built-in taxonomy's
-        17,700 on a 2-core machine); the cache, keyed by a digest of the model, the settings and every example,
-        saves that at each start.
+        17,700 on a 2-core machine, which is why its head ships with the package); the cache, keyed by a digest
+        of the model, the settings and every example, saves that at each start.
         """
-        import numpy as np
-
         embedder = Embedder.load()
-        cached = cache_dir / f"topic-head-{_fingerprint(examples, classes)}.npz" if cache_dir else None
+        key = fingerprint(examples, classes)
+        head = _packaged_head(key)
+        if head is not None:
+            return cls(embedder, head)
+        cached = cache_dir / f"topic-head-{key}.npz" if cache_dir else None
         if cached is not None and cached.is_file():
             try:
-                with np.load(cached) as stored:
-                    head = TopicHead(stored["weights"], stored["token_weights"], stored["idf"])
+                head = _read_head(cached)
                 _touch_quietly(cached)  # in use: not pruned (see _prune_quietly)
                 return cls(embedder, head)
             except (OSError, ValueError, KeyError) as exc:
                 log.warning("ignoring unreadable topic model cache %s: %s", cached, exc)
-        # Said before it starts: a first start with the built-in taxonomy is quiet for this long otherwise.
-        log.info("topic model: fitting the head to %d examples (about 18 s for the built-in taxonomy on 2 cores)%s",
+        # Said before it starts: a taxonomy with thousands of examples is quiet for many seconds otherwise.
+        log.info("topic model: fitting the head to %d examples (about 18 s for 17,700 on 2 cores)%s",
                  len(examples), "; kept for later starts" if cached is not None else "")
         head = TopicHead.fit(embedder.encode([e.text for e in examples]), examples, classes)
         if cached is not None:
@@ -396,12 +400,50 @@ class SemanticTagger:
         return self._head.probabilities(self._embedder.encode(texts))
 
 
-def _fingerprint(examples: Sequence[Example], classes: int) -> str:
+def fingerprint(examples: Sequence[Example], classes: int) -> str:
+    """A digest of everything a fitted head depends on: the model files, the head's settings and every example."""
     settings = (sorted(MODEL_FILES.items()), "logistic, vector and token bag", INVERSE_PENALTY, _TOLERANCE, classes)
     digest = hashlib.sha256(repr(settings).encode())
     for example in examples:
         digest.update(f"{example.label}\x1f{example.weight}\x1f{example.text}\x1e".encode())
     return digest.hexdigest()[:32]
+
+
+def _read_head(path: Path) -> TopicHead:
+    import numpy as np
+
+    with np.load(path) as stored:
+        return TopicHead(stored["weights"], stored["token_weights"], stored["idf"])
+
+
+def _packaged_head(key: str) -> TopicHead | None:
+    """The head shipped with the package (PACKAGED_HEAD), if it was fitted to exactly what `key` digests.
+
+    The built-in taxonomy's: a first start reads it instead of fitting (18 s, and up to 324 MB, on 2 cores).
+    Any other taxonomy, or the built-in one edited, has another fingerprint and is fitted as before.
+    """
+    import numpy as np
+
+    path = _model_dir().parent / PACKAGED_HEAD
+    try:
+        with np.load(path) as stored:
+            if str(stored["fingerprint"]) != key:
+                return None
+        return _read_head(path)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("ignoring the unreadable packaged topic head %s: %s", path.name, exc)
+        return None
+
+
+def write_packaged_head(path: Path, key: str, head: TopicHead) -> None:
+    """Write a head for _packaged_head to find (tools/build_topic_head.py)."""
+    import numpy as np
+
+    with path.open("wb") as out:
+        np.savez_compressed(out, fingerprint=np.array(key), weights=head.weights, token_weights=head.token_weights,
+                            idf=head.idf)
 
 
 def _touch_quietly(path: Path) -> None:

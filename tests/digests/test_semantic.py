@@ -21,6 +21,7 @@ from digests.ingest.draft import StoryDraft
 from digests.models import StoryTopic
 from digests.store import add_stories, retag, session_scope
 from digests.topics import Taxonomy, Topic, load_taxonomy
+from tests.digests.tagging_eval import LABELLED, read_labelled
 
 NO_KEYWORD_SPORT = "Striker signs new contract with the club"
 
@@ -173,6 +174,54 @@ def test_heads_unused_for_a_month_are_removed_when_another_is_fitted(
     os.utime(fitted, (month_ago, month_ago))
     assert load_taxonomy(path).uses_semantic  # read from the cache: marked as used
     assert fitted.stat().st_mtime > month_ago + 3600
+
+
+def _built_in(cache_dir: Path | None) -> Taxonomy:
+    """The built-in taxonomy parsed afresh (load_taxonomy keeps one per process)."""
+    data = Path(topics.__file__).parent / "data"
+    return topics.parse_taxonomy((data / "topics.toml").read_text(encoding="utf-8"), directory=data,
+                                 tagger="semantic", cache_dir=cache_dir)
+
+
+def test_the_packaged_head_is_the_one_the_built_in_examples_give() -> None:
+    taxonomy = _built_in(None)
+    examples, classes = taxonomy.examples, len(taxonomy.topics) + 1
+    with np.load(semantic._model_dir().parent / semantic.PACKAGED_HEAD) as stored:
+        shipped = str(stored["fingerprint"])
+    assert shipped == semantic.fingerprint(examples, classes), (
+        "digests/data/topic_head.npz was fitted to other examples or settings: run tools/build_topic_head.py")
+    fitted = semantic.TopicHead.fit(semantic.Embedder.load().encode([e.text for e in examples]), examples, classes)
+    texts = [f"{row.title}. {row.summary}" for row in read_labelled(LABELLED)]
+    encoded = semantic.Embedder.load().encode(texts)
+    # The same optimum; another machine's arithmetic may end the search a little elsewhere.
+    assert np.allclose(semantic._packaged_head(shipped).probabilities(encoded), fitted.probabilities(encoded),
+                       atol=2e-3)
+
+
+def test_a_first_start_with_the_built_in_taxonomy_reads_its_head_from_the_package(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    def no_fit(*args, **kwargs):
+        raise AssertionError("fitted although the package holds the head")
+
+    monkeypatch.setattr(semantic.TopicHead, "fit", no_fit)
+    with caplog.at_level(logging.INFO, logger="digests.semantic"):
+        taxonomy = _built_in(tmp_path / "cache")
+        assert taxonomy.tag(NO_KEYWORD_SPORT) == ["sports"]
+    assert "fitting" not in caplog.text
+    assert not (tmp_path / "cache").exists()  # nothing written either
+
+
+def test_an_unreadable_packaged_head_is_ignored_and_the_taxonomy_fitted(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    damaged = tmp_path / "topic_head.npz"
+    damaged.write_bytes(b"not a numpy file")
+    # An absolute name replaces the package's directory in the path _packaged_head joins.
+    monkeypatch.setattr(semantic, "PACKAGED_HEAD", str(damaged))
+    path = tmp_path / "topics.toml"
+    path.write_text(CUSTOM, encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger="digests.semantic"):
+        assert load_taxonomy(path, cache=False).tag("Astronomers spot a comet heading our way") == ["astronomy"]
+    assert "ignoring the unreadable packaged topic head" in caplog.text and "fitting the head to" in caplog.text
 
 
 def test_a_taxonomy_without_examples_tags_by_keywords_alone() -> None:
