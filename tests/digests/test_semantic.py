@@ -190,9 +190,9 @@ def test_the_packaged_head_is_the_one_the_built_in_examples_give() -> None:
         shipped = str(stored["fingerprint"])
     assert shipped == semantic.fingerprint(examples, classes), (
         "digests/data/topic_head.npz was fitted to other examples or settings: run tools/build_topic_head.py")
-    fitted = semantic.TopicHead.fit(semantic.Embedder.load().encode([e.text for e in examples]), examples, classes)
-    texts = [f"{row.title}. {row.summary}" for row in read_labelled(LABELLED)]
-    encoded = semantic.Embedder.load().encode(texts)
+    embedder = semantic.Embedder.load()
+    fitted = semantic.TopicHead.fit(embedder.encode([e.text for e in examples]), examples, classes)
+    encoded = embedder.encode([f"{row.title}. {row.summary}" for row in read_labelled(LABELLED)])
     # The same optimum; another machine's arithmetic may end the search a little elsewhere.
     assert np.allclose(semantic._packaged_head(shipped).probabilities(encoded), fitted.probabilities(encoded),
                        atol=2e-3)
