@@ -12,8 +12,8 @@ one probability per topic, plus one for "no topic".
   this needs only numpy and tokenizers (with scipy to fit a head: the ``semantic`` extra) and embeds
   tens of thousands of stories a second. The model files are checked against pinned SHA-256 digests when loaded.
 - Head: multinomial logistic regression to classes, every class weighted equally whatever its number
-  of examples, fitted by L-BFGS from zero (deterministic, seconds for the built-in taxonomy, then
-  cached), so it is fitted whenever a taxonomy is first used: an operator's own topics need only
+  of examples, fitted by L-BFGS from zero (deterministic, seconds, then cached; the built-in taxonomy's
+  ships fitted), so it is fitted whenever a taxonomy is first used: an operator's own topics need only
   examples. It reads two things of a text: its vector, and its bag of tokens (each token's count times
   its inverse document frequency among the examples, the bag scaled to unit length), so that a word
   the examples tie to one topic ("Premiership", "FTSE") counts for it beyond where its vector lies.
@@ -373,6 +373,8 @@ class SemanticTagger:
         17,700 on a 2-core machine, which is why its head ships with the package); the cache, keyed by a digest
         of the model, the settings and every example, saves that at each start.
         """
+        import numpy as np
+
         embedder = Embedder.load()
         key = fingerprint(examples, classes)
         head = _packaged_head(key)
@@ -381,7 +383,8 @@ class SemanticTagger:
         cached = cache_dir / f"topic-head-{key}.npz" if cache_dir else None
         if cached is not None and cached.is_file():
             try:
-                head = _read_head(cached)
+                with np.load(cached) as stored:
+                    head = _head_of(stored)
                 _touch_quietly(cached)  # in use: not pruned (see _prune_quietly)
                 return cls(embedder, head)
             except (OSError, ValueError, KeyError) as exc:
@@ -409,11 +412,9 @@ def fingerprint(examples: Sequence[Example], classes: int) -> str:
     return digest.hexdigest()[:32]
 
 
-def _read_head(path: Path) -> TopicHead:
-    import numpy as np
-
-    with np.load(path) as stored:
-        return TopicHead(stored["weights"], stored["token_weights"], stored["idf"])
+def _head_of(stored) -> TopicHead:
+    """The head in an opened .npz file (a cached or the packaged one)."""
+    return TopicHead(stored["weights"], stored["token_weights"], stored["idf"])
 
 
 def _packaged_head(key: str) -> TopicHead | None:
@@ -427,9 +428,7 @@ def _packaged_head(key: str) -> TopicHead | None:
     path = _model_dir().parent / PACKAGED_HEAD
     try:
         with np.load(path) as stored:
-            if str(stored["fingerprint"]) != key:
-                return None
-        return _read_head(path)
+            return _head_of(stored) if str(stored["fingerprint"]) == key else None
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError) as exc:
