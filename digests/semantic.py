@@ -369,8 +369,8 @@ class SemanticTagger:
         """Fit a head on the examples with the packaged model, or take it from the package or `cache_dir` if fitted
         before.
 
-        Fitting encodes every example and solves for the head (about 18 seconds for the built-in taxonomy's
-        17,700 on a 2-core machine, which is why its head ships with the package); the cache, keyed by a digest
+        Fitting encodes every example and solves for the head (about 40 seconds for the built-in taxonomy's
+        28,800 on a 2-core machine, which is why its head ships with the package); the cache, keyed by a digest
         of the model, the settings and every example, saves that at each start.
         """
         import numpy as np
@@ -390,7 +390,7 @@ class SemanticTagger:
             except (OSError, ValueError, KeyError) as exc:
                 log.warning("ignoring unreadable topic model cache %s: %s", cached, exc)
         # Said before it starts: a taxonomy with thousands of examples is quiet for many seconds otherwise.
-        log.info("topic model: fitting the head to %d examples (about 18 s for 17,700 on 2 cores)%s",
+        log.info("topic model: fitting the head to %d examples (about 40 s for 28,800 on 2 cores)%s",
                  len(examples), "; kept for later starts" if cached is not None else "")
         head = TopicHead.fit(embedder.encode([e.text for e in examples]), examples, classes)
         if cached is not None:
@@ -420,7 +420,7 @@ def _head_of(stored) -> TopicHead:
 def _packaged_head(key: str) -> TopicHead | None:
     """The head shipped with the package (PACKAGED_HEAD), if it was fitted to exactly what `key` digests.
 
-    The built-in taxonomy's: a first start reads it instead of fitting (18 s, and up to 324 MB, on 2 cores).
+    The built-in taxonomy's: a first start reads it instead of fitting (40 s, and up to 410 MB, on 2 cores).
     Any other taxonomy, or the built-in one edited, has another fingerprint and is fitted as before.
     """
     import numpy as np

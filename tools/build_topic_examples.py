@@ -146,6 +146,9 @@ WIKINEWS_CATEGORIES = {
     "Economy and business": ("economy", "trade"), "Science and technology": ("technology", "science-health"),
     "Health": ("science-health",), "Culture and entertainment": ("culture",), "Sports": ("sports",),
 }
+# The classes of the common news collections other than world news (energy-climate belongs to none).
+COARSE_CLASSES = {"economy": "business", "trade": "business", "technology": "sci-tech", "science-health": "sci-tech",
+                  "sports": "sport", "culture": "entertainment"}
 # As for WCEP: no article of the years of AG's and the BBC's older collections.
 WIKINEWS_FIRST_YEAR = 2006
 HEADER = """\
@@ -445,9 +448,6 @@ def wikinews_rows(categories: Path, sentences: Path, fitted_on: list[tuple[str, 
     """Wikinews articles of WIKINEWS_FIRST_YEAR on whose categories name one coarse class, none retelling a
     held-out story; the topic is their category's, or of those it allows the one a tagger fitted on
     `fitted_on` finds likelier (US politics only for an article filed under the United States)."""
-    coarse = {slug: i for i, group in enumerate(
-        [("economy", "trade"), ("technology", "science-health"), ("sports",), ("culture",), ("energy-climate",)])
-        for slug in group}
     stories = _stories(held_out)
     pooled: dict[tuple[str, ...], list[tuple[str, str]]] = collections.defaultdict(list)
     for day, named, title, text in wikinews_articles(categories, sentences):
@@ -456,7 +456,7 @@ def wikinews_rows(categories: Path, sentences: Path, fitted_on: list[tuple[str, 
         if "us-politics" in topics:
             # Politics of the United States is its own topic, of other countries "Diplomacy & World".
             topics = tuple(slug for slug in topics if slug != "us-politics" or "United States" in named)
-        classes = {coarse.get(slug, "world") for slug in topics} - {coarse["energy-climate"]}
+        classes = {COARSE_CLASSES.get(slug, "world") for slug in topics if slug != "energy-climate"}
         # A disaster filed under politics or crime too could be either's topic: left out.
         mixed = len(tops) > 1 and "Disasters and accidents" in tops
         if day.year < WIKINEWS_FIRST_YEAR or len(classes) != 1 or mixed:

@@ -3,7 +3,7 @@
 Not part of the product: run by a maintainer after any change to what a head depends on (the built-in
 topics.toml or its examples file, how examples are read, the model files, the head's settings), which the
 test suite reports (tests/digests/test_semantic.py). A first start with the built-in taxonomy then reads
-the head instead of fitting it, which takes about 18 seconds and up to 324 MB on a 2-core machine.
+the head instead of fitting it, which takes about 40 seconds and up to 410 MB on a 2-core machine.
 
     python tools/build_topic_head.py
 
